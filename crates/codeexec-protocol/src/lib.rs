@@ -1,0 +1,115 @@
+//! The job protocol between the codeexec engine and `codeexec-runner`.
+//!
+//! The engine writes one [`JobFrame`] as JSON on the container's stdin and closes it; the runner
+//! answers with one [`ResultFrame`] as JSON on its stdout and exits. Everything the runner needs
+//! (the argv of each stage, limits) travels in the frame, so an image is only a toolchain plus the
+//! runner.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the runner writes the job's files and runs every stage.
+pub const SANDBOX_DIR: &str = "/sandbox";
+
+/// Path of the runner inside every codeexec image.
+pub const RUNNER_PATH: &str = "/usr/local/bin/codeexec-runner";
+
+/// One job, as sent by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFrame {
+    /// Files to write under [`SANDBOX_DIR`]; names are relative and already validated.
+    pub files: Vec<SourceFile>,
+    /// Text fed to the run stage's stdin.
+    pub stdin: String,
+    /// The compile stage, for languages that have one.
+    pub compile: Option<StageCommand>,
+    /// The run stage; its argv already ends with the user's arguments.
+    pub run: StageCommand,
+    /// Bytes kept of each of stdout and stderr per stage; a program that writes more is stopped.
+    pub output_limit_bytes: usize,
+}
+
+/// A file of the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    pub name: String,
+    pub content: String,
+}
+
+/// A command to run as one stage, with its wall-clock limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageCommand {
+    pub argv: Vec<String>,
+    pub time_limit_ms: u64,
+}
+
+/// What the runner reports back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultFrame {
+    /// Present when the job had a compile stage.
+    pub compile: Option<StageReport>,
+    /// Absent when compilation failed, or when the runner could not get that far.
+    pub run: Option<StageReport>,
+    /// Set when the runner itself failed (bad frame, could not write a file).
+    pub runner_error: Option<String>,
+}
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    /// Exited with code 0.
+    Succeeded,
+    /// Exited with a non-zero code or was killed by a signal it did not get from the runner.
+    Failed,
+    /// Killed by the runner at its time limit.
+    TimedOut,
+    /// Killed by the runner for writing more than the output limit.
+    OutputLimitExceeded,
+    /// Could not be started at all (missing binary, exec error).
+    FailedToStart,
+}
+
+/// The record of one stage. Output that is not UTF-8 is converted lossily (U+FFFD).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageReport {
+    pub status: StageStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub peak_rss_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_status_is_snake_case_on_the_wire() {
+        let text = serde_json::to_string(&StageStatus::OutputLimitExceeded).unwrap();
+        assert_eq!(text, "\"output_limit_exceeded\"");
+    }
+
+    #[test]
+    fn job_frame_round_trips_through_json() {
+        let frame = JobFrame {
+            files: vec![SourceFile {
+                name: "main.py".into(),
+                content: "print(1)\n".into(),
+            }],
+            stdin: "in".into(),
+            compile: None,
+            run: StageCommand {
+                argv: vec!["python3".into(), "main.py".into()],
+                time_limit_ms: 5000,
+            },
+            output_limit_bytes: 65536,
+        };
+        let text = serde_json::to_string(&frame).unwrap();
+        assert_eq!(serde_json::from_str::<JobFrame>(&text).unwrap(), frame);
+    }
+}
