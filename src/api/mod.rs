@@ -1,0 +1,36 @@
+//! The HTTP API: routes, request validation, response shapes and error mapping. Thin: it talks
+//! to the engine, never to Docker.
+
+mod error;
+pub mod request;
+pub mod response;
+mod routes;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::language::LanguageRegistry;
+
+/// What every handler shares.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub registry: Arc<LanguageRegistry>,
+    pub engine: Engine,
+}
+
+/// Registers every route, with JSON bodies bounded by `server.max_body_bytes`.
+pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
+    let json = web::JsonConfig::default()
+        .limit(max_body_bytes)
+        .content_type_required(false)
+        .error_handler(move |error, request| error::json_error(error, request, max_body_bytes));
+    config
+        .app_data(json)
+        .service(routes::execute_v1)
+        .service(routes::execute_v2)
+        .service(routes::languages)
+        .service(routes::health);
+}

@@ -1,0 +1,411 @@
+//! Request bodies of the execute endpoints and their validation into a [`JobSpec`]. Everything a
+//! client can get wrong is caught here, before any container is touched.
+
+use std::collections::HashSet;
+
+use codeexec_protocol::SourceFile;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::config::GlobalLimits;
+use crate::engine::job::JobSpec;
+use crate::language::{Language, LanguageRegistry};
+
+/// Arguments a program may be given.
+const MAX_ARGS: usize = 256;
+
+/// `POST /api/v1/execute`: one file of code.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecuteV1 {
+    pub language: Option<String>,
+    pub code: Option<String>,
+    #[serde(flatten)]
+    pub options: JobOptions,
+}
+
+/// `POST /api/v2/execute`: several files, one of them the entry point.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecuteV2 {
+    pub language: Option<String>,
+    pub files: Option<Vec<FileInput>>,
+    #[serde(flatten)]
+    pub options: JobOptions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileInput {
+    pub filename: Option<String>,
+    pub code: Option<String>,
+    pub is_entry_point: Option<bool>,
+}
+
+/// What both versions accept beside the code.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobOptions {
+    pub stdin: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub timeout_ms: Option<u64>,
+    pub memory_limit_mb: Option<u64>,
+    pub save_metric: Option<bool>,
+}
+
+/// A request that cannot run, with a message saying what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn invalid<T>(message: impl Into<String>) -> Result<T, Invalid> {
+    Err(Invalid(message.into()))
+}
+
+impl ExecuteV1 {
+    pub fn validate(
+        self,
+        registry: &LanguageRegistry,
+        limits: &GlobalLimits,
+    ) -> Result<JobSpec, Invalid> {
+        let language = resolve_language(registry, self.language.as_deref())?;
+        let code = match self.code {
+            Some(code) if !code.trim().is_empty() => code,
+            _ => return invalid("code is required and must not be empty"),
+        };
+        let file = SourceFile {
+            name: language.settings.default_file_name.clone(),
+            content: code,
+        };
+        build_spec(language, vec![file], 0, self.options, limits)
+    }
+}
+
+impl ExecuteV2 {
+    pub fn validate(
+        self,
+        registry: &LanguageRegistry,
+        limits: &GlobalLimits,
+    ) -> Result<JobSpec, Invalid> {
+        let language = resolve_language(registry, self.language.as_deref())?;
+        let inputs = self.files.unwrap_or_default();
+        if inputs.is_empty() {
+            return invalid("files must hold at least one file");
+        }
+        if inputs.len() > limits.max_files {
+            return invalid(format!(
+                "{} files given; at most {} are allowed",
+                inputs.len(),
+                limits.max_files
+            ));
+        }
+        let entry = entry_index(&inputs)?;
+        let mut names = HashSet::new();
+        let mut files = Vec::with_capacity(inputs.len());
+        for (index, input) in inputs.into_iter().enumerate() {
+            let name = input.filename.unwrap_or_default();
+            check_file_name(&language, &name).map_err(|Invalid(why)| {
+                Invalid(format!("files[{index}].filename {name:?} {why}"))
+            })?;
+            if !names.insert(name.clone()) {
+                return invalid(format!("files[{index}].filename {name:?} is given twice"));
+            }
+            let Some(content) = input.code else {
+                return invalid(format!("files[{index}].code is required"));
+            };
+            if index == entry && content.trim().is_empty() {
+                return invalid(format!(
+                    "files[{index}].code, the entry point, must not be empty"
+                ));
+            }
+            files.push(SourceFile { name, content });
+        }
+        build_spec(language, files, entry, self.options, limits)
+    }
+}
+
+fn resolve_language(
+    registry: &LanguageRegistry,
+    name: Option<&str>,
+) -> Result<std::sync::Arc<Language>, Invalid> {
+    let supported = || registry.describe_names();
+    match name {
+        None => invalid(format!("language is required; supported: {}", supported())),
+        Some(name) => registry.resolve(name).cloned().ok_or_else(|| {
+            Invalid(format!(
+                "unsupported language {name:?}; supported: {}",
+                supported()
+            ))
+        }),
+    }
+}
+
+/// The file marked as entry point, else the first; two marks are an error.
+fn entry_index(files: &[FileInput]) -> Result<usize, Invalid> {
+    let marked: Vec<usize> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, file)| file.is_entry_point == Some(true))
+        .map(|(index, _)| index)
+        .collect();
+    match marked.as_slice() {
+        [] => Ok(0),
+        [index] => Ok(*index),
+        [first, second, ..] => invalid(format!(
+            "files[{first}] and files[{second}] are both marked isEntryPoint; mark one"
+        )),
+    }
+}
+
+/// The error says what is wrong with the name, to follow `files[i].filename "x"`.
+fn check_file_name(language: &Language, name: &str) -> Result<(), Invalid> {
+    if name.is_empty() {
+        return invalid("is empty");
+    }
+    if name.len() > 255 {
+        return invalid("is longer than 255 bytes");
+    }
+    if name.starts_with('/') {
+        return invalid("is absolute; give a path relative to the sandbox");
+    }
+    if name.contains('\\') || name.contains('\0') || name.chars().any(char::is_control) {
+        return invalid("contains a backslash or control character");
+    }
+    if name.contains('/') && !language.settings.allow_subdirectories {
+        return invalid(format!(
+            "contains a path separator, which {} does not allow",
+            language.name
+        ));
+    }
+    if name
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return invalid("contains an empty, \".\" or \"..\" path component");
+    }
+    Ok(())
+}
+
+fn build_spec(
+    language: std::sync::Arc<Language>,
+    files: Vec<SourceFile>,
+    entry: usize,
+    options: JobOptions,
+    limits: &GlobalLimits,
+) -> Result<JobSpec, Invalid> {
+    let settings = &language.settings;
+    let timeout_ms = within_limits(
+        "timeoutMs",
+        options.timeout_ms,
+        limits.min_timeout_ms,
+        settings.timeout_ms,
+        &language.name,
+    )?;
+    let memory_mb = within_limits(
+        "memoryLimitMb",
+        options.memory_limit_mb,
+        limits.min_memory_mb,
+        settings.memory_mb,
+        &language.name,
+    )?;
+    let args = options.args.unwrap_or_default();
+    if args.len() > MAX_ARGS {
+        return invalid(format!(
+            "{} args given; at most {MAX_ARGS} are allowed",
+            args.len()
+        ));
+    }
+    if args.iter().any(|arg| arg.contains('\0')) {
+        return invalid("args must not contain NUL characters");
+    }
+    let entry_name = files[entry].name.clone();
+    if settings
+        .compile
+        .iter()
+        .any(|part| part.contains("{entry_stem}"))
+        || settings
+            .run
+            .iter()
+            .any(|part| part.contains("{entry_stem}"))
+    {
+        if !language.is_source(&entry_name) {
+            return invalid(format!(
+                "the entry point {entry_name:?} must be a {} source file ({})",
+                language.name,
+                settings.source_extensions.join(", ")
+            ));
+        }
+    }
+    Ok(JobSpec {
+        id: Uuid::new_v4(),
+        language,
+        files,
+        entry: entry_name,
+        stdin: options.stdin.unwrap_or_default(),
+        args,
+        timeout_ms,
+        memory_mb,
+        save_metric: options.save_metric.unwrap_or(false),
+    })
+}
+
+/// A requested limit may be lower than the language's, never higher, and not absurdly low.
+fn within_limits(
+    field: &str,
+    requested: Option<u64>,
+    minimum: u64,
+    maximum: u64,
+    language: &str,
+) -> Result<u64, Invalid> {
+    match requested {
+        None => Ok(maximum),
+        Some(value) if value > maximum => invalid(format!(
+            "{field} {value} is above the {language} limit of {maximum}"
+        )),
+        Some(value) if value < minimum => {
+            invalid(format!("{field} {value} is below the minimum of {minimum}"))
+        }
+        Some(value) => Ok(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn setup() -> (LanguageRegistry, GlobalLimits) {
+        let settings = Settings::repository_defaults();
+        (LanguageRegistry::new(&settings), settings.limits)
+    }
+
+    fn v2(language: &str, files: &[(&str, &str, bool)]) -> Result<JobSpec, Invalid> {
+        let (registry, limits) = setup();
+        let request = ExecuteV2 {
+            language: Some(language.into()),
+            files: Some(
+                files
+                    .iter()
+                    .map(|(name, code, entry)| FileInput {
+                        filename: Some(name.to_string()),
+                        code: Some(code.to_string()),
+                        is_entry_point: entry.then_some(true),
+                    })
+                    .collect(),
+            ),
+            options: JobOptions::default(),
+        };
+        request.validate(&registry, &limits)
+    }
+
+    fn error_of(result: Result<JobSpec, Invalid>) -> String {
+        result.unwrap_err().0
+    }
+
+    #[test]
+    fn aliases_resolve_to_canonical_languages() {
+        let (registry, _) = setup();
+        for (alias, name) in [
+            ("js", "javascript"),
+            ("Node", "javascript"),
+            ("py", "python"),
+            ("python3", "python"),
+            ("golang", "go"),
+            ("c++", "cpp"),
+            ("rb", "ruby"),
+        ] {
+            assert_eq!(registry.resolve(alias).unwrap().name, name, "{alias}");
+        }
+    }
+
+    #[test]
+    fn unknown_language_lists_names_and_aliases() {
+        let message = error_of(v2("cobol", &[("a", "x", false)]));
+        assert!(message.contains("\"cobol\""));
+        assert!(message.contains("cpp, go, java, javascript, python, ruby"));
+        assert!(message.contains("c++") && message.contains("golang") && message.contains("rb"));
+    }
+
+    #[test]
+    fn marked_entry_point_wins_over_the_first_file() {
+        let spec = v2(
+            "python",
+            &[("util.py", "x = 1", false), ("main.py", "print(1)", true)],
+        )
+        .unwrap();
+        assert_eq!(spec.entry, "main.py");
+    }
+
+    #[test]
+    fn bad_file_names_are_refused_with_the_reason() {
+        assert!(error_of(v2("python", &[("/etc/passwd", "x", false)])).contains("absolute"));
+        assert!(error_of(v2("python", &[("a/../../b.py", "x", false)])).contains("\"..\""));
+        assert!(error_of(v2("java", &[("pkg/Main.java", "x", false)])).contains("path separator"));
+        assert!(v2("python", &[("pkg/mod.py", "x", false)]).is_ok());
+        assert!(
+            error_of(v2("python", &[("a.py", "x", false), ("a.py", "y", false)])).contains("twice")
+        );
+        assert!(
+            error_of(v2("python", &[("a.py", "x", true), ("b.py", "y", true)]))
+                .contains("both marked")
+        );
+    }
+
+    #[test]
+    fn too_many_files_are_refused() {
+        let names: Vec<String> = (0..65).map(|i| format!("f{i}.py")).collect();
+        let files: Vec<(&str, &str, bool)> =
+            names.iter().map(|n| (n.as_str(), "x", false)).collect();
+        assert!(error_of(v2("python", &files)).contains("at most 64"));
+    }
+
+    #[test]
+    fn limits_may_be_lowered_but_not_raised() {
+        let (registry, limits) = setup();
+        let request = |timeout_ms, memory_limit_mb| ExecuteV1 {
+            language: Some("python".into()),
+            code: Some("print(1)".into()),
+            options: JobOptions {
+                timeout_ms,
+                memory_limit_mb,
+                ..Default::default()
+            },
+        };
+        let spec = request(Some(1000), Some(64))
+            .validate(&registry, &limits)
+            .unwrap();
+        assert_eq!((spec.timeout_ms, spec.memory_mb), (1000, 64));
+        let error = request(Some(60_000), None)
+            .validate(&registry, &limits)
+            .unwrap_err();
+        assert!(error.0.contains("above the python limit of 5000"));
+        let error = request(None, Some(1))
+            .validate(&registry, &limits)
+            .unwrap_err();
+        assert!(error.0.contains("below the minimum"));
+    }
+
+    #[test]
+    fn empty_code_is_refused() {
+        let (registry, limits) = setup();
+        let request = ExecuteV1 {
+            language: Some("ruby".into()),
+            code: Some("  \n".into()),
+            ..Default::default()
+        };
+        assert!(request
+            .validate(&registry, &limits)
+            .unwrap_err()
+            .0
+            .contains("code is required"));
+    }
+
+    #[test]
+    fn java_entry_point_must_be_a_java_file() {
+        assert!(error_of(v2(
+            "java",
+            &[("notes.txt", "x", true), ("Main.java", "y", false)]
+        ))
+        .contains("source file"));
+    }
+}

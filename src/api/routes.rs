@@ -1,0 +1,163 @@
+//! The HTTP handlers: execute (v1 and v2), languages and health.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::request::{ExecuteV1, ExecuteV2};
+use super::response::ExecuteResponse;
+use super::AppState;
+use crate::engine::job::JobSpec;
+use crate::engine::supervisor::PoolState;
+
+#[post("/api/v1/execute")]
+async fn execute_v1(
+    state: web::Data<AppState>,
+    body: web::Json<ExecuteV1>,
+) -> Result<HttpResponse, ApiError> {
+    let received = Instant::now();
+    let spec = body
+        .into_inner()
+        .validate(&state.registry, &state.settings.limits)?;
+    execute(&state, spec, received).await
+}
+
+#[post("/api/v2/execute")]
+async fn execute_v2(
+    state: web::Data<AppState>,
+    body: web::Json<ExecuteV2>,
+) -> Result<HttpResponse, ApiError> {
+    let received = Instant::now();
+    let spec = body
+        .into_inner()
+        .validate(&state.registry, &state.settings.limits)?;
+    execute(&state, spec, received).await
+}
+
+async fn execute(
+    state: &AppState,
+    spec: JobSpec,
+    received: Instant,
+) -> Result<HttpResponse, ApiError> {
+    let execution = state.engine.execute(spec, received).await?;
+    Ok(HttpResponse::Ok().json(ExecuteResponse::from(execution)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LanguageInfo {
+    name: String,
+    display_name: String,
+    version: Option<String>,
+    aliases: Vec<String>,
+    limits: LanguageLimits,
+    pool: Option<PoolState>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LanguageLimits {
+    timeout_ms: u64,
+    compile_timeout_ms: u64,
+    memory_limit_mb: u64,
+    cpus: f64,
+    pids: i64,
+    output_limit_bytes: usize,
+}
+
+#[get("/api/v1/languages")]
+async fn languages(state: web::Data<AppState>) -> HttpResponse {
+    let mut pools = state.engine.pool_states().await;
+    let languages: Vec<LanguageInfo> = state
+        .registry
+        .all()
+        .map(|language| {
+            let settings = &language.settings;
+            let pool = pools.remove(&language.name).and_then(Result::ok);
+            LanguageInfo {
+                name: language.name.clone(),
+                display_name: settings.display_name.clone(),
+                version: pool.as_ref().and_then(|pool| pool.version.clone()),
+                aliases: settings.aliases.clone(),
+                limits: LanguageLimits {
+                    timeout_ms: settings.timeout_ms,
+                    compile_timeout_ms: settings.compile_timeout_ms,
+                    memory_limit_mb: settings.memory_mb,
+                    cpus: settings.cpus,
+                    pids: settings.pids,
+                    output_limit_bytes: state.settings.limits.output_limit_bytes,
+                },
+                pool,
+            }
+        })
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({ "succeeded": true, "languages": languages }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Health {
+    status: &'static str,
+    timestamp: String,
+    docker: String,
+    pools: BTreeMap<String, PoolHealth>,
+    problems: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct PoolHealth {
+    healthy: bool,
+    #[serde(flatten)]
+    state: Option<PoolState>,
+}
+
+/// 200 when Docker answers and every language's pool works; 503 naming what is wrong otherwise.
+#[get("/health")]
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let mut problems = Vec::new();
+    let docker = match state.engine.docker().ping().await {
+        Ok(_) => "OK".to_string(),
+        Err(error) => {
+            problems.push(format!("the Docker engine does not answer: {error}"));
+            "unreachable".to_string()
+        }
+    };
+    let mut pools = BTreeMap::new();
+    for (language, pool) in state.engine.pool_states().await {
+        let healthy = pool.as_ref().is_ok_and(PoolState::is_healthy);
+        if !healthy {
+            let why = match &pool {
+                Ok(pool) => pool
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "no container is ready or starting".into()),
+                Err(error) => error.clone(),
+            };
+            problems.push(format!("{language} pool: {why}"));
+        }
+        pools.insert(
+            language,
+            PoolHealth {
+                healthy,
+                state: pool.ok(),
+            },
+        );
+    }
+    problems.sort();
+    let ok = problems.is_empty();
+    let body = Health {
+        status: if ok { "OK" } else { "UNAVAILABLE" },
+        timestamp: chrono::Utc::now().to_rfc3339(),
+        docker,
+        pools,
+        problems,
+    };
+    if ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,261 @@
+//! Settings: `config/default.toml` (or the file named by `CODEEXEC_CONFIG`), overridden by the
+//! environment. `PORT`, `HOST` and `DB` are read as in the original service; every other key is
+//! `CODEEXEC_` plus its path with `__` between levels, e.g. `CODEEXEC_IMAGES__OFFLINE=true` or
+//! `CODEEXEC_LANGUAGES__PYTHON__POOL_SIZE=4`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Default location of the settings file, relative to the working directory.
+pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub docker: DockerSettings,
+    pub images: ImageSettings,
+    pub limits: GlobalLimits,
+    pub mongo: MongoSettings,
+    /// Keyed by canonical language name (`python`, `javascript`, ...).
+    pub languages: BTreeMap<String, LanguageSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// HTTP worker threads.
+    pub workers: usize,
+    /// Largest request body accepted; a larger one gets 413.
+    pub max_body_bytes: usize,
+    /// Seconds given to requests in flight after SIGTERM/SIGINT before they are cut.
+    pub shutdown_timeout_secs: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DockerSettings {
+    /// Engine address; empty means `DOCKER_HOST` or the local default socket.
+    pub host: String,
+    /// OCI runtime for job containers (`runc`, or `runsc` for gVisor); empty means the engine's.
+    pub runtime: String,
+    /// Names this service's containers (`codeexec.instance` label), so that several services can
+    /// share an engine and each cleans up only what it left behind.
+    pub instance: String,
+    /// User the runner and the program run as inside the container.
+    pub user: String,
+    /// Containers being created and started at once, across all languages. Keeping this at the
+    /// core count stops replenishment from starving running jobs of CPU.
+    pub max_parallel_starts: usize,
+    /// Seconds to wait for one Docker API call.
+    pub api_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageSettings {
+    /// Build base images from Debian's packages (debootstrap + import) instead of pulling the
+    /// official language images: for machines without registry access.
+    pub offline: bool,
+    /// Folder holding one Dockerfile folder per language.
+    pub dockerfiles_dir: PathBuf,
+    /// The statically linked runner copied into every image.
+    pub runner_path: PathBuf,
+    /// Debian suite debootstrapped for offline bases.
+    pub debian_suite: String,
+    /// Debian mirror used by debootstrap.
+    pub debian_mirror: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GlobalLimits {
+    /// Smallest time limit a request may ask for.
+    pub min_timeout_ms: u64,
+    /// Smallest memory limit a request may ask for.
+    pub min_memory_mb: u64,
+    /// Bytes kept of each of stdout and stderr.
+    pub output_limit_bytes: usize,
+    /// Size of the `/sandbox` tmpfs.
+    pub sandbox_size_mb: u64,
+    /// Size of the `/tmp` tmpfs.
+    pub tmp_size_mb: u64,
+    /// Open files per process (`nofile`).
+    pub open_files: u64,
+    /// Largest file a program may write (`fsize`).
+    pub file_size_mb: u64,
+    /// Files in one request.
+    pub max_files: usize,
+    /// Longest time a job waits in its language's queue before it is refused with 503.
+    pub queue_timeout_ms: u64,
+    /// Added to a job's compile and run limits to bound how long the engine waits for its result.
+    pub result_margin_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MongoSettings {
+    /// MongoDB URI; empty disables execution logs. `DB` overrides it.
+    pub uri: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LanguageSettings {
+    /// Name shown to users, e.g. "Python".
+    pub display_name: String,
+    /// Other names a request may use.
+    pub aliases: Vec<String>,
+    /// Image the pool runs, built by `codeexec images build`.
+    pub image: String,
+    /// Base image when building with registry access (the official language image).
+    pub base_image: String,
+    /// Debian packages that make the base when building offline.
+    pub debian_packages: Vec<String>,
+    /// File name given to `code` on `/api/v1/execute`.
+    pub default_file_name: String,
+    /// Extensions of the files handed to the compiler as `{sources}`.
+    pub source_extensions: Vec<String>,
+    /// Whether file names may contain `/` (packages, modules in folders).
+    pub allow_subdirectories: bool,
+    /// Compile argv; empty for interpreted languages. Placeholders: `{entry}` (entry file name),
+    /// `{entry_stem}` (without extension, e.g. Java's class), `{sources}` (every source file).
+    pub compile: Vec<String>,
+    /// Run argv, same placeholders; the request's args are appended.
+    pub run: Vec<String>,
+    /// Argv whose output names the toolchain's version.
+    pub version_command: Vec<String>,
+    /// `KEY=value` pairs set in the container.
+    pub env: Vec<String>,
+    /// Containers kept started and waiting.
+    pub pool_size: usize,
+    /// Jobs that may wait for a container; more get 503.
+    pub queue_size: usize,
+    /// Memory limit (swap equal to it, so none extra); a request may ask for less.
+    pub memory_mb: u64,
+    /// CPU quota in cores.
+    pub cpus: f64,
+    /// Processes and threads in the container.
+    pub pids: i64,
+    /// Run stage time limit; a request may ask for less.
+    pub timeout_ms: u64,
+    /// Compile stage time limit.
+    pub compile_timeout_ms: u64,
+}
+
+/// A settings file or override that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Reads `path` and applies the environment on top.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        Self::from_figment(
+            Figment::new()
+                .merge(Toml::file_exact(path))
+                .merge(Env::prefixed("CODEEXEC_").split("__"))
+                .merge(
+                    Env::raw()
+                        .only(&["PORT", "HOST"])
+                        .map(|key| format!("server.{}", key.as_str().to_ascii_lowercase()).into()),
+                )
+                .merge(Env::raw().only(&["DB"]).map(|_| "mongo.uri".into())),
+        )
+    }
+
+    /// Reads the file named by `CODEEXEC_CONFIG`, else [`DEFAULT_CONFIG_PATH`].
+    pub fn load_default() -> Result<Settings, ConfigError> {
+        let path = std::env::var_os("CODEEXEC_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+        Self::load(&path)
+    }
+
+    /// The repository's `config/default.toml` alone, without the environment: for unit tests,
+    /// which must not see each other's environment variables.
+    #[cfg(test)]
+    pub fn repository_defaults() -> Settings {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
+        Self::from_figment(Figment::new().merge(Toml::file_exact(path))).unwrap()
+    }
+
+    fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = figment
+            .extract()
+            .map_err(|error| ConfigError(error.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.languages.is_empty() {
+            return Err(ConfigError("no language is configured".into()));
+        }
+        for (name, language) in &self.languages {
+            let fail = |what: &str| Err(ConfigError(format!("languages.{name}: {what}")));
+            if language.run.is_empty() {
+                return fail("run must name a command");
+            }
+            if language.pool_size == 0 {
+                return fail("pool_size must be at least 1");
+            }
+            if language.memory_mb < self.limits.min_memory_mb {
+                return fail("memory_mb is below limits.min_memory_mb");
+            }
+            if language.timeout_ms < self.limits.min_timeout_ms {
+                return fail("timeout_ms is below limits.min_timeout_ms");
+            }
+            if language.cpus <= 0.0 {
+                return fail("cpus must be positive");
+            }
+        }
+        if self.docker.max_parallel_starts == 0 {
+            return Err(ConfigError(
+                "docker.max_parallel_starts must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH)
+    }
+
+    #[test]
+    fn default_file_configures_six_languages() {
+        let settings = Settings::repository_defaults();
+        let names: Vec<_> = settings.languages.keys().cloned().collect();
+        assert_eq!(names, ["cpp", "go", "java", "javascript", "python", "ruby"]);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PORT", "4100");
+            jail.set_env("DB", "mongodb://127.0.0.1:1");
+            jail.set_env("CODEEXEC_LANGUAGES__PYTHON__POOL_SIZE", "5");
+            let settings = Settings::load(&repo_config()).unwrap();
+            assert_eq!(settings.server.port, 4100);
+            assert_eq!(settings.mongo.uri, "mongodb://127.0.0.1:1");
+            assert_eq!(settings.languages["python"].pool_size, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn zero_pool_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CODEEXEC_LANGUAGES__RUBY__POOL_SIZE", "0");
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error.to_string().contains("languages.ruby: pool_size"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,226 @@
+//! One pool container over its life: created, attached and started ahead of time, then given
+//! exactly one job frame, read for the result, and removed.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use bollard::container::LogOutput;
+use bollard::models::{ContainerCreateBody, ContainerUpdateBody};
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+};
+use bollard::Docker;
+use codeexec_protocol::{JobFrame, ResultFrame, StageReport};
+use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use super::outcome::ContainerReport;
+
+/// The runner's result is at most a few times the output caps; anything past this is not a
+/// result frame and is not kept.
+const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
+/// Runner diagnostics on stderr kept for the log.
+const MAX_DIAGNOSTIC_BYTES: usize = 16 * 1024;
+/// How long to wait for Docker to record a container's exit when the OOM flag is needed.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
+type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
+
+/// A started container whose runner is waiting for its job frame on stdin.
+pub struct WarmContainer {
+    pub id: String,
+    /// Memory limit the container was created with, in MB.
+    pub memory_mb: u64,
+    input: InputSink,
+    output: OutputStream,
+}
+
+impl std::fmt::Debug for WarmContainer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WarmContainer")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl WarmContainer {
+    /// Creates, attaches and starts a container. Attaching comes before starting, or the
+    /// runner's first output could be lost. A container that fails half-way is removed.
+    pub async fn start(
+        docker: &Docker,
+        spec: &ContainerCreateBody,
+        memory_mb: u64,
+    ) -> Result<WarmContainer, bollard::errors::Error> {
+        let id = docker.create_container(None, spec.clone()).await?.id;
+        match Self::attach_and_start(docker, &id).await {
+            Ok((input, output)) => Ok(WarmContainer {
+                id,
+                memory_mb,
+                input,
+                output,
+            }),
+            Err(error) => {
+                remove(docker, &id).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn attach_and_start(
+        docker: &Docker,
+        id: &str,
+    ) -> Result<(InputSink, OutputStream), bollard::errors::Error> {
+        let options = AttachContainerOptionsBuilder::default()
+            .stdin(true)
+            .stdout(true)
+            .stderr(true)
+            .stream(true)
+            .build();
+        let attached = docker.attach_container(id, Some(options)).await?;
+        docker.start_container(id, None).await?;
+        Ok((attached.input, attached.output))
+    }
+
+    /// Gives the runner its job and collects the report. `memory_mb` below the container's own
+    /// limit lowers it first; `deadline` bounds the whole exchange.
+    pub async fn run(
+        mut self,
+        docker: &Docker,
+        frame: &JobFrame,
+        memory_mb: u64,
+        deadline: Duration,
+    ) -> ContainerReport {
+        if memory_mb < self.memory_mb {
+            if let Err(error) = lower_memory(docker, &self.id, memory_mb).await {
+                return failed(format!("could not set the memory limit: {error}"));
+            }
+        }
+        let exchange = self.exchange(frame);
+        let result = match tokio::time::timeout(deadline, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "the container gave no result within {} ms",
+                deadline.as_millis()
+            )),
+        };
+        let oom_killed = needs_oom_check(&result) && was_oom_killed(docker, &self.id).await;
+        ContainerReport { result, oom_killed }
+    }
+
+    /// Sends the frame, half-closes stdin so the runner sees EOF, and reads until the runner
+    /// exits.
+    async fn exchange(&mut self, frame: &JobFrame) -> Result<ResultFrame, String> {
+        let encoded = serde_json::to_vec(frame).map_err(|error| error.to_string())?;
+        let sent = async {
+            self.input.write_all(&encoded).await?;
+            self.input.shutdown().await
+        };
+        sent.await
+            .map_err(|error| format!("could not send the job to the container: {error}"))?;
+        let mut stdout = Vec::new();
+        let mut diagnostics = Vec::new();
+        while let Some(chunk) = self.output.next().await {
+            match chunk.map_err(|error| format!("lost the container's output: {error}"))? {
+                LogOutput::StdOut { message } => {
+                    append_capped(&mut stdout, &message, MAX_RESULT_BYTES);
+                    // The runner ends its one frame with a newline. Taking the frame then,
+                    // rather than at the end of the stream, saves waiting for the container
+                    // to stop.
+                    if stdout.ends_with(b"\n") {
+                        if let Ok(frame) = serde_json::from_slice(&stdout) {
+                            return Ok(frame);
+                        }
+                    }
+                }
+                LogOutput::StdErr { message } => {
+                    append_capped(&mut diagnostics, &message, MAX_DIAGNOSTIC_BYTES)
+                }
+                _ => {}
+            }
+        }
+        serde_json::from_slice(&stdout).map_err(|_| {
+            let diagnostics = String::from_utf8_lossy(&diagnostics);
+            if stdout.is_empty() {
+                format!(
+                    "the container exited without a result. {}",
+                    diagnostics.trim()
+                )
+                .trim()
+                .to_string()
+            } else {
+                format!(
+                    "the container's result could not be read. {}",
+                    diagnostics.trim()
+                )
+                .trim()
+                .to_string()
+            }
+        })
+    }
+}
+
+/// Removes a container whatever its state; failures are logged, since the startup sweep removes
+/// whatever is left.
+pub async fn remove(docker: &Docker, id: &str) {
+    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    if let Err(error) = docker.remove_container(id, Some(options)).await {
+        tracing::warn!(container = id, %error, "could not remove a container");
+    }
+}
+
+async fn lower_memory(
+    docker: &Docker,
+    id: &str,
+    memory_mb: u64,
+) -> Result<(), bollard::errors::Error> {
+    let bytes = memory_mb as i64 * 1024 * 1024;
+    let update = ContainerUpdateBody {
+        memory: Some(bytes),
+        memory_swap: Some(bytes),
+        ..Default::default()
+    };
+    docker.update_container(id, update).await
+}
+
+/// Only a SIGKILL or a missing result can be the OOM killer's work; everything else skips the
+/// extra Docker round trips.
+fn needs_oom_check(result: &Result<ResultFrame, String>) -> bool {
+    let killed = |stage: Option<&StageReport>| stage.is_some_and(|stage| stage.signal == Some(9));
+    match result {
+        Ok(frame) => killed(frame.compile.as_ref()) || killed(frame.run.as_ref()),
+        Err(_) => true,
+    }
+}
+
+/// Docker's OOMKilled flag, read once the container has stopped so the event is recorded.
+async fn was_oom_killed(docker: &Docker, id: &str) -> bool {
+    let options = WaitContainerOptionsBuilder::default()
+        .condition("not-running")
+        .build();
+    let mut exit = docker.wait_container(id, Some(options));
+    let _ = tokio::time::timeout(EXIT_WAIT, exit.next()).await;
+    match docker.inspect_container(id, None).await {
+        Ok(inspect) => inspect
+            .state
+            .and_then(|state| state.oom_killed)
+            .unwrap_or(false),
+        Err(error) => {
+            tracing::warn!(container = id, %error, "could not inspect a finished container");
+            false
+        }
+    }
+}
+
+fn append_capped(buffer: &mut Vec<u8>, bytes: &[u8], cap: usize) {
+    let room = cap.saturating_sub(buffer.len());
+    buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+fn failed(reason: String) -> ContainerReport {
+    ContainerReport {
+        result: Err(reason),
+        oom_killed: false,
+    }
+}

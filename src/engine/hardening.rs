@@ -1,0 +1,116 @@
+//! The locked-down container every job runs in: one place that lists every hardening setting, so
+//! it can be read (and tested) as a whole.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
+use codeexec_protocol::{RUNNER_PATH, SANDBOX_DIR};
+
+use crate::config::Settings;
+use crate::docker::{LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
+use crate::language::Language;
+
+const MB: i64 = 1024 * 1024;
+
+/// The create request for a pool container of `language`: the runner waiting on stdin, with the
+/// language's limits fixed at creation.
+pub fn container_spec(settings: &Settings, language: &Language) -> ContainerCreateBody {
+    let limits = &language.settings;
+    let memory = limits.memory_mb as i64 * MB;
+    let labels = HashMap::from([
+        (LABEL_MANAGED.to_string(), "true".to_string()),
+        (LABEL_LANGUAGE.to_string(), language.name.clone()),
+        (LABEL_INSTANCE.to_string(), settings.docker.instance.clone()),
+    ]);
+    let mut env = vec!["HOME=/tmp".to_string(), "LANG=C.UTF-8".to_string()];
+    env.extend(limits.env.iter().cloned());
+    ContainerCreateBody {
+        image: Some(limits.image.clone()),
+        cmd: Some(vec![RUNNER_PATH.to_string()]),
+        user: Some(settings.docker.user.clone()),
+        working_dir: Some(SANDBOX_DIR.to_string()),
+        env: Some(env),
+        labels: Some(labels),
+        // The job frame arrives on stdin; stdin_once makes our half-close reach the runner.
+        open_stdin: Some(true),
+        stdin_once: Some(true),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(false),
+        network_disabled: Some(true),
+        host_config: Some(host_config(settings, memory, limits.cpus, limits.pids)),
+        ..Default::default()
+    }
+}
+
+fn host_config(settings: &Settings, memory: i64, cpus: f64, pids: i64) -> HostConfig {
+    let global = &settings.limits;
+    let user_ids = settings.docker.user.replace(':', ",gid=");
+    let tmpfs = HashMap::from([
+        (
+            SANDBOX_DIR.to_string(),
+            format!(
+                "rw,exec,nosuid,nodev,size={}m,mode=0755,uid={user_ids}",
+                global.sandbox_size_mb
+            ),
+        ),
+        (
+            "/tmp".to_string(),
+            format!(
+                "rw,exec,nosuid,nodev,size={}m,mode=1777",
+                global.tmp_size_mb
+            ),
+        ),
+    ]);
+    let file_size = global.file_size_mb as i64 * MB;
+    HostConfig {
+        readonly_rootfs: Some(true),
+        tmpfs: Some(tmpfs),
+        network_mode: Some("none".to_string()),
+        memory: Some(memory),
+        // Swap equal to memory means no swap at all: the limit is the limit.
+        memory_swap: Some(memory),
+        nano_cpus: Some((cpus * 1e9) as i64),
+        pids_limit: Some(pids),
+        cap_drop: Some(vec!["ALL".to_string()]),
+        security_opt: Some(vec!["no-new-privileges".to_string()]),
+        ulimits: Some(vec![
+            ulimit("nofile", global.open_files as i64),
+            ulimit("fsize", file_size),
+            ulimit("core", 0),
+        ]),
+        init: Some(true),
+        log_config: Some(HostConfigLogConfig {
+            typ: Some("none".to_string()),
+            config: None,
+        }),
+        runtime: (!settings.docker.runtime.is_empty()).then(|| settings.docker.runtime.clone()),
+        ipc_mode: Some("private".to_string()),
+        ..Default::default()
+    }
+}
+
+fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
+    ResourcesUlimits {
+        name: Some(name.to_string()),
+        soft: Some(value),
+        hard: Some(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::LanguageRegistry;
+
+    #[test]
+    fn sandbox_tmpfs_belongs_to_the_run_user() {
+        let settings = Settings::repository_defaults();
+        let registry = LanguageRegistry::new(&settings);
+        let spec = container_spec(&settings, registry.resolve("python").unwrap());
+        let tmpfs = spec.host_config.unwrap().tmpfs.unwrap();
+        assert!(tmpfs["/sandbox"].contains("uid=65534,gid=65534"));
+        assert!(tmpfs["/sandbox"].contains("size=64m"));
+    }
+}

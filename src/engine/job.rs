@@ -1,0 +1,140 @@
+//! A validated job and the frame the runner receives for it.
+
+use std::sync::Arc;
+
+use codeexec_protocol::{JobFrame, SourceFile, StageCommand};
+use uuid::Uuid;
+
+use crate::language::Language;
+
+/// A job that passed validation: everything the engine needs to run it.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub id: Uuid,
+    pub language: Arc<Language>,
+    /// The files in the order given; `entry` names one of them.
+    pub files: Vec<SourceFile>,
+    pub entry: String,
+    pub stdin: String,
+    pub args: Vec<String>,
+    /// Run stage limit, at most the language's.
+    pub timeout_ms: u64,
+    /// Memory limit, at most the language's.
+    pub memory_mb: u64,
+    /// Whether the client asked for an execution log record.
+    pub save_metric: bool,
+}
+
+impl JobSpec {
+    /// The frame sent to the runner: the language's argv with placeholders filled in.
+    pub fn to_frame(&self, output_limit_bytes: usize) -> JobFrame {
+        let settings = &self.language.settings;
+        let compile = (!settings.compile.is_empty()).then(|| StageCommand {
+            argv: self.expand(&settings.compile),
+            time_limit_ms: settings.compile_timeout_ms,
+        });
+        let mut run_argv = self.expand(&settings.run);
+        run_argv.extend(self.args.iter().cloned());
+        JobFrame {
+            files: self.files.clone(),
+            stdin: self.stdin.clone(),
+            compile,
+            run: StageCommand {
+                argv: run_argv,
+                time_limit_ms: self.timeout_ms,
+            },
+            output_limit_bytes,
+        }
+    }
+
+    /// Fills `{entry}`, `{entry_stem}` and `{sources}` (which stands alone and becomes one
+    /// argument per source file).
+    fn expand(&self, template: &[String]) -> Vec<String> {
+        let entry_stem = file_stem(&self.entry);
+        let mut argv = Vec::with_capacity(template.len());
+        for part in template {
+            if part == "{sources}" {
+                argv.extend(
+                    self.files
+                        .iter()
+                        .filter(|file| self.language.is_source(&file.name))
+                        .map(|file| file.name.clone()),
+                );
+            } else {
+                argv.push(
+                    part.replace("{entry_stem}", entry_stem)
+                        .replace("{entry}", &self.entry),
+                );
+            }
+        }
+        argv
+    }
+}
+
+/// `Main` for `Main.java`, `main` for `pkg/main.py`.
+fn file_stem(name: &str) -> &str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base.rsplit_once('.').map_or(base, |(stem, _)| stem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::language::LanguageRegistry;
+
+    fn spec(language: &str, names: &[&str], entry: &str) -> JobSpec {
+        let registry = LanguageRegistry::new(&Settings::repository_defaults());
+        JobSpec {
+            id: Uuid::nil(),
+            language: registry.resolve(language).unwrap().clone(),
+            files: names
+                .iter()
+                .map(|name| SourceFile {
+                    name: name.to_string(),
+                    content: String::new(),
+                })
+                .collect(),
+            entry: entry.to_string(),
+            stdin: String::new(),
+            args: vec!["a b".into(), "c".into()],
+            timeout_ms: 1000,
+            memory_mb: 128,
+            save_metric: false,
+        }
+    }
+
+    #[test]
+    fn java_runs_the_class_named_by_the_entry_file() {
+        let frame = spec("java", &["Util.java", "Main.java"], "Main.java").to_frame(10);
+        let compile = frame.compile.unwrap().argv;
+        assert_eq!(compile[compile.len() - 2..], ["Util.java", "Main.java"]);
+        assert_eq!(
+            frame.run.argv[frame.run.argv.len() - 3..],
+            ["Main", "a b", "c"]
+        );
+    }
+
+    #[test]
+    fn cpp_compiles_only_source_files() {
+        let frame = spec("cpp", &["main.cpp", "util.h", "util.cpp"], "main.cpp").to_frame(10);
+        let compile = frame.compile.unwrap().argv;
+        assert!(compile.ends_with(&["main.cpp".to_string(), "util.cpp".to_string()]));
+        assert!(!compile.contains(&"util.h".to_string()));
+    }
+
+    #[test]
+    fn interpreted_languages_have_no_compile_stage_and_get_the_time_limit() {
+        let frame = spec("python", &["main.py"], "main.py").to_frame(10);
+        assert!(frame.compile.is_none());
+        assert_eq!(frame.run.argv, ["python3", "-u", "main.py", "a b", "c"]);
+        assert_eq!(frame.run.time_limit_ms, 1000);
+    }
+
+    #[test]
+    fn stem_ignores_folders_and_extension() {
+        assert_eq!(file_stem("pkg/main.py"), "main");
+        assert_eq!(file_stem("Main.java"), "Main");
+        assert_eq!(file_stem("Makefile"), "Makefile");
+    }
+}

@@ -1,0 +1,215 @@
+//! The engine: one supervisor actor per language over Docker, and the path of one job through
+//! it (acquire a warm container, run, judge, remove). No HTTP here.
+
+mod cleanup;
+mod container;
+mod events;
+pub mod hardening;
+pub mod job;
+pub mod outcome;
+pub mod supervisor;
+mod version_probe;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, Addr};
+use bollard::Docker;
+use codeexec_protocol::StageReport;
+use dashmap::DashMap;
+use tokio::sync::Semaphore;
+
+use crate::config::Settings;
+use crate::language::LanguageRegistry;
+use job::JobSpec;
+use outcome::{ContainerReport, Verdict};
+use supervisor::{
+    Acquire, AcquireError, ContainerTicket, Drain, GetPoolState, LanguageSupervisor, PoolState,
+};
+
+pub use container::WarmContainer;
+
+/// A finished job: its verdict, the runner's stage records and where the time went.
+#[derive(Debug)]
+pub struct Execution {
+    pub spec: JobSpec,
+    pub version: Option<String>,
+    pub verdict: Verdict,
+    pub compile: Option<StageReport>,
+    pub run: Option<StageReport>,
+    pub timings: Timings,
+}
+
+/// Where a job's time went, from the request's arrival.
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    /// Waiting for a warm container.
+    pub queue: Duration,
+    pub compile: Duration,
+    pub run: Duration,
+    pub total: Duration,
+}
+
+/// Cheap to clone: every handler holds one.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    settings: Arc<Settings>,
+    supervisors: Arc<HashMap<String, Addr<LanguageSupervisor>>>,
+    versions: Arc<DashMap<String, String>>,
+}
+
+impl Engine {
+    /// Removes what an earlier run of this instance left behind, then starts every pool and the
+    /// watch on container deaths. Must run inside an actix system.
+    pub async fn start(
+        settings: Arc<Settings>,
+        registry: &LanguageRegistry,
+        docker: Docker,
+    ) -> Result<Engine, bollard::errors::Error> {
+        let leftovers =
+            cleanup::remove_instance_containers(&docker, &settings.docker.instance).await?;
+        if leftovers > 0 {
+            tracing::info!(leftovers, "removed containers left by an earlier run");
+        }
+        let permits = Arc::new(Semaphore::new(settings.docker.max_parallel_starts));
+        let versions = Arc::new(DashMap::new());
+        let supervisors: HashMap<_, _> = registry
+            .all()
+            .map(|language| {
+                let spec = hardening::container_spec(&settings, language);
+                let supervisor = LanguageSupervisor::new(
+                    language.clone(),
+                    docker.clone(),
+                    spec,
+                    permits.clone(),
+                    versions.clone(),
+                );
+                (language.name.clone(), supervisor.start())
+            })
+            .collect();
+        tokio::spawn(events::forward_container_deaths(
+            docker.clone(),
+            settings.docker.instance.clone(),
+            supervisors.clone(),
+        ));
+        Ok(Engine {
+            docker,
+            settings,
+            supervisors: Arc::new(supervisors),
+            versions,
+        })
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Runs one job on a warm container of its language. `received` is when the request
+    /// arrived, for the timings.
+    pub async fn execute(
+        &self,
+        spec: JobSpec,
+        received: Instant,
+    ) -> Result<Execution, AcquireError> {
+        let container = self.acquire(&spec.language.name).await?;
+        let queue = received.elapsed();
+        let report = self.run_on(container, &spec).await;
+        let verdict = outcome::judge(&spec, &report);
+        let (compile, run) = match report.result {
+            Ok(frame) => (frame.compile, frame.run),
+            Err(_) => (None, None),
+        };
+        let stage_time = |stage: &Option<StageReport>| {
+            Duration::from_millis(stage.as_ref().map_or(0, |stage| stage.wall_ms))
+        };
+        let timings = Timings {
+            queue,
+            compile: stage_time(&compile),
+            run: stage_time(&run),
+            total: received.elapsed(),
+        };
+        Ok(Execution {
+            version: self.versions.get(&spec.language.name).map(|v| v.clone()),
+            spec,
+            verdict,
+            compile,
+            run,
+            timings,
+        })
+    }
+
+    /// A warm container, at once or after waiting in the language's queue.
+    async fn acquire(&self, language: &str) -> Result<WarmContainer, AcquireError> {
+        let supervisor = &self.supervisors[language];
+        let ticket = supervisor
+            .send(Acquire)
+            .await
+            .map_err(|_| AcquireError::ShuttingDown)??;
+        let receiver = match ticket {
+            ContainerTicket::Ready(container) => return Ok(container),
+            ContainerTicket::Queued(receiver) => receiver,
+        };
+        let limit = Duration::from_millis(self.settings.limits.queue_timeout_ms);
+        match tokio::time::timeout(limit, receiver).await {
+            Ok(Ok(container)) => Ok(container),
+            Ok(Err(_)) => Err(AcquireError::Unavailable {
+                language: language.to_string(),
+                reason: "no container could be started".into(),
+            }),
+            Err(_) => Err(AcquireError::QueueTimeout {
+                language: language.to_string(),
+                waited_ms: self.settings.limits.queue_timeout_ms,
+            }),
+        }
+    }
+
+    /// Runs the job's frame on `container`, then removes the container in the background: it
+    /// never serves a second job.
+    async fn run_on(&self, container: WarmContainer, spec: &JobSpec) -> ContainerReport {
+        let frame = spec.to_frame(self.settings.limits.output_limit_bytes);
+        let compile_ms = frame
+            .compile
+            .as_ref()
+            .map_or(0, |stage| stage.time_limit_ms);
+        let deadline = Duration::from_millis(
+            compile_ms + frame.run.time_limit_ms + self.settings.limits.result_margin_ms,
+        );
+        let id = container.id.clone();
+        let report = container
+            .run(&self.docker, &frame, spec.memory_mb, deadline)
+            .await;
+        let docker = self.docker.clone();
+        tokio::spawn(async move { container::remove(&docker, &id).await });
+        report
+    }
+
+    /// Every pool's state, by canonical language name.
+    pub async fn pool_states(&self) -> HashMap<String, Result<PoolState, String>> {
+        let mut states = HashMap::new();
+        for (language, supervisor) in self.supervisors.iter() {
+            let state = supervisor
+                .send(GetPoolState)
+                .await
+                .map_err(|error| error.to_string());
+            states.insert(language.clone(), state);
+        }
+        states
+    }
+
+    /// Stops every pool and removes every container of this instance, in use or not.
+    pub async fn shutdown(&self) {
+        let drains = self
+            .supervisors
+            .values()
+            .map(|supervisor| supervisor.send(Drain));
+        futures_util::future::join_all(drains).await;
+        match cleanup::remove_instance_containers(&self.docker, &self.settings.docker.instance)
+            .await
+        {
+            Ok(removed) => tracing::info!(removed, "removed this instance's containers"),
+            Err(error) => tracing::error!(%error, "could not remove this instance's containers"),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Turning what the runner and Docker reported into the job's outcome: one status a user can act
+//! on, and the message that explains it.
+
+use codeexec_protocol::{ResultFrame, StageReport, StageStatus};
+use serde::Serialize;
+
+use super::job::JobSpec;
+
+/// How a job ended, as the API reports it in `runTimeStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Succeeded,
+    CompileError,
+    RuntimeError,
+    TimeLimitExceeded,
+    MemoryLimitExceeded,
+    OutputLimitExceeded,
+    InternalError,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::CompileError => "compile_error",
+            RunStatus::RuntimeError => "runtime_error",
+            RunStatus::TimeLimitExceeded => "time_limit_exceeded",
+            RunStatus::MemoryLimitExceeded => "memory_limit_exceeded",
+            RunStatus::OutputLimitExceeded => "output_limit_exceeded",
+            RunStatus::InternalError => "internal_error",
+        }
+    }
+}
+
+/// What the container gave back for one job.
+#[derive(Debug)]
+pub struct ContainerReport {
+    /// The runner's result, or why there is none.
+    pub result: Result<ResultFrame, String>,
+    /// Docker's OOMKilled flag: the only trusted sign that the memory limit was hit.
+    pub oom_killed: bool,
+}
+
+/// The status of a job and the sentence or compiler output that explains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: RunStatus,
+    pub error_message: Option<String>,
+}
+
+/// Decides the job's status from the container's report.
+pub fn judge(spec: &JobSpec, report: &ContainerReport) -> Verdict {
+    let compiled = report
+        .result
+        .as_ref()
+        .ok()
+        .and_then(|frame| frame.compile.as_ref());
+    let reached_run = report
+        .result
+        .as_ref()
+        .is_ok_and(|frame| frame.run.is_some());
+    if report.oom_killed {
+        let what = if reached_run {
+            "the program"
+        } else {
+            "compilation"
+        };
+        return verdict(
+            RunStatus::MemoryLimitExceeded,
+            format!("{what} exceeded the memory limit of {} MB", spec.memory_mb),
+        );
+    }
+    let frame = match &report.result {
+        Ok(frame) => frame,
+        Err(reason) => return verdict(RunStatus::InternalError, reason.clone()),
+    };
+    if let Some(error) = &frame.runner_error {
+        return verdict(
+            RunStatus::InternalError,
+            format!("the runner failed: {error}"),
+        );
+    }
+    if let Some(compile) = compiled.filter(|stage| stage.status != StageStatus::Succeeded) {
+        return judge_compile(spec, compile);
+    }
+    match &frame.run {
+        Some(run) => judge_run(spec, run),
+        None => verdict(
+            RunStatus::InternalError,
+            "the runner reported no run stage".into(),
+        ),
+    }
+}
+
+fn judge_compile(spec: &JobSpec, compile: &StageReport) -> Verdict {
+    let limit_s = spec.language.settings.compile_timeout_ms as f64 / 1000.0;
+    match compile.status {
+        StageStatus::TimedOut => verdict(
+            RunStatus::TimeLimitExceeded,
+            format!("compilation exceeded its time limit of {limit_s} s"),
+        ),
+        StageStatus::FailedToStart => verdict(
+            RunStatus::InternalError,
+            format!(
+                "the compiler could not be started: {}",
+                compile.stderr.trim_end()
+            ),
+        ),
+        _ => verdict(RunStatus::CompileError, compiler_message(compile)),
+    }
+}
+
+fn judge_run(spec: &JobSpec, run: &StageReport) -> Verdict {
+    match run.status {
+        StageStatus::Succeeded => Verdict {
+            status: RunStatus::Succeeded,
+            error_message: None,
+        },
+        StageStatus::TimedOut => verdict(
+            RunStatus::TimeLimitExceeded,
+            format!(
+                "the program exceeded its time limit of {} ms",
+                spec.timeout_ms
+            ),
+        ),
+        StageStatus::OutputLimitExceeded => verdict(
+            RunStatus::OutputLimitExceeded,
+            "the program wrote more output than the limit and was stopped".into(),
+        ),
+        StageStatus::FailedToStart => verdict(
+            RunStatus::InternalError,
+            format!(
+                "the program could not be started: {}",
+                run.stderr.trim_end()
+            ),
+        ),
+        StageStatus::Failed => verdict(RunStatus::RuntimeError, failure_message(run)),
+    }
+}
+
+/// Compilers write diagnostics to stderr, a few to stdout.
+fn compiler_message(compile: &StageReport) -> String {
+    let text = if compile.stderr.trim().is_empty() {
+        &compile.stdout
+    } else {
+        &compile.stderr
+    };
+    if text.trim().is_empty() {
+        failure_message(compile)
+    } else {
+        text.clone()
+    }
+}
+
+/// The program's stderr, or a sentence when it printed nothing there.
+fn failure_message(stage: &StageReport) -> String {
+    if !stage.stderr.trim().is_empty() {
+        return stage.stderr.clone();
+    }
+    match (stage.exit_code, stage.signal) {
+        (_, Some(signal)) => format!("the program was killed by signal {signal}"),
+        (Some(code), None) => format!("the program exited with code {code}"),
+        (None, None) => "the program failed".into(),
+    }
+}
+
+fn verdict(status: RunStatus, message: String) -> Verdict {
+    Verdict {
+        status,
+        error_message: Some(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::language::LanguageRegistry;
+    use uuid::Uuid;
+
+    fn spec() -> JobSpec {
+        let registry = LanguageRegistry::new(&Settings::repository_defaults());
+        JobSpec {
+            id: Uuid::nil(),
+            language: registry.resolve("cpp").unwrap().clone(),
+            files: vec![],
+            entry: "main.cpp".into(),
+            stdin: String::new(),
+            args: vec![],
+            timeout_ms: 2000,
+            memory_mb: 64,
+            save_metric: false,
+        }
+    }
+
+    fn stage(status: StageStatus, exit_code: Option<i32>, signal: Option<i32>) -> StageReport {
+        StageReport {
+            status,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            exit_code,
+            signal,
+            wall_ms: 1,
+            cpu_ms: 1,
+            peak_rss_bytes: 1,
+        }
+    }
+
+    fn report(
+        compile: Option<StageReport>,
+        run: Option<StageReport>,
+        oom: bool,
+    ) -> ContainerReport {
+        ContainerReport {
+            result: Ok(ResultFrame {
+                compile,
+                run,
+                runner_error: None,
+            }),
+            oom_killed: oom,
+        }
+    }
+
+    #[test]
+    fn sigkill_without_docker_oom_flag_is_a_runtime_error() {
+        let killed = stage(StageStatus::Failed, None, Some(9));
+        let verdict = judge(&spec(), &report(None, Some(killed.clone()), false));
+        assert_eq!(verdict.status, RunStatus::RuntimeError);
+        assert_eq!(
+            verdict.error_message.unwrap(),
+            "the program was killed by signal 9"
+        );
+        let verdict = judge(&spec(), &report(None, Some(killed), true));
+        assert_eq!(verdict.status, RunStatus::MemoryLimitExceeded);
+    }
+
+    #[test]
+    fn compile_failure_carries_the_compiler_message() {
+        let mut compile = stage(StageStatus::Failed, Some(1), None);
+        compile.stderr = "main.cpp:1:1: error: expected ';'".into();
+        let verdict = judge(&spec(), &report(Some(compile), None, false));
+        assert_eq!(verdict.status, RunStatus::CompileError);
+        assert!(verdict.error_message.unwrap().contains("expected ';'"));
+    }
+
+    #[test]
+    fn run_statuses_map_one_to_one() {
+        let cases = [
+            (StageStatus::Succeeded, RunStatus::Succeeded),
+            (StageStatus::TimedOut, RunStatus::TimeLimitExceeded),
+            (
+                StageStatus::OutputLimitExceeded,
+                RunStatus::OutputLimitExceeded,
+            ),
+            (StageStatus::FailedToStart, RunStatus::InternalError),
+            (StageStatus::Failed, RunStatus::RuntimeError),
+        ];
+        let compiled = stage(StageStatus::Succeeded, Some(0), None);
+        for (stage_status, expected) in cases {
+            let run = stage(stage_status, Some(3), None);
+            let verdict = judge(&spec(), &report(Some(compiled.clone()), Some(run), false));
+            assert_eq!(verdict.status, expected, "{stage_status:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_result_is_an_internal_error_with_its_reason() {
+        let report = ContainerReport {
+            result: Err("the container exited without a result".into()),
+            oom_killed: false,
+        };
+        let verdict = judge(&spec(), &report);
+        assert_eq!(verdict.status, RunStatus::InternalError);
+        assert_eq!(
+            verdict.error_message.unwrap(),
+            "the container exited without a result"
+        );
+    }
+}

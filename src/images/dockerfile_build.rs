@@ -1,0 +1,156 @@
+//! Building a language's Dockerfile on its base with the engine's classic builder, and pulling an
+//! official base first when building online.
+
+use std::collections::HashMap;
+
+use bollard::errors::Error as DockerError;
+use bollard::models::BuildInfo;
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, BuilderVersion, CreateImageOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use super::inspect::image_exists;
+use super::plan::{Base, ImagePlan, RUNNER_IN_CONTEXT};
+use super::progress::Progress;
+use super::ImageError;
+use crate::docker::{LABEL_IMAGE_HASH, LABEL_LANGUAGE};
+
+/// Builds `plan.image` from its Dockerfile. `nocache` makes every step run again (`--force`).
+pub async fn build(
+    docker: &Docker,
+    plan: &ImagePlan,
+    nocache: bool,
+    progress: &Progress,
+) -> Result<(), ImageError> {
+    let context =
+        build_context(&plan.dockerfile, &plan.runner.bytes).map_err(|source| ImageError::Io {
+            action: "pack the build context".into(),
+            source,
+        })?;
+    let options = build_options(plan, nocache);
+    let mut output = docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    while let Some(item) = output.next().await {
+        show_build_output(item.map_err(|source| build_error(plan, source))?, progress);
+    }
+    Ok(())
+}
+
+fn build_options(plan: &ImagePlan, nocache: bool) -> bollard::query_parameters::BuildImageOptions {
+    let build_args = HashMap::from([("BASE", plan.base.name())]);
+    let labels = HashMap::from([
+        (LABEL_IMAGE_HASH, plan.hash.as_str()),
+        (LABEL_LANGUAGE, plan.language.as_str()),
+    ]);
+    let options = BuildImageOptionsBuilder::new()
+        .dockerfile("Dockerfile")
+        .t(&plan.image)
+        .buildargs(&build_args)
+        .labels(&labels)
+        .nocache(nocache)
+        .rm(true)
+        .forcerm(true)
+        .version(BuilderVersion::BuilderV1);
+    match plan.base {
+        // The base was imported locally and the Dockerfile has no RUN step: nothing needs the
+        // network, and machines that build offline have none to give.
+        Base::Debian(_) => options.networkmode("none").build(),
+        Base::Official(_) => options.build(),
+    }
+}
+
+fn show_build_output(info: BuildInfo, progress: &Progress) {
+    if let Some(text) = info.stream {
+        progress.say_build_output(&text);
+    }
+    // A build pulls its base itself when it is absent.
+    progress.say_pull_status(
+        info.id.as_deref(),
+        info.status.as_deref(),
+        info.progress_detail.as_ref(),
+    );
+}
+
+fn build_error(plan: &ImagePlan, source: DockerError) -> ImageError {
+    let message = match source {
+        DockerError::DockerStreamError { error } => error,
+        other => other.to_string(),
+    };
+    ImageError::Build {
+        language: plan.language.clone(),
+        message,
+    }
+}
+
+/// The build context: the Dockerfile and the runner, executable, as an in-memory tar.
+pub fn build_context(dockerfile: &[u8], runner: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut archive = tar::Builder::new(Vec::new());
+    for (name, mode, bytes) in [
+        ("Dockerfile", 0o644, dockerfile),
+        (RUNNER_IN_CONTEXT, 0o755, runner),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        // A fixed time keeps the context identical for identical inputs.
+        header.set_mtime(0);
+        archive.append_data(&mut header, name, bytes)?;
+    }
+    archive.into_inner()
+}
+
+/// Pulls an official base unless the engine already has it, as `docker build` would, but as its
+/// own step so that a machine without registry access gets an error that says what to do.
+pub async fn pull_if_absent(
+    docker: &Docker,
+    base: &str,
+    progress: &Progress,
+) -> Result<(), ImageError> {
+    if image_exists(docker, base).await? {
+        return Ok(());
+    }
+    progress.say(format!("pulling {base}"));
+    let options = CreateImageOptionsBuilder::new().from_image(base).build();
+    let mut output = docker.create_image(Some(options), None, None);
+    while let Some(item) = output.next().await {
+        let info = item.map_err(|source| ImageError::Pull {
+            base: base.to_string(),
+            message: source.to_string(),
+        })?;
+        progress.say_pull_status(
+            info.id.as_deref(),
+            info.status.as_deref(),
+            info.progress_detail.as_ref(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_holds_the_dockerfile_and_an_executable_runner() {
+        let context = build_context(b"FROM scratch\n", b"\x7fELF").unwrap();
+        let mut archive = tar::Archive::new(context.as_slice());
+        let entries: Vec<(String, u32, u64)> = archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let header = entry.header();
+                let path = entry.path().unwrap().display().to_string();
+                (path, header.mode().unwrap(), header.size().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("Dockerfile".to_string(), 0o644, 13),
+                ("codeexec-runner".to_string(), 0o755, 4)
+            ]
+        );
+    }
+}

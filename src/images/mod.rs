@@ -1,0 +1,172 @@
+//! Building the language images (`codeexec images build`): each language's Dockerfile from
+//! `docker-images/` on its base, with the runner copied in, labelled with a hash of everything it
+//! was built from so that an up-to-date image is skipped.
+//!
+//! Online, the base is the official language image. Offline (`images.offline`), it is a Debian
+//! root file system made with debootstrap and imported into the engine; see [`offline_base`].
+//! `--force` rebuilds images without the builder's cache but reuses an offline base whose tag
+//! exists (the tag names its suite and packages; `docker rmi` it to make it again).
+
+mod dockerfile_build;
+mod inspect;
+mod offline_base;
+mod plan;
+mod progress;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bollard::Docker;
+
+use crate::config::Settings;
+use plan::{Base, ImagePlan};
+use progress::Progress;
+
+/// Why an image could not be built, phrased to say what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("unknown language `{name}`; the configured languages are {known}")]
+    UnknownLanguage { name: String, known: String },
+    #[error("cannot read the runner at {path} ({source}): build it with scripts/build-runner, or set images.runner_path")]
+    RunnerMissing {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path} ({source}): run codeexec from the repository root, or set images.dockerfiles_dir")]
+    Dockerfile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error(
+        "cannot reach the Docker engine ({0}): start dockerd, or set docker.host / DOCKER_HOST"
+    )]
+    Connect(bollard::errors::Error),
+    #[error("cannot {action}: {source}")]
+    Docker {
+        action: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot {action}: {source}")]
+    Io {
+        action: String,
+        source: std::io::Error,
+    },
+    #[error("cannot pull {base} ({message}); without registry access build offline: images.offline = true (CODEEXEC_IMAGES__OFFLINE=true)")]
+    Pull { base: String, message: String },
+    #[error("debootstrap is not installed, and offline images are made with it: apt-get install debootstrap")]
+    DebootstrapMissing,
+    #[error("debootstrap of {suite} failed ({status}); check the packages and images.debian_mirror. Its last lines:\n{output}")]
+    Debootstrap {
+        suite: String,
+        status: String,
+        output: String,
+    },
+    #[error("tar of {root} failed ({status})")]
+    Tar { root: PathBuf, status: String },
+    #[error("{root} still has file systems mounted in it, so it was left in place: unmount them and remove it by hand")]
+    StillMounted { root: PathBuf },
+    #[error("building the {language} image failed: {message}")]
+    Build { language: String, message: String },
+    #[error("these images failed to build: {languages} (the reasons are above)")]
+    Failed { languages: String },
+}
+
+impl ImageError {
+    /// Errors no other language would escape either: stop at once instead of repeating them.
+    fn stops_every_build(&self) -> bool {
+        matches!(
+            self,
+            ImageError::DebootstrapMissing | ImageError::Connect(_)
+        )
+    }
+}
+
+/// Builds the images of `languages` (all when empty), skipping up-to-date ones unless `force`.
+pub fn build_from_cli(
+    settings: &Settings,
+    languages: &[String],
+    force: bool,
+) -> Result<(), ImageError> {
+    let runtime = tokio::runtime::Runtime::new().map_err(ImageError::Runtime)?;
+    runtime.block_on(async {
+        let plans = plan::load(settings, languages)?;
+        let docker = crate::docker::connect(&settings.docker)
+            .await
+            .map_err(ImageError::Connect)?;
+        build_all(&docker, &plans, force).await
+    })
+}
+
+/// The configured languages whose image is absent or was built from other inputs than the current
+/// Dockerfile, base and runner. Reads the runner and the Dockerfiles on every call: cache the
+/// answer rather than asking per request.
+pub async fn missing_or_stale(
+    settings: &Settings,
+    docker: &Docker,
+) -> Result<Vec<String>, ImageError> {
+    let mut stale = Vec::new();
+    for plan in plan::load(settings, &[])? {
+        if !is_up_to_date(docker, &plan).await? {
+            stale.push(plan.language);
+        }
+    }
+    Ok(stale)
+}
+
+/// Builds one language after another (they compete for the same cores and disk), going on past a
+/// failure so that one broken language does not hold back the others.
+async fn build_all(docker: &Docker, plans: &[ImagePlan], force: bool) -> Result<(), ImageError> {
+    let mut failed = Vec::new();
+    for plan in plans {
+        let progress = Progress::new(&plan.language);
+        match build_one(docker, plan, force, &progress).await {
+            Ok(()) => {}
+            Err(error) if error.stops_every_build() => return Err(error),
+            Err(error) => {
+                progress.say(format!("error: {error}"));
+                failed.push(plan.language.as_str());
+            }
+        }
+    }
+    match failed.as_slice() {
+        [] => Ok(()),
+        languages => Err(ImageError::Failed {
+            languages: languages.join(", "),
+        }),
+    }
+}
+
+async fn build_one(
+    docker: &Docker,
+    plan: &ImagePlan,
+    force: bool,
+    progress: &Progress,
+) -> Result<(), ImageError> {
+    if !force && is_up_to_date(docker, plan).await? {
+        progress.say(format!("{} is up to date", plan.image));
+        return Ok(());
+    }
+    let started = Instant::now();
+    let previous = inspect::image_id(docker, &plan.image).await?;
+    match &plan.base {
+        Base::Official(base) => dockerfile_build::pull_if_absent(docker, base, progress).await?,
+        Base::Debian(base) => offline_base::ensure(docker, &plan.language, base, progress).await?,
+    }
+    progress.say(format!("building {} on {}", plan.image, plan.base.name()));
+    // --force means the steps really run again, not that the builder reuses its cache.
+    dockerfile_build::build(docker, plan, force, progress).await?;
+    inspect::remove_replaced(docker, previous.as_deref(), &plan.image).await;
+    progress.say(format!(
+        "built {} in {:.1}s",
+        plan.image,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+async fn is_up_to_date(docker: &Docker, plan: &ImagePlan) -> Result<bool, ImageError> {
+    let label = inspect::image_hash_label(docker, &plan.image).await?;
+    Ok(label.as_deref() == Some(plan.hash.as_str()))
+}

@@ -1,0 +1,360 @@
+//! What each language image is built from, and the hash that tells whether a built image is still
+//! what those inputs would make.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::ImageError;
+use crate::config::{ImageSettings, LanguageSettings, Settings};
+
+/// Name of the runner inside the build context; the Dockerfiles copy it from there.
+pub const RUNNER_IN_CONTEXT: &str = "codeexec-runner";
+
+/// The image a language's Dockerfile is built `FROM`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Base {
+    /// An official language image, pulled from a registry when absent.
+    Official(String),
+    /// A Debian root file system made with debootstrap and imported into the engine.
+    Debian(DebianBase),
+}
+
+/// An offline base: which Debian packages, from where, under which tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DebianBase {
+    /// `codeexec-base/<language>:<suite>-<hash>`; see [`offline_base_tag`].
+    pub tag: String,
+    pub suite: String,
+    pub mirror: String,
+    pub packages: Vec<String>,
+}
+
+impl Base {
+    /// The image name passed as the Dockerfile's `BASE` build argument.
+    pub fn name(&self) -> &str {
+        match self {
+            Base::Official(name) => name,
+            Base::Debian(debian) => &debian.tag,
+        }
+    }
+}
+
+/// Everything needed to build one language's image.
+#[derive(Debug, Clone)]
+pub struct ImagePlan {
+    pub language: String,
+    /// The image's name, e.g. `codeexec/python:latest`.
+    pub image: String,
+    pub base: Base,
+    pub dockerfile: Vec<u8>,
+    pub runner: Runner,
+    /// Value of the image-hash label an up-to-date image carries.
+    pub hash: String,
+}
+
+impl ImagePlan {
+    fn new(
+        language: &str,
+        settings: &LanguageSettings,
+        images: &ImageSettings,
+        dockerfile: Vec<u8>,
+        runner: Runner,
+    ) -> ImagePlan {
+        let base = if images.offline {
+            Base::Debian(DebianBase {
+                tag: offline_base_tag(language, &images.debian_suite, &settings.debian_packages),
+                suite: images.debian_suite.clone(),
+                mirror: images.debian_mirror.clone(),
+                packages: settings.debian_packages.clone(),
+            })
+        } else {
+            Base::Official(settings.base_image.clone())
+        };
+        let hash = image_hash(&dockerfile, &base, &runner.digest);
+        ImagePlan {
+            language: language.to_string(),
+            image: settings.image.clone(),
+            base,
+            dockerfile,
+            runner,
+            hash,
+        }
+    }
+}
+
+/// Reads the runner and the Dockerfiles of `requested` (all languages when empty) and plans their
+/// images. Everything that can be checked without the engine is checked here, before any build.
+pub fn load(settings: &Settings, requested: &[String]) -> Result<Vec<ImagePlan>, ImageError> {
+    let languages = select_languages(settings, requested)?;
+    let runner = read_runner(&settings.images.runner_path)?;
+    languages
+        .iter()
+        .map(|language| {
+            let path = settings
+                .images
+                .dockerfiles_dir
+                .join(language)
+                .join("Dockerfile");
+            let dockerfile = std::fs::read(&path).map_err(|source| ImageError::Dockerfile {
+                path: path.clone(),
+                source,
+            })?;
+            let language_settings = &settings.languages[language];
+            Ok(ImagePlan::new(
+                language,
+                language_settings,
+                &settings.images,
+                dockerfile,
+                runner.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// The runner binary, shared by every plan since all languages copy the same one. Its digest is
+/// taken once, so that hashing six images does not read the (multi-MB) bytes six times.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub bytes: Arc<[u8]>,
+    pub digest: [u8; 32],
+}
+
+impl Runner {
+    pub fn new(bytes: Vec<u8>) -> Runner {
+        let digest = Sha256::digest(&bytes).into();
+        Runner {
+            bytes: bytes.into(),
+            digest,
+        }
+    }
+}
+
+fn read_runner(path: &Path) -> Result<Runner, ImageError> {
+    std::fs::read(path)
+        .map(Runner::new)
+        .map_err(|source| ImageError::RunnerMissing {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Canonical names of the languages asked for, in the order asked, each once. A name may be an
+/// alias (`py`); no names means every configured language.
+pub fn select_languages(
+    settings: &Settings,
+    requested: &[String],
+) -> Result<Vec<String>, ImageError> {
+    if requested.is_empty() {
+        return Ok(settings.languages.keys().cloned().collect());
+    }
+    let mut selected: Vec<String> = Vec::new();
+    for name in requested {
+        let canonical =
+            canonical_name(settings, name).ok_or_else(|| ImageError::UnknownLanguage {
+                name: name.clone(),
+                known: settings
+                    .languages
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        if !selected.contains(&canonical) {
+            selected.push(canonical);
+        }
+    }
+    Ok(selected)
+}
+
+fn canonical_name(settings: &Settings, name: &str) -> Option<String> {
+    settings
+        .languages
+        .iter()
+        .find(|(key, language)| {
+            key.eq_ignore_ascii_case(name)
+                || language
+                    .aliases
+                    .iter()
+                    .any(|alias| alias.eq_ignore_ascii_case(name))
+        })
+        .map(|(key, _)| key.clone())
+}
+
+/// Tag of the offline base for `language`. It names the suite and a hash of the package set, so a
+/// changed package list gets a new base instead of silently reusing the old one. The mirror is left
+/// out: the same suite from another mirror is the same base.
+pub fn offline_base_tag(language: &str, suite: &str, packages: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(suite.as_bytes());
+    hasher.update(b"\n");
+    for package in sorted_packages(packages) {
+        hasher.update(package.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hex::encode(hasher.finalize());
+    format!("codeexec-base/{language}:{suite}-{}", &digest[..12])
+}
+
+fn sorted_packages(packages: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = packages.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
+}
+
+/// Hash of every input of an image: Dockerfile, base, (offline) suite and packages, runner.
+pub fn image_hash(dockerfile: &[u8], base: &Base, runner_digest: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    // Each field is named and length-prefixed so that bytes moving between fields change the hash.
+    let mut field = |name: &str, bytes: &[u8]| {
+        hasher.update(name.as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    field("dockerfile", dockerfile);
+    field("base", base.name().as_bytes());
+    if let Base::Debian(debian) = base {
+        field("suite", debian.suite.as_bytes());
+        field(
+            "packages",
+            sorted_packages(&debian.packages).join(",").as_bytes(),
+        );
+    }
+    field("runner", runner_digest);
+    hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::repository_defaults()
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|name| name.to_string()).collect()
+    }
+
+    fn debian(packages: &[&str]) -> Base {
+        Base::Debian(DebianBase {
+            tag: offline_base_tag("python", "bookworm", &names(packages)),
+            suite: "bookworm".into(),
+            mirror: "http://deb.debian.org/debian".into(),
+            packages: names(packages),
+        })
+    }
+
+    #[test]
+    fn no_names_selects_every_configured_language() {
+        let selected = select_languages(&settings(), &[]).unwrap();
+        assert_eq!(
+            selected,
+            ["cpp", "go", "java", "javascript", "python", "ruby"]
+        );
+    }
+
+    #[test]
+    fn names_and_aliases_select_canonical_languages_once_in_order() {
+        let selected = select_languages(&settings(), &names(&["ruby", "py", "python", "Go"]));
+        assert_eq!(selected.unwrap(), ["ruby", "python", "go"]);
+    }
+
+    #[test]
+    fn unknown_name_is_refused_with_the_configured_ones() {
+        let error = select_languages(&settings(), &names(&["cobol"])).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("cobol"), "{message}");
+        assert!(
+            message.contains("cpp, go, java, javascript, python, ruby"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn base_tag_names_language_suite_and_twelve_hex_digits() {
+        let tag = offline_base_tag("python", "bookworm", &names(&["python3"]));
+        let (repo, version) = tag.split_once(':').unwrap();
+        assert_eq!(repo, "codeexec-base/python");
+        let hash = version.strip_prefix("bookworm-").unwrap();
+        assert_eq!(hash.len(), 12);
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn base_tag_ignores_package_order_but_not_packages_or_suite() {
+        let tag = |suite, packages: &[&str]| offline_base_tag("cpp", suite, &names(packages));
+        assert_eq!(
+            tag("bookworm", &["g++", "make"]),
+            tag("bookworm", &["make", "g++"])
+        );
+        assert_ne!(tag("bookworm", &["g++"]), tag("bookworm", &["g++", "make"]));
+        assert_ne!(tag("bookworm", &["g++"]), tag("trixie", &["g++"]));
+    }
+
+    #[test]
+    fn hash_changes_with_the_dockerfile() {
+        let base = Base::Official("python:3.11-slim-bookworm".into());
+        assert_ne!(
+            image_hash(b"FROM a", &base, b"runner"),
+            image_hash(b"FROM b", &base, b"runner")
+        );
+    }
+
+    #[test]
+    fn hash_changes_with_the_runner() {
+        let base = Base::Official("python:3.11-slim-bookworm".into());
+        assert_ne!(
+            image_hash(b"FROM a", &base, b"v1"),
+            image_hash(b"FROM a", &base, b"v2")
+        );
+    }
+
+    #[test]
+    fn hash_changes_with_the_package_list_and_the_base() {
+        let hash = |base: &Base| image_hash(b"FROM a", base, b"runner");
+        assert_ne!(
+            hash(&debian(&["python3"])),
+            hash(&debian(&["python3", "python3-numpy"]))
+        );
+        assert_ne!(
+            hash(&debian(&["python3"])),
+            hash(&Base::Official("python:3.11".into()))
+        );
+    }
+
+    #[test]
+    fn hash_is_stable_for_the_same_inputs() {
+        let hash = || image_hash(b"FROM a", &debian(&["python3"]), b"runner");
+        assert_eq!(hash(), hash());
+    }
+
+    #[test]
+    fn offline_setting_picks_a_debian_base() {
+        let mut settings = settings();
+        settings.images.offline = true;
+        let python = &settings.languages["python"];
+        let plan = ImagePlan::new(
+            "python",
+            python,
+            &settings.images,
+            b"FROM x".to_vec(),
+            Runner::new(Vec::new()),
+        );
+        assert!(plan
+            .base
+            .name()
+            .starts_with("codeexec-base/python:bookworm-"));
+        settings.images.offline = false;
+        let plan = ImagePlan::new(
+            "python",
+            python,
+            &settings.images,
+            b"FROM x".to_vec(),
+            Runner::new(Vec::new()),
+        );
+        assert_eq!(plan.base.name(), "python:3.11-slim-bookworm");
+    }
+}

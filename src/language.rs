@@ -1,0 +1,75 @@
+//! The language registry: canonical names, aliases and each language's settings.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::config::{LanguageSettings, Settings};
+
+/// One configured language.
+#[derive(Debug)]
+pub struct Language {
+    /// Canonical name, e.g. `python`.
+    pub name: String,
+    pub settings: LanguageSettings,
+}
+
+impl Language {
+    /// Whether `file_name` is handed to the compiler as a source file.
+    pub fn is_source(&self, file_name: &str) -> bool {
+        self.settings
+            .source_extensions
+            .iter()
+            .any(|extension| file_name.ends_with(extension.as_str()))
+    }
+}
+
+/// Looks languages up by canonical name or alias, case-insensitively.
+#[derive(Debug)]
+pub struct LanguageRegistry {
+    languages: BTreeMap<String, Arc<Language>>,
+    by_any_name: BTreeMap<String, Arc<Language>>,
+}
+
+impl LanguageRegistry {
+    pub fn new(settings: &Settings) -> LanguageRegistry {
+        let mut languages = BTreeMap::new();
+        let mut by_any_name = BTreeMap::new();
+        for (name, language_settings) in &settings.languages {
+            let language = Arc::new(Language {
+                name: name.clone(),
+                settings: language_settings.clone(),
+            });
+            for alias in &language_settings.aliases {
+                by_any_name.insert(alias.to_ascii_lowercase(), language.clone());
+            }
+            by_any_name.insert(name.to_ascii_lowercase(), language.clone());
+            languages.insert(name.clone(), language);
+        }
+        LanguageRegistry {
+            languages,
+            by_any_name,
+        }
+    }
+
+    /// The language called `name` (canonical or alias, any case, surrounding spaces ignored).
+    pub fn resolve(&self, name: &str) -> Option<&Arc<Language>> {
+        self.by_any_name.get(&name.trim().to_ascii_lowercase())
+    }
+
+    /// Every language, by canonical name.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Language>> {
+        self.languages.values()
+    }
+
+    /// "cpp, go, ... (aliases: c++, golang, ...)", for error messages.
+    pub fn describe_names(&self) -> String {
+        let names: Vec<&str> = self.languages.keys().map(String::as_str).collect();
+        let mut aliases: Vec<&str> = self
+            .languages
+            .values()
+            .flat_map(|language| language.settings.aliases.iter().map(String::as_str))
+            .collect();
+        aliases.sort_unstable();
+        format!("{} (aliases: {})", names.join(", "), aliases.join(", "))
+    }
+}

@@ -1,0 +1,10 @@
+//! codeexec: anonymous remote code execution through warm pools of hardened, single-use Docker
+//! containers. `main.rs` is the command line; this crate holds everything it runs.
+
+pub mod api;
+pub mod config;
+pub mod docker;
+pub mod engine;
+pub mod images;
+pub mod language;
+pub mod server;

@@ -1,0 +1,79 @@
+//! Running the service: logging, the Docker connection, the engine's pools, the HTTP server, and
+//! an orderly shutdown on SIGTERM or SIGINT (stop taking requests, finish those in flight, remove
+//! every container).
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpServer};
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::docker;
+use crate::engine::Engine;
+use crate::language::LanguageRegistry;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot reach the Docker engine ({0}); is dockerd running? (scripts/up starts it)")]
+    Docker(bollard::errors::Error),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Http(std::io::Error),
+}
+
+/// Runs the service until SIGTERM or SIGINT, then cleans up.
+pub fn run(settings: Settings) -> Result<(), ServeError> {
+    init_logging(&settings.server.log_format);
+    actix_web::rt::System::new().block_on(serve(Arc::new(settings)))
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
+    let registry = Arc::new(LanguageRegistry::new(&settings));
+    let docker = docker::connect(&settings.docker)
+        .await
+        .map_err(ServeError::Docker)?;
+    let engine = Engine::start(settings.clone(), &registry, docker)
+        .await
+        .map_err(ServeError::Docker)?;
+    let state = web::Data::new(AppState {
+        settings: settings.clone(),
+        registry,
+        engine: engine.clone(),
+    });
+    let max_body_bytes = settings.server.max_body_bytes;
+    let address = format!("{}:{}", settings.server.host, settings.server.port);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(|config| api::configure(config, max_body_bytes))
+    })
+    .workers(settings.server.workers)
+    .shutdown_timeout(settings.server.shutdown_timeout_secs)
+    .bind(&address)
+    .map_err(|source| ServeError::Bind { address, source })?;
+    for bound in server.addrs() {
+        tracing::info!("listening on http://{bound}");
+    }
+    let outcome = server.run().await.map_err(ServeError::Http);
+    tracing::info!("stopped taking requests; removing containers");
+    engine.shutdown().await;
+    outcome
+}
