@@ -1,0 +1,260 @@
+//! Shared test support: runs the real `codeexec` binary against the real Docker engine, on a
+//! loopback port, under an instance name of its own, and talks to it over HTTP.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::models::ContainerSummary;
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use bollard::Docker;
+use serde_json::{json, Value};
+
+/// How long a service may take to fill its pools on a busy 2-core machine.
+const READY_WAIT: Duration = Duration::from_secs(240);
+/// Requests can wait for a queue and a compile on a loaded machine.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A running `codeexec serve` process.
+pub struct Service {
+    pub url: String,
+    pub instance: String,
+    pid: u32,
+    exited: Mutex<mpsc::Receiver<ExitStatus>>,
+    http: reqwest::blocking::Client,
+}
+
+impl Service {
+    /// Starts a service whose settings are the repository's config plus `overrides`
+    /// (environment variables), and waits until it listens. The process gets SIGTERM when the
+    /// test process exits, so it removes its containers even when a test fails.
+    pub fn start(name: &str, overrides: &[(&str, &str)]) -> Service {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let count = STARTED.fetch_add(1, Ordering::Relaxed);
+        let instance = format!("test-{name}-{}-{count}", std::process::id());
+        Service::start_instance(&instance, overrides)
+    }
+
+    /// Like [`Service::start`] with a given instance name.
+    pub fn start_instance(instance: &str, overrides: &[(&str, &str)]) -> Service {
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("HOST".into(), "127.0.0.1".into()),
+            ("PORT".into(), "0".into()),
+            ("CODEEXEC_DOCKER__INSTANCE".into(), instance.to_string()),
+            ("RUST_LOG".into(), "info".into()),
+        ]);
+        for (key, value) in overrides {
+            env.insert(key.to_string(), value.to_string());
+        }
+        let log_path = target_tmp().join(format!("{instance}.log"));
+        let log = std::fs::File::create(&log_path).expect("create the service log");
+        let (spawned, spawn_result) = mpsc::channel();
+        let (exit_sender, exited) = mpsc::channel();
+        // The parent-death signal is tied to the thread that spawned the child, so spawn from a
+        // thread that lives as long as the child. The log goes to a file, not a pipe, so the
+        // service can still write it while it shuts down after the test process is gone.
+        std::thread::spawn(move || {
+            let mut child = spawn_service(&env, log);
+            spawned.send(child.id()).unwrap();
+            let status = child.wait().expect("wait for codeexec");
+            let _ = exit_sender.send(status);
+        });
+        let pid = spawn_result.recv().expect("codeexec spawned");
+        let url = wait_for_address(&log_path, &exited);
+        Service {
+            url,
+            instance: instance.to_string(),
+            pid,
+            exited: Mutex::new(exited),
+            http: reqwest::blocking::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Starts a service and waits until every pool is full and has reported its version.
+    pub fn start_ready(name: &str, overrides: &[(&str, &str)]) -> Service {
+        let service = Service::start(name, overrides);
+        service.wait_until_ready();
+        service
+    }
+
+    /// Waits until every pool holds its target of ready containers and knows its version.
+    pub fn wait_until_ready(&self) {
+        let started = Instant::now();
+        while !self.pools_are_full() {
+            assert!(
+                started.elapsed() < READY_WAIT,
+                "pools did not fill in time: {}",
+                self.get("/api/v1/languages").1
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn pools_are_full(&self) -> bool {
+        let (_, body) = self.get("/api/v1/languages");
+        body["languages"].as_array().is_some_and(|languages| {
+            languages.iter().all(|language| {
+                let pool = &language["pool"];
+                !language["version"].is_null() && pool["ready"] == pool["target"]
+            })
+        })
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .expect("GET sent");
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
+    /// POSTs raw bytes; returns the status, the headers and the JSON body.
+    pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, HashMap<String, String>, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .expect("POST sent");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
+            .collect();
+        (status, headers, response.json().unwrap_or(Value::Null))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let (status, _, body) = self.post_raw(path, body.to_string().into_bytes());
+        (status, body)
+    }
+
+    /// Runs `code` through `/api/v1/execute` and returns the result object, asserting 200.
+    pub fn run(&self, language: &str, code: &str) -> Value {
+        self.run_with(json!({ "language": language, "code": code }))
+    }
+
+    /// POSTs `body` to `/api/v1/execute` and returns the result object, asserting 200.
+    pub fn run_with(&self, body: Value) -> Value {
+        let (status, body) = self.post("/api/v1/execute", &body);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["succeeded"], true, "{body}");
+        body["result"].clone()
+    }
+
+    /// Runs `files` through `/api/v2/execute` and returns the result object, asserting 200.
+    pub fn run_files(&self, language: &str, files: Value) -> Value {
+        let (status, body) = self.post(
+            "/api/v2/execute",
+            &json!({ "language": language, "files": files }),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["result"].clone()
+    }
+
+    /// The ids of this instance's containers, as Docker lists them.
+    pub fn containers(&self) -> Vec<ContainerSummary> {
+        instance_containers(&self.instance)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&self) -> ExitStatus {
+        // SAFETY: kill(2) on our own child's pid with a valid signal number.
+        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        self.exited
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the service exited after SIGTERM")
+    }
+}
+
+/// Every container labelled with `instance`, running or not.
+pub fn instance_containers(instance: &str) -> Vec<ContainerSummary> {
+    let filters = HashMap::from([("label", vec![format!("codeexec.instance={instance}")])]);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    block_on_docker(|docker| async move { docker.list_containers(Some(options)).await })
+        .expect("list containers")
+}
+
+/// Runs one Docker call from a synchronous test.
+pub fn block_on_docker<F, Fut, T>(call: F) -> T
+where
+    F: FnOnce(Docker) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let docker = Docker::connect_with_defaults()
+            .unwrap()
+            .negotiate_version()
+            .await
+            .expect("the Docker engine answers");
+        call(docker).await
+    })
+}
+
+/// Reads the service's log until it names the address it listens on.
+fn wait_for_address(log_path: &PathBuf, exited: &mpsc::Receiver<ExitStatus>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let log = std::fs::read_to_string(log_path).unwrap_or_default();
+        if let Some(at) = log.find("listening on http://") {
+            let rest = &log[at + "listening on ".len()..];
+            return rest.lines().next().unwrap().trim().to_string();
+        }
+        if let Ok(status) = exited.try_recv() {
+            panic!("the service exited ({status}) before listening:\n{log}");
+        }
+        assert!(Instant::now() < deadline, "the service did not start:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn_service(env: &HashMap<String, String>, log: std::fs::File) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_codeexec"));
+    command
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and only affects the child.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    command.spawn().expect("spawn codeexec")
+}
+
+fn target_tmp() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A request body for `/api/v1/execute`.
+pub fn code(language: &str, code: &str) -> Value {
+    json!({ "language": language, "code": code })
+}

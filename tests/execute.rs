@@ -1,0 +1,244 @@
+//! Running real programs in all six languages through both execute endpoints, against the real
+//! Docker engine: output, stdin and args, several files, and every way a program can end.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::Service;
+use serde_json::{json, Value};
+
+fn service() -> &'static Service {
+    static SERVICE: OnceLock<Service> = OnceLock::new();
+    SERVICE.get_or_init(|| Service::start_ready("execute", &[]))
+}
+
+/// Hello world in each language, as (language, file name, code).
+const HELLO: [(&str, &str, &str); 6] = [
+    ("python", "main.py", "print('Hello, World!')\n"),
+    ("javascript", "main.js", "console.log('Hello, World!');\n"),
+    ("ruby", "main.rb", "puts 'Hello, World!'\n"),
+    (
+        "java",
+        "Main.java",
+        "public class Main { public static void main(String[] a) { System.out.println(\"Hello, World!\"); } }\n",
+    ),
+    (
+        "go",
+        "main.go",
+        "package main\nimport \"fmt\"\nfunc main() { fmt.Println(\"Hello, World!\") }\n",
+    ),
+    (
+        "cpp",
+        "main.cpp",
+        "#include <iostream>\nint main() { std::cout << \"Hello, World!\" << std::endl; }\n",
+    ),
+];
+
+fn assert_succeeded(result: &Value, expected_output: &str) {
+    assert_eq!(result["runTimeStatus"], "succeeded", "{result}");
+    assert_eq!(result["output"], expected_output, "{result}");
+    assert_eq!(result["stdout"], expected_output, "{result}");
+    assert_eq!(result["exitCode"], 0, "{result}");
+    assert!(result["errorMessage"].is_null(), "{result}");
+}
+
+#[test]
+fn hello_world_runs_in_every_language_through_v1() {
+    for (language, _, source) in HELLO {
+        let result = service().run(language, source);
+        assert_succeeded(&result, "Hello, World!\n");
+        assert_eq!(result["language"], language);
+        assert!(result["version"].as_str().is_some_and(|v| !v.is_empty()), "{result}");
+        assert!(result["memoryBytes"].as_u64().unwrap() > 0, "{result}");
+        assert!(result["memoryUsage"].as_str().unwrap().ends_with("MB"));
+        assert!(result["cpuUsage"].as_str().unwrap().ends_with('%'));
+        assert!(result["jobId"].as_str().unwrap().len() == 36);
+    }
+}
+
+#[test]
+fn hello_world_runs_in_every_language_through_v2() {
+    for (language, file_name, source) in HELLO {
+        let files = json!([{ "filename": file_name, "code": source }]);
+        let result = service().run_files(language, files);
+        assert_succeeded(&result, "Hello, World!\n");
+        let compiled = ["java", "go", "cpp"].contains(&language);
+        assert_eq!(result["compile"].is_object(), compiled, "{result}");
+    }
+}
+
+#[test]
+fn aliases_reach_their_language() {
+    let result = service().run("py", "import sys; print(sys.version_info[0])");
+    assert_succeeded(&result, "3\n");
+    assert_eq!(result["language"], "python");
+}
+
+#[test]
+fn stdin_and_args_reach_the_program() {
+    let programs = [
+        ("python", "import sys\nprint(sys.stdin.read().strip(), *sys.argv[1:])\n"),
+        (
+            "javascript",
+            "const s = require('fs').readFileSync(0, 'utf8').trim();\nconsole.log([s, ...process.argv.slice(2)].join(' '));\n",
+        ),
+        ("ruby", "puts ([STDIN.read.strip] + ARGV).join(' ')\n"),
+        (
+            "java",
+            "import java.util.*;\npublic class Main { public static void main(String[] a) {\n  String s = new Scanner(System.in).nextLine().trim();\n  System.out.println(s + \" \" + String.join(\" \", a)); } }\n",
+        ),
+        (
+            "go",
+            "package main\nimport (\"bufio\"; \"fmt\"; \"os\"; \"strings\")\nfunc main() {\n  s, _ := bufio.NewReader(os.Stdin).ReadString('\\n')\n  fmt.Println(strings.TrimSpace(s) + \" \" + strings.Join(os.Args[1:], \" \")) }\n",
+        ),
+        (
+            "cpp",
+            "#include <iostream>\n#include <string>\nint main(int c, char** v) { std::string s; std::getline(std::cin, s);\n  std::cout << s; for (int i = 1; i < c; i++) std::cout << ' ' << v[i]; std::cout << '\\n'; }\n",
+        ),
+    ];
+    for (language, source) in programs {
+        let result = service().run_with(json!({
+            "language": language, "code": source,
+            "stdin": "from-stdin\n", "args": ["first", "two words"],
+        }));
+        assert_succeeded(&result, "from-stdin first two words\n");
+    }
+}
+
+#[test]
+fn two_file_programs_work_in_every_language() {
+    let programs = [
+        ("python", json!([
+            { "filename": "main.py", "code": "from helper import greet\nprint(greet('py'))\n" },
+            { "filename": "helper.py", "code": "def greet(n):\n    return 'hi ' + n\n" },
+        ])),
+        ("javascript", json!([
+            { "filename": "helper.js", "code": "exports.greet = n => 'hi ' + n;\n" },
+            { "filename": "main.js", "code": "console.log(require('./helper').greet('js'));\n", "isEntryPoint": true },
+        ])),
+        ("ruby", json!([
+            { "filename": "main.rb", "code": "require_relative 'helper'\nputs greet('rb')\n" },
+            { "filename": "helper.rb", "code": "def greet(n) = 'hi ' + n\n" },
+        ])),
+        ("java", json!([
+            { "filename": "Helper.java", "code": "public class Helper { static String greet(String n) { return \"hi \" + n; } }\n" },
+            { "filename": "Main.java", "code": "public class Main { public static void main(String[] a) { System.out.println(Helper.greet(\"java\")); } }\n", "isEntryPoint": true },
+        ])),
+        ("go", json!([
+            { "filename": "main.go", "code": "package main\nimport \"fmt\"\nfunc main() { fmt.Println(greet(\"go\")) }\n" },
+            { "filename": "helper.go", "code": "package main\nfunc greet(n string) string { return \"hi \" + n }\n" },
+        ])),
+        ("cpp", json!([
+            { "filename": "main.cpp", "code": "#include <iostream>\n#include \"helper.h\"\nint main() { std::cout << greet(\"cpp\") << '\\n'; }\n" },
+            { "filename": "helper.h", "code": "#include <string>\nstd::string greet(const std::string& n);\n" },
+            { "filename": "helper.cpp", "code": "#include \"helper.h\"\nstd::string greet(const std::string& n) { return \"hi \" + n; }\n" },
+        ])),
+    ];
+    for (language, files) in programs {
+        let result = service().run_files(language, files);
+        let short = match language {
+            "python" => "py",
+            "javascript" => "js",
+            "ruby" => "rb",
+            other => other,
+        };
+        assert_succeeded(&result, &format!("hi {short}\n"));
+    }
+}
+
+#[test]
+fn compile_errors_carry_the_compiler_message() {
+    let broken = [
+        ("java", "public class Main { public static void main(String[] a) { int x = \"s\"; } }\n", "incompatible types"),
+        ("go", "package main\nfunc main() { undefinedThing() }\n", "undefined: undefinedThing"),
+        ("cpp", "int main() { return missing_name; }\n", "missing_name"),
+    ];
+    for (language, source, expected) in broken {
+        let result = service().run(language, source);
+        assert_eq!(result["runTimeStatus"], "compile_error", "{result}");
+        let message = result["errorMessage"].as_str().unwrap();
+        assert!(message.contains(expected), "{language}: {message}");
+        assert_ne!(result["compile"]["exitCode"], 0, "{result}");
+        assert_eq!(result["output"], "");
+    }
+}
+
+#[test]
+fn a_non_zero_exit_is_a_runtime_error_with_its_code() {
+    let programs = [
+        ("python", "import sys\nprint('before', file=sys.stderr)\nsys.exit(3)\n"),
+        ("javascript", "console.error('before'); process.exit(3);\n"),
+        ("ruby", "STDERR.puts 'before'\nexit 3\n"),
+        ("java", "public class Main { public static void main(String[] a) { System.err.println(\"before\"); System.exit(3); } }\n"),
+        ("go", "package main\nimport (\"fmt\"; \"os\")\nfunc main() { fmt.Fprintln(os.Stderr, \"before\"); os.Exit(3) }\n"),
+        ("cpp", "#include <cstdio>\nint main() { std::fprintf(stderr, \"before\\n\"); return 3; }\n"),
+    ];
+    for (language, source) in programs {
+        let result = service().run(language, source);
+        assert_eq!(result["runTimeStatus"], "runtime_error", "{result}");
+        assert_eq!(result["exitCode"], 3, "{result}");
+        assert_eq!(result["stderr"], "before\n", "{result}");
+        assert_eq!(result["errorMessage"], "before\n", "{result}");
+    }
+}
+
+#[test]
+fn an_endless_loop_exceeds_the_time_limit() {
+    let body = json!({ "language": "python", "code": "while True:\n    pass\n", "timeoutMs": 1000 });
+    let result = service().run_with(body);
+    assert_eq!(result["runTimeStatus"], "time_limit_exceeded", "{result}");
+    assert!(result["errorMessage"].as_str().unwrap().contains("1000 ms"));
+    assert_eq!(result["signal"], 9, "{result}");
+}
+
+#[test]
+fn allocating_past_the_memory_limit_exceeds_it() {
+    let hog = "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024 * 1024))\n";
+    let body = json!({ "language": "python", "code": hog, "memoryLimitMb": 64 });
+    let result = service().run_with(body);
+    assert_eq!(result["runTimeStatus"], "memory_limit_exceeded", "{result}");
+    assert!(result["errorMessage"].as_str().unwrap().contains("64 MB"), "{result}");
+}
+
+#[test]
+fn printing_ten_megabytes_exceeds_the_output_limit_and_keeps_the_first_64_kib() {
+    let source = "import sys\nfor i in range(10 * 1024):\n    sys.stdout.write('x' * 1023 + '\\n')\n";
+    let result = service().run("python", source);
+    assert_eq!(result["runTimeStatus"], "output_limit_exceeded", "{result}");
+    assert_eq!(result["truncated"], true);
+    let output = result["output"].as_str().unwrap();
+    assert_eq!(output.len(), 64 * 1024);
+    assert_eq!(&output[..1024], format!("{}\n", "x".repeat(1023)));
+}
+
+#[test]
+fn languages_lists_versions_limits_and_pools() {
+    let (status, body) = service().get("/api/v1/languages");
+    assert_eq!(status, 200);
+    let languages = body["languages"].as_array().unwrap();
+    let names: Vec<&str> = languages.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cpp", "go", "java", "javascript", "python", "ruby"]);
+    let python = languages.iter().find(|l| l["name"] == "python").unwrap();
+    assert!(python["version"].as_str().unwrap().starts_with("Python 3"), "{python}");
+    assert!(python["aliases"].as_array().unwrap().contains(&json!("py")));
+    assert_eq!(python["limits"]["timeoutMs"], 5000);
+    assert_eq!(python["pool"]["target"], 2);
+}
+
+#[test]
+fn health_is_ok_when_docker_and_every_pool_work() {
+    let (status, body) = service().get("/health");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "OK");
+    assert!(body["timestamp"].is_string());
+    assert_eq!(body["pools"].as_object().unwrap().len(), 6);
+}
+
+#[test]
+fn non_utf8_output_comes_back_as_valid_json() {
+    let source = "import sys\nsys.stdout.buffer.write(b'ok\\xff\\x00end\\n')\n";
+    let result = service().run("python", source);
+    assert_eq!(result["runTimeStatus"], "succeeded", "{result}");
+    assert_eq!(result["output"], "ok\u{FFFD}\u{0}end\n");
+}

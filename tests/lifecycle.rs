@@ -1,0 +1,98 @@
+//! The service's containers over its life: leftovers of a crashed run are removed at start, a
+//! pool container that dies while idle is replaced, and SIGTERM finishes the job in flight and
+//! removes every container before the process exits.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::KillContainerOptionsBuilder;
+use common::{block_on_docker, instance_containers, Service};
+use serde_json::json;
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn containers_left_by_an_earlier_run_are_removed_at_start() {
+    let instance = format!("test-leftover-{}", std::process::id());
+    let labels = HashMap::from([
+        ("codeexec.managed".to_string(), "true".to_string()),
+        ("codeexec.language".to_string(), "python".to_string()),
+        ("codeexec.instance".to_string(), instance.clone()),
+    ]);
+    let leftover = ContainerCreateBody {
+        image: Some("codeexec/python:latest".into()),
+        cmd: Some(vec!["python3".into(), "--version".into()]),
+        labels: Some(labels),
+        network_disabled: Some(true),
+        ..Default::default()
+    };
+    let id = block_on_docker(|docker| async move { docker.create_container(None, leftover).await })
+        .expect("create a leftover container")
+        .id;
+    let service = Service::start_instance(&instance, &[]);
+    // The sweep runs before the service listens, so the leftover is gone by now.
+    let ids: Vec<String> = instance_containers(&instance).into_iter().filter_map(|c| c.id).collect();
+    assert!(!ids.contains(&id), "the leftover container is still there");
+    assert!(service.terminate().success());
+}
+
+#[test]
+fn a_pool_container_killed_while_idle_is_replaced() {
+    let service = Service::start_ready("killed", &[]);
+    let victim = service
+        .containers()
+        .into_iter()
+        .find(|c| c.labels.as_ref().unwrap()["codeexec.language"] == "ruby")
+        .and_then(|c| c.id)
+        .expect("a ruby pool container");
+    let target = victim.clone();
+    let options = KillContainerOptionsBuilder::default().signal("SIGKILL").build();
+    block_on_docker(|docker| async move { docker.kill_container(&target, Some(options)).await })
+        .expect("kill the container");
+    wait_until("the killed container is replaced", || {
+        let ids: Vec<String> = service.containers().into_iter().filter_map(|c| c.id).collect();
+        let (_, languages) = service.get("/api/v1/languages");
+        let ruby = languages["languages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "ruby")
+            .cloned()
+            .unwrap();
+        !ids.contains(&victim) && ruby["pool"]["ready"] == 2
+    });
+    let result = service.run("ruby", "puts 6 * 7");
+    assert_eq!(result["output"], "42\n", "{result}");
+    assert!(service.terminate().success());
+}
+
+#[test]
+fn sigterm_finishes_the_job_in_flight_and_removes_every_container() {
+    let service = Service::start_ready("sigterm", &[]);
+    assert!(!service.containers().is_empty());
+    let in_flight = std::thread::scope(|scope| {
+        let job = scope.spawn(|| {
+            service.post(
+                "/api/v1/execute",
+                &json!({ "language": "python", "code": "import time\ntime.sleep(2)\nprint('done')" }),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(700));
+        let status = service.terminate();
+        assert!(status.success(), "the service exits cleanly: {status}");
+        job.join().unwrap()
+    });
+    let (status, body) = in_flight;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["output"], "done\n", "{body}");
+    assert!(service.containers().is_empty(), "containers left after SIGTERM");
+}

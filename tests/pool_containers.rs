@@ -1,0 +1,133 @@
+//! What a pool container is: every hardening setting as Docker reports it, and proof that the
+//! container serving a job was started before the job was asked for (the pool is warm).
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use bollard::models::ContainerInspectResponse;
+use chrono::{DateTime, Utc};
+use common::{block_on_docker, Service};
+
+fn inspect(id: &str) -> ContainerInspectResponse {
+    let id = id.to_string();
+    block_on_docker(|docker| async move { docker.inspect_container(&id, None).await })
+        .expect("inspect container")
+}
+
+fn python_containers(service: &Service) -> Vec<String> {
+    service
+        .containers()
+        .into_iter()
+        .filter(|c| c.labels.as_ref().unwrap()["codeexec.language"] == "python")
+        .filter_map(|c| c.id)
+        .collect()
+}
+
+#[test]
+fn pool_containers_are_hardened_and_warm() {
+    let service = Service::start_ready("pool", &[]);
+    check_hardening(&service);
+    check_warm(&service);
+}
+
+fn check_hardening(service: &Service) {
+    let id = python_containers(service).pop().expect("a python pool container");
+    let container = inspect(&id);
+    let state = container.state.as_ref().unwrap();
+    assert_eq!(state.running, Some(true), "pool containers are already started");
+    let config = container.config.as_ref().unwrap();
+    assert_eq!(config.user.as_deref(), Some("65534:65534"), "non-root user");
+    assert_eq!(config.open_stdin, Some(true));
+    assert_eq!(config.stdin_once, Some(true));
+    let labels = config.labels.as_ref().unwrap();
+    assert_eq!(labels["codeexec.managed"], "true");
+    assert_eq!(labels["codeexec.language"], "python");
+    assert_eq!(labels["codeexec.instance"], service.instance);
+
+    let host = container.host_config.as_ref().unwrap();
+    assert_eq!(host.readonly_rootfs, Some(true), "read-only root");
+    assert_eq!(host.network_mode.as_deref(), Some("none"), "no network");
+    let memory = 256 * 1024 * 1024;
+    assert_eq!(host.memory, Some(memory), "memory limit");
+    assert_eq!(host.memory_swap, Some(memory), "swap equal to memory");
+    assert_eq!(host.nano_cpus, Some(1_000_000_000), "CPU quota");
+    assert_eq!(host.pids_limit, Some(64), "pids limit");
+    assert_eq!(host.cap_drop.as_deref(), Some(&["ALL".to_string()][..]), "capabilities");
+    assert!(host.cap_add.as_ref().is_none_or(|caps| caps.is_empty()));
+    assert_eq!(host.privileged, Some(false));
+    let security = host.security_opt.as_ref().unwrap();
+    assert!(security.contains(&"no-new-privileges".to_string()), "{security:?}");
+    assert_eq!(host.init, Some(true), "init process");
+    assert_eq!(host.log_config.as_ref().unwrap().typ.as_deref(), Some("none"), "no logs");
+
+    let ulimits: Vec<(String, i64)> = host
+        .ulimits
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|u| (u.name.clone().unwrap(), u.hard.unwrap()))
+        .collect();
+    assert!(ulimits.contains(&("nofile".into(), 1024)), "{ulimits:?}");
+    assert!(ulimits.contains(&("fsize".into(), 32 * 1024 * 1024)), "{ulimits:?}");
+    assert!(ulimits.contains(&("core".into(), 0)), "{ulimits:?}");
+
+    let tmpfs = host.tmpfs.as_ref().unwrap();
+    let sandbox = &tmpfs["/sandbox"];
+    assert!(sandbox.contains("size=64m") && sandbox.contains("exec"), "{sandbox}");
+    assert!(sandbox.contains("uid=65534") && sandbox.contains("gid=65534"), "{sandbox}");
+    assert!(tmpfs["/tmp"].contains("size=64m"), "{tmpfs:?}");
+}
+
+fn check_warm(service: &Service) {
+    let started: HashMap<String, DateTime<Utc>> = python_containers(service)
+        .into_iter()
+        .map(|id| {
+            let started_at = started_at(&id).expect("a running pool container has a start time");
+            (id, started_at)
+        })
+        .collect();
+    let requested_at: DateTime<Utc> = SystemTime::now().into();
+    let result = service.run("python", "print('warm')");
+    assert_eq!(result["output"], "warm\n");
+    // The container that served the job is the one of those that is no longer running: it is
+    // used once and removed.
+    let used = wait_for(|| {
+        let running = running_python_containers(service);
+        let gone: Vec<String> = started.keys().filter(|id| !running.contains(id)).cloned().collect();
+        (!gone.is_empty()).then_some(gone)
+    });
+    assert_eq!(used.len(), 1, "one job uses one container: {used:?}");
+    let started_at = started[&used[0]];
+    assert!(started_at < requested_at, "started {started_at}, requested {requested_at}");
+}
+
+fn running_python_containers(service: &Service) -> Vec<String> {
+    python_containers(service)
+        .into_iter()
+        .filter(|id| started_at(id).is_some())
+        .collect()
+}
+
+/// When the container started, while it runs.
+fn started_at(id: &str) -> Option<DateTime<Utc>> {
+    let id = id.to_string();
+    let inspected = block_on_docker(|docker| async move { docker.inspect_container(&id, None).await });
+    let state = inspected.ok()?.state?;
+    if state.running != Some(true) {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(&state.started_at?).ok().map(Into::into)
+}
+
+fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
