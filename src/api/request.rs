@@ -73,8 +73,9 @@ impl ExecuteV1 {
             Some(code) if !code.trim().is_empty() => code,
             _ => return invalid("code is required and must not be empty"),
         };
+        let name = default_file_name(&language, &code);
         let file = SourceFile {
-            name: language.settings.default_file_name.clone(),
+            name,
             content: code,
         };
         build_spec(language, vec![file], 0, self.options, limits)
@@ -122,6 +123,45 @@ impl ExecuteV2 {
         }
         build_spec(language, files, entry, self.options, limits)
     }
+}
+
+/// The language's default file name, except where the entry is named by its stem (Java): there
+/// the file is named after the code's public class, as javac requires.
+fn default_file_name(language: &Language, code: &str) -> String {
+    let default = &language.settings.default_file_name;
+    if !language.runs_entry_by_stem() {
+        return default.clone();
+    }
+    let extension = default
+        .rsplit_once('.')
+        .map_or("", |(_, extension)| extension);
+    match public_class_name(code) {
+        Some(class) => format!("{class}.{extension}"),
+        None => default.clone(),
+    }
+}
+
+/// `Solution` in `public final class Solution {`.
+fn public_class_name(code: &str) -> Option<&str> {
+    let mut words = code.split(|c: char| c.is_whitespace() || c == '{');
+    while let Some(word) = words.next() {
+        if word != "public" {
+            continue;
+        }
+        let mut next = words.by_ref().filter(|word| !word.is_empty());
+        let mut word = next.next()?;
+        while ["final", "abstract", "static", "strictfp"].contains(&word) {
+            word = next.next()?;
+        }
+        if word == "class" {
+            let name = next.next()?;
+            let valid = name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+            return valid.then_some(name);
+        }
+    }
+    None
 }
 
 fn resolve_language(
@@ -219,22 +259,12 @@ fn build_spec(
         return invalid("args must not contain NUL characters");
     }
     let entry_name = files[entry].name.clone();
-    if settings
-        .compile
-        .iter()
-        .any(|part| part.contains("{entry_stem}"))
-        || settings
-            .run
-            .iter()
-            .any(|part| part.contains("{entry_stem}"))
-    {
-        if !language.is_source(&entry_name) {
-            return invalid(format!(
-                "the entry point {entry_name:?} must be a {} source file ({})",
-                language.name,
-                settings.source_extensions.join(", ")
-            ));
-        }
+    if language.runs_entry_by_stem() && !language.is_source(&entry_name) {
+        return invalid(format!(
+            "the entry point {entry_name:?} must be a {} source file ({})",
+            language.name,
+            settings.source_extensions.join(", ")
+        ));
     }
     Ok(JobSpec {
         id: Uuid::new_v4(),
@@ -398,6 +428,24 @@ mod tests {
             .unwrap_err()
             .0
             .contains("code is required"));
+    }
+
+    #[test]
+    fn java_code_on_v1_is_named_after_its_public_class() {
+        let (registry, limits) = setup();
+        let request = |code: &str| ExecuteV1 {
+            language: Some("java".into()),
+            code: Some(code.into()),
+            ..Default::default()
+        };
+        let named = request("import java.util.*;\npublic final class Solution {\n}")
+            .validate(&registry, &limits)
+            .unwrap();
+        assert_eq!(named.entry, "Solution.java");
+        let unnamed = request("class Main {}")
+            .validate(&registry, &limits)
+            .unwrap();
+        assert_eq!(unnamed.entry, "Main.java");
     }
 
     #[test]
