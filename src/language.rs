@@ -21,6 +21,17 @@ impl Language {
             .iter()
             .any(|extension| file_name.ends_with(extension.as_str()))
     }
+
+    /// Whether the commands name the entry point by its stem (Java's class), which then must
+    /// be a source file.
+    pub fn runs_entry_by_stem(&self) -> bool {
+        let settings = &self.settings;
+        settings
+            .compile
+            .iter()
+            .chain(&settings.run)
+            .any(|part| part.contains("{entry_stem}"))
+    }
 }
 
 /// Looks languages up by canonical name or alias, case-insensitively.

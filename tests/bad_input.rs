@@ -29,18 +29,48 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
     let v2 = |body: Value| ("/api/v2/execute", body.to_string().into_bytes());
     let case = |(path, body): (&'static str, Vec<u8>), status, phrase| (path, body, status, phrase);
     vec![
-        case(("/api/v1/execute", b"{not json".to_vec()), 400, "invalid JSON"),
-        case(("/api/v2/execute", b"[1, 2]".to_vec()), 400, "invalid JSON"),
-        case(v1(json!({ "language": "cobol", "code": "x" })), 400, "unsupported language \"cobol\""),
-        case(v1(json!({ "language": "cobol", "code": "x" })), 400, "c++"),
-        case(v1(json!({ "code": "print(1)" })), 400, "language is required"),
-        case(v1(json!({ "language": "python" })), 400, "code is required"),
-        case(v1(json!({ "language": "python", "code": "" })), 400, "code is required"),
-        case(v2(json!({ "language": "python" })), 400, "at least one file"),
-        case(v2(json!({ "language": "python", "files": [] })), 400, "at least one file"),
-        case(v2(json!({ "language": "python", "files": files(65) })), 400, "at most 64"),
         case(
-            v2(json!({ "language": "python", "files": [{ "filename": "/etc/x.py", "code": "1" }] })),
+            ("/api/v1/execute", b"{not json".to_vec()),
+            400,
+            "invalid JSON",
+        ),
+        case(("/api/v2/execute", b"[1, 2]".to_vec()), 400, "invalid JSON"),
+        case(
+            v1(json!({ "language": "cobol", "code": "x" })),
+            400,
+            "unsupported language \"cobol\"",
+        ),
+        case(v1(json!({ "language": "cobol", "code": "x" })), 400, "c++"),
+        case(
+            v1(json!({ "code": "print(1)" })),
+            400,
+            "language is required",
+        ),
+        case(v1(json!({ "language": "python" })), 400, "code is required"),
+        case(
+            v1(json!({ "language": "python", "code": "" })),
+            400,
+            "code is required",
+        ),
+        case(
+            v2(json!({ "language": "python" })),
+            400,
+            "at least one file",
+        ),
+        case(
+            v2(json!({ "language": "python", "files": [] })),
+            400,
+            "at least one file",
+        ),
+        case(
+            v2(json!({ "language": "python", "files": files(65) })),
+            400,
+            "at most 64",
+        ),
+        case(
+            v2(
+                json!({ "language": "python", "files": [{ "filename": "/etc/x.py", "code": "1" }] }),
+            ),
             400,
             "absolute",
         ),
@@ -105,7 +135,14 @@ fn bad_requests_get_a_clear_4xx_and_start_no_container() {
         assert_eq!(got, status, "{path}: {answer}");
         assert_eq!(answer["succeeded"], false, "{answer}");
         let message = answer["errorMessage"].as_str().unwrap_or_default();
-        assert!(message.contains(phrase), "expected {phrase:?} in {message:?}");
+        assert!(
+            message.contains(phrase),
+            "expected {phrase:?} in {message:?}"
+        );
     }
-    assert_eq!(container_ids(&service), before, "a bad request touched a container");
+    assert_eq!(
+        container_ids(&service),
+        before,
+        "a bad request touched a container"
+    );
 }

@@ -49,7 +49,10 @@ fn hello_world_runs_in_every_language_through_v1() {
         let result = service().run(language, source);
         assert_succeeded(&result, "Hello, World!\n");
         assert_eq!(result["language"], language);
-        assert!(result["version"].as_str().is_some_and(|v| !v.is_empty()), "{result}");
+        assert!(
+            result["version"].as_str().is_some_and(|v| !v.is_empty()),
+            "{result}"
+        );
         assert!(result["memoryBytes"].as_u64().unwrap() > 0, "{result}");
         assert!(result["memoryUsage"].as_str().unwrap().ends_with("MB"));
         assert!(result["cpuUsage"].as_str().unwrap().ends_with('%'));
@@ -109,31 +112,49 @@ fn stdin_and_args_reach_the_program() {
 #[test]
 fn two_file_programs_work_in_every_language() {
     let programs = [
-        ("python", json!([
-            { "filename": "main.py", "code": "from helper import greet\nprint(greet('py'))\n" },
-            { "filename": "helper.py", "code": "def greet(n):\n    return 'hi ' + n\n" },
-        ])),
-        ("javascript", json!([
-            { "filename": "helper.js", "code": "exports.greet = n => 'hi ' + n;\n" },
-            { "filename": "main.js", "code": "console.log(require('./helper').greet('js'));\n", "isEntryPoint": true },
-        ])),
-        ("ruby", json!([
-            { "filename": "main.rb", "code": "require_relative 'helper'\nputs greet('rb')\n" },
-            { "filename": "helper.rb", "code": "def greet(n) = 'hi ' + n\n" },
-        ])),
-        ("java", json!([
-            { "filename": "Helper.java", "code": "public class Helper { static String greet(String n) { return \"hi \" + n; } }\n" },
-            { "filename": "Main.java", "code": "public class Main { public static void main(String[] a) { System.out.println(Helper.greet(\"java\")); } }\n", "isEntryPoint": true },
-        ])),
-        ("go", json!([
-            { "filename": "main.go", "code": "package main\nimport \"fmt\"\nfunc main() { fmt.Println(greet(\"go\")) }\n" },
-            { "filename": "helper.go", "code": "package main\nfunc greet(n string) string { return \"hi \" + n }\n" },
-        ])),
-        ("cpp", json!([
-            { "filename": "main.cpp", "code": "#include <iostream>\n#include \"helper.h\"\nint main() { std::cout << greet(\"cpp\") << '\\n'; }\n" },
-            { "filename": "helper.h", "code": "#include <string>\nstd::string greet(const std::string& n);\n" },
-            { "filename": "helper.cpp", "code": "#include \"helper.h\"\nstd::string greet(const std::string& n) { return \"hi \" + n; }\n" },
-        ])),
+        (
+            "python",
+            json!([
+                { "filename": "main.py", "code": "from helper import greet\nprint(greet('py'))\n" },
+                { "filename": "helper.py", "code": "def greet(n):\n    return 'hi ' + n\n" },
+            ]),
+        ),
+        (
+            "javascript",
+            json!([
+                { "filename": "helper.js", "code": "exports.greet = n => 'hi ' + n;\n" },
+                { "filename": "main.js", "code": "console.log(require('./helper').greet('js'));\n", "isEntryPoint": true },
+            ]),
+        ),
+        (
+            "ruby",
+            json!([
+                { "filename": "main.rb", "code": "require_relative 'helper'\nputs greet('rb')\n" },
+                { "filename": "helper.rb", "code": "def greet(n) = 'hi ' + n\n" },
+            ]),
+        ),
+        (
+            "java",
+            json!([
+                { "filename": "Helper.java", "code": "public class Helper { static String greet(String n) { return \"hi \" + n; } }\n" },
+                { "filename": "Main.java", "code": "public class Main { public static void main(String[] a) { System.out.println(Helper.greet(\"java\")); } }\n", "isEntryPoint": true },
+            ]),
+        ),
+        (
+            "go",
+            json!([
+                { "filename": "main.go", "code": "package main\nimport \"fmt\"\nfunc main() { fmt.Println(greet(\"go\")) }\n" },
+                { "filename": "helper.go", "code": "package main\nfunc greet(n string) string { return \"hi \" + n }\n" },
+            ]),
+        ),
+        (
+            "cpp",
+            json!([
+                { "filename": "main.cpp", "code": "#include <iostream>\n#include \"helper.h\"\nint main() { std::cout << greet(\"cpp\") << '\\n'; }\n" },
+                { "filename": "helper.h", "code": "#include <string>\nstd::string greet(const std::string& n);\n" },
+                { "filename": "helper.cpp", "code": "#include \"helper.h\"\nstd::string greet(const std::string& n) { return \"hi \" + n; }\n" },
+            ]),
+        ),
     ];
     for (language, files) in programs {
         let result = service().run_files(language, files);
@@ -150,9 +171,21 @@ fn two_file_programs_work_in_every_language() {
 #[test]
 fn compile_errors_carry_the_compiler_message() {
     let broken = [
-        ("java", "public class Main { public static void main(String[] a) { int x = \"s\"; } }\n", "incompatible types"),
-        ("go", "package main\nfunc main() { undefinedThing() }\n", "undefined: undefinedThing"),
-        ("cpp", "int main() { return missing_name; }\n", "missing_name"),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) { int x = \"s\"; } }\n",
+            "incompatible types",
+        ),
+        (
+            "go",
+            "package main\nfunc main() { undefinedThing() }\n",
+            "undefined: undefinedThing",
+        ),
+        (
+            "cpp",
+            "int main() { return missing_name; }\n",
+            "missing_name",
+        ),
     ];
     for (language, source, expected) in broken {
         let result = service().run(language, source);
@@ -185,7 +218,8 @@ fn a_non_zero_exit_is_a_runtime_error_with_its_code() {
 
 #[test]
 fn an_endless_loop_exceeds_the_time_limit() {
-    let body = json!({ "language": "python", "code": "while True:\n    pass\n", "timeoutMs": 1000 });
+    let body =
+        json!({ "language": "python", "code": "while True:\n    pass\n", "timeoutMs": 1000 });
     let result = service().run_with(body);
     assert_eq!(result["runTimeStatus"], "time_limit_exceeded", "{result}");
     assert!(result["errorMessage"].as_str().unwrap().contains("1000 ms"));
@@ -198,12 +232,16 @@ fn allocating_past_the_memory_limit_exceeds_it() {
     let body = json!({ "language": "python", "code": hog, "memoryLimitMb": 64 });
     let result = service().run_with(body);
     assert_eq!(result["runTimeStatus"], "memory_limit_exceeded", "{result}");
-    assert!(result["errorMessage"].as_str().unwrap().contains("64 MB"), "{result}");
+    assert!(
+        result["errorMessage"].as_str().unwrap().contains("64 MB"),
+        "{result}"
+    );
 }
 
 #[test]
 fn printing_ten_megabytes_exceeds_the_output_limit_and_keeps_the_first_64_kib() {
-    let source = "import sys\nfor i in range(10 * 1024):\n    sys.stdout.write('x' * 1023 + '\\n')\n";
+    let source =
+        "import sys\nfor i in range(10 * 1024):\n    sys.stdout.write('x' * 1023 + '\\n')\n";
     let result = service().run("python", source);
     assert_eq!(result["runTimeStatus"], "output_limit_exceeded", "{result}");
     assert_eq!(result["truncated"], true);
@@ -217,10 +255,16 @@ fn languages_lists_versions_limits_and_pools() {
     let (status, body) = service().get("/api/v1/languages");
     assert_eq!(status, 200);
     let languages = body["languages"].as_array().unwrap();
-    let names: Vec<&str> = languages.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = languages
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["cpp", "go", "java", "javascript", "python", "ruby"]);
     let python = languages.iter().find(|l| l["name"] == "python").unwrap();
-    assert!(python["version"].as_str().unwrap().starts_with("Python 3"), "{python}");
+    assert!(
+        python["version"].as_str().unwrap().starts_with("Python 3"),
+        "{python}"
+    );
     assert!(python["aliases"].as_array().unwrap().contains(&json!("py")));
     assert_eq!(python["limits"]["timeoutMs"], 5000);
     assert_eq!(python["pool"]["target"], 2);

@@ -40,7 +40,10 @@ fn containers_left_by_an_earlier_run_are_removed_at_start() {
         .id;
     let service = Service::start_instance(&instance, &[]);
     // The sweep runs before the service listens, so the leftover is gone by now.
-    let ids: Vec<String> = instance_containers(&instance).into_iter().filter_map(|c| c.id).collect();
+    let ids: Vec<String> = instance_containers(&instance)
+        .into_iter()
+        .filter_map(|c| c.id)
+        .collect();
     assert!(!ids.contains(&id), "the leftover container is still there");
     assert!(service.terminate().success());
 }
@@ -55,11 +58,17 @@ fn a_pool_container_killed_while_idle_is_replaced() {
         .and_then(|c| c.id)
         .expect("a ruby pool container");
     let target = victim.clone();
-    let options = KillContainerOptionsBuilder::default().signal("SIGKILL").build();
+    let options = KillContainerOptionsBuilder::default()
+        .signal("SIGKILL")
+        .build();
     block_on_docker(|docker| async move { docker.kill_container(&target, Some(options)).await })
         .expect("kill the container");
     wait_until("the killed container is replaced", || {
-        let ids: Vec<String> = service.containers().into_iter().filter_map(|c| c.id).collect();
+        let ids: Vec<String> = service
+            .containers()
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
         let (_, languages) = service.get("/api/v1/languages");
         let ruby = languages["languages"]
             .as_array()
@@ -94,5 +103,8 @@ fn sigterm_finishes_the_job_in_flight_and_removes_every_container() {
     let (status, body) = in_flight;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["output"], "done\n", "{body}");
-    assert!(service.containers().is_empty(), "containers left after SIGTERM");
+    assert!(
+        service.containers().is_empty(),
+        "containers left after SIGTERM"
+    );
 }

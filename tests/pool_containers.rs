@@ -33,10 +33,16 @@ fn pool_containers_are_hardened_and_warm() {
 }
 
 fn check_hardening(service: &Service) {
-    let id = python_containers(service).pop().expect("a python pool container");
+    let id = python_containers(service)
+        .pop()
+        .expect("a python pool container");
     let container = inspect(&id);
     let state = container.state.as_ref().unwrap();
-    assert_eq!(state.running, Some(true), "pool containers are already started");
+    assert_eq!(
+        state.running,
+        Some(true),
+        "pool containers are already started"
+    );
     let config = container.config.as_ref().unwrap();
     assert_eq!(config.user.as_deref(), Some("65534:65534"), "non-root user");
     assert_eq!(config.open_stdin, Some(true));
@@ -54,13 +60,24 @@ fn check_hardening(service: &Service) {
     assert_eq!(host.memory_swap, Some(memory), "swap equal to memory");
     assert_eq!(host.nano_cpus, Some(1_000_000_000), "CPU quota");
     assert_eq!(host.pids_limit, Some(64), "pids limit");
-    assert_eq!(host.cap_drop.as_deref(), Some(&["ALL".to_string()][..]), "capabilities");
+    assert_eq!(
+        host.cap_drop.as_deref(),
+        Some(&["ALL".to_string()][..]),
+        "capabilities"
+    );
     assert!(host.cap_add.as_ref().is_none_or(|caps| caps.is_empty()));
     assert_eq!(host.privileged, Some(false));
     let security = host.security_opt.as_ref().unwrap();
-    assert!(security.contains(&"no-new-privileges".to_string()), "{security:?}");
+    assert!(
+        security.contains(&"no-new-privileges".to_string()),
+        "{security:?}"
+    );
     assert_eq!(host.init, Some(true), "init process");
-    assert_eq!(host.log_config.as_ref().unwrap().typ.as_deref(), Some("none"), "no logs");
+    assert_eq!(
+        host.log_config.as_ref().unwrap().typ.as_deref(),
+        Some("none"),
+        "no logs"
+    );
 
     let ulimits: Vec<(String, i64)> = host
         .ulimits
@@ -70,13 +87,22 @@ fn check_hardening(service: &Service) {
         .map(|u| (u.name.clone().unwrap(), u.hard.unwrap()))
         .collect();
     assert!(ulimits.contains(&("nofile".into(), 1024)), "{ulimits:?}");
-    assert!(ulimits.contains(&("fsize".into(), 32 * 1024 * 1024)), "{ulimits:?}");
+    assert!(
+        ulimits.contains(&("fsize".into(), 32 * 1024 * 1024)),
+        "{ulimits:?}"
+    );
     assert!(ulimits.contains(&("core".into(), 0)), "{ulimits:?}");
 
     let tmpfs = host.tmpfs.as_ref().unwrap();
     let sandbox = &tmpfs["/sandbox"];
-    assert!(sandbox.contains("size=64m") && sandbox.contains("exec"), "{sandbox}");
-    assert!(sandbox.contains("uid=65534") && sandbox.contains("gid=65534"), "{sandbox}");
+    assert!(
+        sandbox.contains("size=64m") && sandbox.contains("exec"),
+        "{sandbox}"
+    );
+    assert!(
+        sandbox.contains("uid=65534") && sandbox.contains("gid=65534"),
+        "{sandbox}"
+    );
     assert!(tmpfs["/tmp"].contains("size=64m"), "{tmpfs:?}");
 }
 
@@ -95,12 +121,19 @@ fn check_warm(service: &Service) {
     // used once and removed.
     let used = wait_for(|| {
         let running = running_python_containers(service);
-        let gone: Vec<String> = started.keys().filter(|id| !running.contains(id)).cloned().collect();
+        let gone: Vec<String> = started
+            .keys()
+            .filter(|id| !running.contains(id))
+            .cloned()
+            .collect();
         (!gone.is_empty()).then_some(gone)
     });
     assert_eq!(used.len(), 1, "one job uses one container: {used:?}");
     let started_at = started[&used[0]];
-    assert!(started_at < requested_at, "started {started_at}, requested {requested_at}");
+    assert!(
+        started_at < requested_at,
+        "started {started_at}, requested {requested_at}"
+    );
 }
 
 fn running_python_containers(service: &Service) -> Vec<String> {
@@ -113,12 +146,15 @@ fn running_python_containers(service: &Service) -> Vec<String> {
 /// When the container started, while it runs.
 fn started_at(id: &str) -> Option<DateTime<Utc>> {
     let id = id.to_string();
-    let inspected = block_on_docker(|docker| async move { docker.inspect_container(&id, None).await });
+    let inspected =
+        block_on_docker(|docker| async move { docker.inspect_container(&id, None).await });
     let state = inspected.ok()?.state?;
     if state.running != Some(true) {
         return None;
     }
-    DateTime::parse_from_rfc3339(&state.started_at?).ok().map(Into::into)
+    DateTime::parse_from_rfc3339(&state.started_at?)
+        .ok()
+        .map(Into::into)
 }
 
 fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {

@@ -2,7 +2,7 @@
 //! it (acquire a warm container, run, judge, remove). No HTTP here.
 
 mod cleanup;
-mod container;
+pub mod container;
 mod events;
 pub mod hardening;
 pub mod job;
@@ -22,13 +22,12 @@ use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::language::LanguageRegistry;
+use container::WarmContainer;
 use job::JobSpec;
 use outcome::{ContainerReport, Verdict};
 use supervisor::{
     Acquire, AcquireError, ContainerTicket, Drain, GetPoolState, LanguageSupervisor, PoolState,
 };
-
-pub use container::WarmContainer;
 
 /// A finished job: its verdict, the runner's stage records and where the time went.
 #[derive(Debug)]

@@ -28,7 +28,9 @@ pub async fn probe_version(
     };
     let deadline = Duration::from_millis(settings.compile_timeout_ms * 2);
     let id = container.id.clone();
-    let report = container.run(docker, &frame, settings.memory_mb, deadline).await;
+    let report = container
+        .run(docker, &frame, settings.memory_mb, deadline)
+        .await;
     container::remove(docker, &id).await;
     let run = report
         .result?

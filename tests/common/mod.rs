@@ -223,7 +223,10 @@ fn wait_for_address(log_path: &PathBuf, exited: &mpsc::Receiver<ExitStatus>) -> 
         if let Ok(status) = exited.try_recv() {
             panic!("the service exited ({status}) before listening:\n{log}");
         }
-        assert!(Instant::now() < deadline, "the service did not start:\n{log}");
+        assert!(
+            Instant::now() < deadline,
+            "the service did not start:\n{log}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

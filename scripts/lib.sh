@@ -1,0 +1,49 @@
+# Shared steps of scripts/up and scripts/test: start a Docker engine when none answers, build
+# the runner and the images. Sourced, not run.
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs Debian's packages named in "$@" that are missing (root only).
+ensure_packages() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return
+    [[ $EUID -eq 0 ]] || die "missing packages ${missing[*]}; install them or run as root"
+    log "installing ${missing[*]} from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Makes sure a Docker engine answers; as root, installs and starts one when none does. The engine
+# runs without the default bridge and without iptables rules: job containers have no network.
+ensure_docker() {
+    if docker info >/dev/null 2>&1; then
+        return
+    fi
+    [[ $EUID -eq 0 ]] || die "no Docker engine answers; start one, or run this as root to install and start it"
+    command -v dockerd >/dev/null || ensure_packages docker.io
+    log "starting dockerd (log: /var/log/codeexec-dockerd.log)"
+    setsid nohup dockerd --bridge=none --iptables=false >/var/log/codeexec-dockerd.log 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && return
+        sleep 1
+    done
+    die "dockerd did not answer within 60 s; see /var/log/codeexec-dockerd.log"
+}
+
+# Builds the statically linked runner and the images that are missing or stale, with the codeexec
+# binary given as $1.
+build_images() {
+    local codeexec=$1
+    log "building codeexec-runner (static)"
+    CODEEXEC_IMAGES__RUNNER_PATH=$(scripts/build-runner | tail -n 1)
+    export CODEEXEC_IMAGES__RUNNER_PATH
+    if [[ ${CODEEXEC_IMAGES__OFFLINE:-false} == true ]]; then
+        command -v debootstrap >/dev/null || ensure_packages debootstrap
+    fi
+    log "building language images (offline: ${CODEEXEC_IMAGES__OFFLINE:-false})"
+    "$codeexec" images build
+}
