@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bollard::container::LogOutput;
+use bollard::errors::Error::DockerResponseServerError;
 use bollard::models::{ContainerCreateBody, ContainerUpdateBody};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
@@ -141,22 +142,15 @@ impl WarmContainer {
             }
         }
         serde_json::from_slice(&stdout).map_err(|_| {
-            let diagnostics = String::from_utf8_lossy(&diagnostics);
-            if stdout.is_empty() {
-                format!(
-                    "the container exited without a result. {}",
-                    diagnostics.trim()
-                )
-                .trim()
-                .to_string()
+            let what = if stdout.is_empty() {
+                "exited without a result"
             } else {
-                format!(
-                    "the container's result could not be read. {}",
-                    diagnostics.trim()
-                )
-                .trim()
+                "gave a result that could not be read"
+            };
+            let diagnostics = String::from_utf8_lossy(&diagnostics);
+            format!("the container {what}. {}", diagnostics.trim())
+                .trim_end()
                 .to_string()
-            }
         })
     }
 }
@@ -165,8 +159,14 @@ impl WarmContainer {
 /// whatever is left.
 pub async fn remove(docker: &Docker, id: &str) {
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
-    if let Err(error) = docker.remove_container(id, Some(options)).await {
-        tracing::warn!(container = id, %error, "could not remove a container");
+    match docker.remove_container(id, Some(options)).await {
+        // Gone already, or another removal (shutdown's sweep) is under way: the goal is met.
+        Ok(())
+        | Err(DockerResponseServerError {
+            status_code: 404 | 409,
+            ..
+        }) => {}
+        Err(error) => tracing::warn!(container = id, %error, "could not remove a container"),
     }
 }
 

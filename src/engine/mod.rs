@@ -29,6 +29,9 @@ use supervisor::{
     Acquire, AcquireError, ContainerTicket, Drain, GetPoolState, LanguageSupervisor, PoolState,
 };
 
+/// Longest wait at shutdown for container starts already under way.
+const SETTLE_LIMIT: Duration = Duration::from_secs(60);
+
 /// A finished job: its verdict, the runner's stage records and where the time went.
 #[derive(Debug)]
 pub struct Execution {
@@ -129,6 +132,13 @@ impl Engine {
             run: stage_time(&run),
             total: received.elapsed(),
         };
+        tracing::info!(
+            job_id = %spec.id,
+            language = %spec.language.name,
+            status = verdict.status.as_str(),
+            total_ms = timings.total.as_millis() as u64,
+            "job finished"
+        );
         Ok(Execution {
             version: self.versions.get(&spec.language.name).map(|v| v.clone()),
             spec,
@@ -197,6 +207,21 @@ impl Engine {
         states
     }
 
+    /// Waits (boundedly) until no pool is still creating a container, so that the final sweep
+    /// sees every container this instance made.
+    async fn wait_for_starts_to_settle(&self) {
+        let deadline = Instant::now() + SETTLE_LIMIT;
+        while Instant::now() < deadline {
+            let states = self.pool_states().await;
+            let starting: usize = states.values().flatten().map(|state| state.starting).sum();
+            if starting == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tracing::warn!("container starts still pending at shutdown; removing what exists");
+    }
+
     /// Stops every pool and removes every container of this instance, in use or not.
     pub async fn shutdown(&self) {
         let drains = self
@@ -204,6 +229,7 @@ impl Engine {
             .values()
             .map(|supervisor| supervisor.send(Drain));
         futures_util::future::join_all(drains).await;
+        self.wait_for_starts_to_settle().await;
         match cleanup::remove_instance_containers(&self.docker, &self.settings.docker.instance)
             .await
         {
