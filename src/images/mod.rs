@@ -99,22 +99,6 @@ pub fn build_from_cli(
     })
 }
 
-/// The configured languages whose image is absent or was built from other inputs than the current
-/// Dockerfile, base and runner. Reads the runner and the Dockerfiles on every call: cache the
-/// answer rather than asking per request.
-pub async fn missing_or_stale(
-    settings: &Settings,
-    docker: &Docker,
-) -> Result<Vec<String>, ImageError> {
-    let mut stale = Vec::new();
-    for plan in plan::load(settings, &[])? {
-        if !is_up_to_date(docker, &plan).await? {
-            stale.push(plan.language);
-        }
-    }
-    Ok(stale)
-}
-
 /// Builds one language after another (they compete for the same cores and disk), going on past a
 /// failure so that one broken language does not hold back the others.
 async fn build_all(docker: &Docker, plans: &[ImagePlan], force: bool) -> Result<(), ImageError> {
