@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use codeexec::config::Settings;
 use codeexec::docker;
-use codeexec::engine::container::{self, WarmContainer};
+use codeexec::engine::container::WarmContainer;
 use codeexec::engine::hardening::container_spec;
 use codeexec::language::LanguageRegistry;
 use codeexec_protocol::{JobFrame, SourceFile, StageCommand};
@@ -73,11 +73,8 @@ fn python_hello_world(c: &mut Criterion) {
             let container = WarmContainer::start(&docker, &spec, memory_mb)
                 .await
                 .expect("start");
-            let id = container.id.clone();
-            let report = container
-                .run(&docker, &frame, memory_mb, Duration::from_secs(30))
-                .await;
-            container::remove(&docker, &id).await;
+            let deadline = Duration::from_secs(30);
+            let report = container.run_and_remove(&frame, memory_mb, deadline).await;
             let run = report.result.expect("result").run.expect("run stage");
             assert_eq!(run.stdout, "Hello, World!\n");
         })

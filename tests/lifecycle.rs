@@ -108,3 +108,26 @@ fn sigterm_finishes_the_job_in_flight_and_removes_every_container() {
         "containers left after SIGTERM"
     );
 }
+
+#[test]
+fn a_request_abandoned_by_its_client_leaves_no_container_behind() {
+    let service = Service::start_ready("abandoned", &[]);
+    let impatient = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let body = json!({ "language": "python", "code": "import time\ntime.sleep(3)" });
+    let sent = impatient
+        .post(format!("{}/api/v1/execute", service.url))
+        .json(&body)
+        .send();
+    assert!(sent.is_err(), "the client gave up before the program ended");
+    wait_until("only the pools' running containers remain", || {
+        let containers = service.containers();
+        containers.len() == 12
+            && containers
+                .iter()
+                .all(|c| c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running"))
+    });
+    assert!(service.terminate().success());
+}

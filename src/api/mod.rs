@@ -13,6 +13,7 @@ use actix_web::web;
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::language::LanguageRegistry;
+use request::{ExecuteV1, ExecuteV2};
 
 /// What every handler shares.
 pub struct AppState {
@@ -29,8 +30,14 @@ pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
         .error_handler(move |error, request| error::json_error(error, request, max_body_bytes));
     config
         .app_data(json)
-        .service(routes::execute_v1)
-        .service(routes::execute_v2)
+        .route(
+            "/api/v1/execute",
+            web::post().to(routes::execute::<ExecuteV1>),
+        )
+        .route(
+            "/api/v2/execute",
+            web::post().to(routes::execute::<ExecuteV2>),
+        )
         .service(routes::languages)
         .service(routes::health);
 }

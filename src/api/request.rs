@@ -62,8 +62,17 @@ fn invalid<T>(message: impl Into<String>) -> Result<T, Invalid> {
     Err(Invalid(message.into()))
 }
 
-impl ExecuteV1 {
-    pub fn validate(
+/// A body of either execute endpoint, checked into the job it asks for.
+pub trait ExecuteRequest: serde::de::DeserializeOwned + 'static {
+    fn validate(
+        self,
+        registry: &LanguageRegistry,
+        limits: &GlobalLimits,
+    ) -> Result<JobSpec, Invalid>;
+}
+
+impl ExecuteRequest for ExecuteV1 {
+    fn validate(
         self,
         registry: &LanguageRegistry,
         limits: &GlobalLimits,
@@ -82,8 +91,8 @@ impl ExecuteV1 {
     }
 }
 
-impl ExecuteV2 {
-    pub fn validate(
+impl ExecuteRequest for ExecuteV2 {
+    fn validate(
         self,
         registry: &LanguageRegistry,
         limits: &GlobalLimits,

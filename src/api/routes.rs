@@ -3,45 +3,25 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::request::{ExecuteV1, ExecuteV2};
+use super::request::ExecuteRequest;
 use super::response::ExecuteResponse;
 use super::AppState;
-use crate::engine::job::JobSpec;
 use crate::engine::supervisor::PoolState;
 
-#[post("/api/v1/execute")]
-async fn execute_v1(
+/// `POST /api/v1/execute` and `/api/v2/execute`: validate, run, answer. The clock starts once
+/// the body is parsed.
+pub async fn execute<R: ExecuteRequest>(
     state: web::Data<AppState>,
-    body: web::Json<ExecuteV1>,
+    body: web::Json<R>,
 ) -> Result<HttpResponse, ApiError> {
     let received = Instant::now();
     let spec = body
         .into_inner()
         .validate(&state.registry, &state.settings.limits)?;
-    execute(&state, spec, received).await
-}
-
-#[post("/api/v2/execute")]
-async fn execute_v2(
-    state: web::Data<AppState>,
-    body: web::Json<ExecuteV2>,
-) -> Result<HttpResponse, ApiError> {
-    let received = Instant::now();
-    let spec = body
-        .into_inner()
-        .validate(&state.registry, &state.settings.limits)?;
-    execute(&state, spec, received).await
-}
-
-async fn execute(
-    state: &AppState,
-    spec: JobSpec,
-    received: Instant,
-) -> Result<HttpResponse, ApiError> {
     let execution = state.engine.execute(spec, received).await?;
     Ok(HttpResponse::Ok().json(ExecuteResponse::from(execution)))
 }

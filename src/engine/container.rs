@@ -28,13 +28,36 @@ const EXIT_WAIT: Duration = Duration::from_secs(5);
 type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
 
-/// A started container whose runner is waiting for its job frame on stdin.
+/// A started container whose runner is waiting for its job frame on stdin. It serves at most
+/// one job, and is removed when dropped (in the background) or by [`WarmContainer::remove_now`]:
+/// however a job ends, a cancelled request included, its container does not outlive it.
 pub struct WarmContainer {
     pub id: String,
     /// Memory limit the container was created with, in MB.
     pub memory_mb: u64,
+    docker: Docker,
     input: InputSink,
     output: OutputStream,
+    /// Set once removal has been taken care of, so that drop does not repeat it.
+    removed: bool,
+}
+
+impl Drop for WarmContainer {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let docker = self.docker.clone();
+        let id = std::mem::take(&mut self.id);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { remove(&docker, &id).await });
+            }
+            // Outside a runtime nothing can be removed now; the next sweep of this instance's
+            // containers (at shutdown or start) will.
+            Err(_) => tracing::warn!(container = %id, "a container was dropped outside a runtime"),
+        }
+    }
 }
 
 impl std::fmt::Debug for WarmContainer {
@@ -59,8 +82,10 @@ impl WarmContainer {
             Ok((input, output)) => Ok(WarmContainer {
                 id,
                 memory_mb,
+                docker: docker.clone(),
                 input,
                 output,
+                removed: false,
             }),
             Err(error) => {
                 remove(docker, &id).await;
@@ -84,17 +109,44 @@ impl WarmContainer {
         Ok((attached.input, attached.output))
     }
 
-    /// Gives the runner its job and collects the report. `memory_mb` below the container's own
-    /// limit lowers it first; `deadline` bounds the whole exchange.
+    /// Serves one job, then lets the container go: it is removed in the background.
     pub async fn run(
         mut self,
-        docker: &Docker,
+        frame: &JobFrame,
+        memory_mb: u64,
+        deadline: Duration,
+    ) -> ContainerReport {
+        self.serve(frame, memory_mb, deadline).await
+    }
+
+    /// Serves one job and removes the container before answering, as `docker run --rm` would.
+    pub async fn run_and_remove(
+        mut self,
+        frame: &JobFrame,
+        memory_mb: u64,
+        deadline: Duration,
+    ) -> ContainerReport {
+        let report = self.serve(frame, memory_mb, deadline).await;
+        self.remove_now().await;
+        report
+    }
+
+    /// Removes the container and waits until it is gone.
+    pub async fn remove_now(mut self) {
+        self.removed = true;
+        remove(&self.docker, &self.id).await;
+    }
+
+    /// Gives the runner its job and collects the report. `memory_mb` below the container's own
+    /// limit lowers it first; `deadline` bounds the whole exchange.
+    async fn serve(
+        &mut self,
         frame: &JobFrame,
         memory_mb: u64,
         deadline: Duration,
     ) -> ContainerReport {
         if memory_mb < self.memory_mb {
-            if let Err(error) = lower_memory(docker, &self.id, memory_mb).await {
+            if let Err(error) = lower_memory(&self.docker, &self.id, memory_mb).await {
                 return failed(format!("could not set the memory limit: {error}"));
             }
         }
@@ -106,7 +158,7 @@ impl WarmContainer {
                 deadline.as_millis()
             )),
         };
-        let oom_killed = needs_oom_check(&result) && was_oom_killed(docker, &self.id).await;
+        let oom_killed = needs_oom_check(&result) && was_oom_killed(&self.docker, &self.id).await;
         ContainerReport { result, oom_killed }
     }
 

@@ -174,8 +174,8 @@ impl Engine {
         }
     }
 
-    /// Runs the job's frame on `container`, then removes the container in the background: it
-    /// never serves a second job.
+    /// Runs the job's frame on `container`, which is removed afterwards: it never serves a
+    /// second job.
     async fn run_on(&self, container: WarmContainer, spec: &JobSpec) -> ContainerReport {
         let frame = spec.to_frame(self.settings.limits.output_limit_bytes);
         let compile_ms = frame
@@ -185,13 +185,7 @@ impl Engine {
         let deadline = Duration::from_millis(
             compile_ms + frame.run.time_limit_ms + self.settings.limits.result_margin_ms,
         );
-        let id = container.id.clone();
-        let report = container
-            .run(&self.docker, &frame, spec.memory_mb, deadline)
-            .await;
-        let docker = self.docker.clone();
-        tokio::spawn(async move { container::remove(&docker, &id).await });
-        report
+        container.run(&frame, spec.memory_mb, deadline).await
     }
 
     /// Every pool's state, by canonical language name.

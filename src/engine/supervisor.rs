@@ -12,7 +12,7 @@ use bollard::Docker;
 use dashmap::DashMap;
 use tokio::sync::{oneshot, Semaphore};
 
-use super::container::{self, WarmContainer};
+use super::container::WarmContainer;
 use super::version_probe::probe_version;
 use crate::language::Language;
 
@@ -147,7 +147,7 @@ impl LanguageSupervisor {
     /// Hands a fresh container to the oldest waiting job, or keeps it ready.
     fn offer(&mut self, container: WarmContainer, ctx: &mut Context<Self>) {
         if self.draining {
-            self.remove_in_background(container.id);
+            // Dropping it removes it.
             return;
         }
         let mut container = container;
@@ -181,9 +181,8 @@ impl LanguageSupervisor {
         };
         self.version_probed = true;
         self.replenish(ctx);
-        let docker = self.docker.clone();
         let language = self.language.clone();
-        let probe = async move { probe_version(&docker, container, &language.settings).await };
+        let probe = async move { probe_version(container, &language.settings).await };
         ctx.spawn(probe.into_actor(self).map(|version, actor, _| {
             let language = &actor.language.name;
             match version {
@@ -194,11 +193,6 @@ impl LanguageSupervisor {
                 Err(error) => tracing::warn!(%language, %error, "the version probe failed"),
             }
         }));
-    }
-
-    fn remove_in_background(&self, id: String) {
-        let docker = self.docker.clone();
-        tokio::spawn(async move { container::remove(&docker, &id).await });
     }
 
     fn state(&self) -> PoolState {
@@ -289,7 +283,6 @@ impl Handler<ContainerDied> for LanguageSupervisor {
         self.ready.retain(|container| container.id != died.id);
         if self.ready.len() < before {
             tracing::warn!(language = %self.language.name, container = %died.id, "a pool container died while idle; replacing it");
-            self.remove_in_background(died.id);
             self.replenish(ctx);
         }
     }
@@ -319,11 +312,9 @@ impl Handler<Drain> for LanguageSupervisor {
     fn handle(&mut self, _: Drain, _: &mut Context<Self>) -> Self::Result {
         self.draining = true;
         self.waiters.clear();
-        let docker = self.docker.clone();
-        let ids: Vec<String> = self.ready.drain(..).map(|container| container.id).collect();
+        let idle: Vec<WarmContainer> = self.ready.drain(..).collect();
         Box::pin(async move {
-            futures_util::future::join_all(ids.iter().map(|id| container::remove(&docker, id)))
-                .await;
+            futures_util::future::join_all(idle.into_iter().map(WarmContainer::remove_now)).await;
         })
     }
 }

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use bollard::Docker;
 use codeexec_protocol::{JobFrame, StageCommand};
 
-use super::container::{self, WarmContainer};
+use super::container::WarmContainer;
 use crate::config::LanguageSettings;
 
 /// The first line the version command printed (some, like `java -version`, print to stderr).
 /// Uses up `container`, which is removed afterwards.
 pub async fn probe_version(
-    docker: &Docker,
     container: WarmContainer,
     settings: &LanguageSettings,
 ) -> Result<String, String> {
@@ -27,11 +25,7 @@ pub async fn probe_version(
         output_limit_bytes: 4096,
     };
     let deadline = Duration::from_millis(settings.compile_timeout_ms * 2);
-    let id = container.id.clone();
-    let report = container
-        .run(docker, &frame, settings.memory_mb, deadline)
-        .await;
-    container::remove(docker, &id).await;
+    let report = container.run(&frame, settings.memory_mb, deadline).await;
     let run = report
         .result?
         .run
