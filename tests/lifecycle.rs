@@ -95,7 +95,16 @@ fn sigterm_finishes_the_job_in_flight_and_removes_every_container() {
                 &json!({ "language": "python", "code": "import time\ntime.sleep(2)\nprint('done')" }),
             )
         });
-        std::thread::sleep(Duration::from_millis(700));
+        // The job is in flight once the pool has started a replacement for its container: for
+        // the two seconds it sleeps, three python containers exist.
+        wait_until("the job has taken a container", || {
+            let python = service
+                .containers()
+                .into_iter()
+                .filter(|c| c.labels.as_ref().unwrap()["codeexec.language"] == "python")
+                .count();
+            python >= 3
+        });
         let status = service.terminate();
         assert!(status.success(), "the service exits cleanly: {status}");
         job.join().unwrap()
