@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::Service;
+use common::{wait_for, Service};
 
 #[test]
 fn a_language_without_its_image_makes_health_503_and_its_jobs_503() {
@@ -17,19 +15,11 @@ fn a_language_without_its_image_makes_health_503_and_its_jobs_503() {
             "codeexec/no-such-image:missing",
         )],
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let body = loop {
+    let body = wait_for("health reports the ruby pool", || {
         let (status, body) = service.get("/health");
         let ruby_failed = body["pools"]["ruby"]["lastError"].is_string();
-        if status == 503 && ruby_failed {
-            break body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "health never reported ruby: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+        (status == 503 && ruby_failed).then_some(body)
+    });
     assert_eq!(body["status"], "UNAVAILABLE");
     let problems = body["problems"].to_string();
     assert!(

@@ -5,20 +5,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::KillContainerOptionsBuilder;
-use common::{block_on_docker, instance_containers, Service};
+use common::{block_on_docker, instance_containers, wait_until, Service};
 use serde_json::json;
-
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn containers_left_by_an_earlier_run_are_removed_at_start() {

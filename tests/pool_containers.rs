@@ -4,11 +4,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use bollard::models::ContainerInspectResponse;
 use chrono::{DateTime, Utc};
-use common::{block_on_docker, Service};
+use common::{block_on_docker, wait_for, Service};
 
 fn inspect(id: &str) -> ContainerInspectResponse {
     let id = id.to_string();
@@ -119,7 +119,7 @@ fn check_warm(service: &Service) {
     assert_eq!(result["output"], "warm\n");
     // The container that served the job is the one of those that is no longer running: it is
     // used once and removed.
-    let used = wait_for(|| {
+    let used = wait_for("the used container is gone", || {
         let running = running_python_containers(service);
         let gone: Vec<String> = started
             .keys()
@@ -155,15 +155,4 @@ fn started_at(id: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(&state.started_at?)
         .ok()
         .map(Into::into)
-}
-
-fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
