@@ -7,4 +7,5 @@ pub mod docker;
 pub mod engine;
 pub mod images;
 pub mod language;
+pub mod metrics;
 pub mod server;

@@ -39,5 +39,6 @@ pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
             web::post().to(routes::execute::<ExecuteV2>),
         )
         .service(routes::languages)
-        .service(routes::health);
+        .service(routes::health)
+        .service(routes::metrics);
 }

@@ -1,7 +1,7 @@
-//! The HTTP handlers: execute (v1 and v2), languages and health.
+//! The HTTP handlers: execute (v1 and v2), languages, health and metrics.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
@@ -11,6 +11,10 @@ use super::request::ExecuteRequest;
 use super::response::ExecuteResponse;
 use super::AppState;
 use crate::engine::supervisor::PoolState;
+use crate::metrics::METRICS;
+
+/// How long a scrape waits for Docker to answer before reporting it down.
+const DOCKER_PING_LIMIT: Duration = Duration::from_secs(2);
 
 /// `POST /api/v1/execute` and `/api/v2/execute`: validate, run, answer. The clock starts once
 /// the body is parsed.
@@ -140,4 +144,35 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// Prometheus scrape endpoint. Pool gauges and Docker's reachability are read at scrape time, so
+/// they are never staler than the scrape itself.
+#[get("/metrics")]
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let ping = state.engine.docker().ping();
+    let docker_up = matches!(
+        tokio::time::timeout(DOCKER_PING_LIMIT, ping).await,
+        Ok(Ok(_))
+    );
+    METRICS.docker_up.set(i64::from(docker_up));
+    for (language, pool) in state.engine.pool_states().await {
+        let Ok(pool) = pool else { continue };
+        let labels = [language.as_str()];
+        METRICS
+            .pool_ready
+            .with_label_values(&labels)
+            .set(pool.ready as i64);
+        METRICS
+            .pool_target
+            .with_label_values(&labels)
+            .set(pool.target as i64);
+        METRICS
+            .queue_depth
+            .with_label_values(&labels)
+            .set(pool.queued as i64);
+    }
+    HttpResponse::Ok()
+        .content_type(prometheus::TEXT_FORMAT)
+        .body(METRICS.render())
 }

@@ -1,0 +1,225 @@
+//! The service's Prometheus metrics: one registry, every metric the service exports, and the text
+//! rendering behind `GET /metrics`. Metric names follow Prometheus conventions (base units,
+//! `_total` for counters, `_seconds` and `_bytes`); the README lists them.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    exponential_buckets, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Durations from a few milliseconds (a warm hello world) to half a minute (a slow compile).
+const DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0,
+];
+
+/// A program's CPU time: from a millisecond to a CPU-bound run of ten seconds or more.
+const CPU_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0,
+];
+
+/// Every metric the service exports.
+pub struct Metrics {
+    registry: Registry,
+    pub executions_total: IntCounterVec,
+    pub execution_duration_seconds: HistogramVec,
+    pub execution_cpu_seconds: HistogramVec,
+    pub execution_memory_bytes: HistogramVec,
+    pub pool_ready: IntGaugeVec,
+    pub pool_target: IntGaugeVec,
+    pub queue_depth: IntGaugeVec,
+    pub jobs_in_flight: IntGauge,
+    pub container_start_seconds: HistogramVec,
+    pub container_failures_total: IntCounterVec,
+    pub docker_up: IntGauge,
+    pub http_requests_total: IntCounterVec,
+    pub http_request_duration_seconds: HistogramVec,
+    pub rate_limited_total: IntCounter,
+    pub rejected_total: IntCounterVec,
+    pub execution_log_writes_total: IntCounterVec,
+    pub build_info: IntGaugeVec,
+}
+
+/// The process-wide metrics; registered on first use.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid counter")
+}
+
+fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels).expect("valid gauge")
+}
+
+fn histogram_vec(name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
+    HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+        .expect("valid histogram")
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let registry = Registry::new();
+        let metrics = Metrics {
+            executions_total: counter_vec(
+                "codeexec_executions_total",
+                "Finished executions, by language and result status.",
+                &["language", "status"],
+            ),
+            execution_duration_seconds: histogram_vec(
+                "codeexec_execution_duration_seconds",
+                "Time an execution spent in each stage: queue, compile, run, total.",
+                &["language", "stage"],
+                DURATION_BUCKETS.to_vec(),
+            ),
+            execution_cpu_seconds: histogram_vec(
+                "codeexec_execution_cpu_seconds",
+                "CPU time the user's program used (compile and run).",
+                &["language"],
+                CPU_BUCKETS.to_vec(),
+            ),
+            execution_memory_bytes: histogram_vec(
+                "codeexec_execution_memory_bytes",
+                "Peak resident memory of the user's program.",
+                &["language"],
+                exponential_buckets(1024.0 * 1024.0, 2.0, 11).expect("valid buckets"),
+            ),
+            pool_ready: gauge_vec(
+                "codeexec_pool_ready",
+                "Warm containers ready to take a job.",
+                &["language"],
+            ),
+            pool_target: gauge_vec(
+                "codeexec_pool_target",
+                "Warm containers the pool keeps ready.",
+                &["language"],
+            ),
+            queue_depth: gauge_vec(
+                "codeexec_queue_depth",
+                "Jobs waiting for a warm container.",
+                &["language"],
+            ),
+            jobs_in_flight: IntGauge::new(
+                "codeexec_jobs_in_flight",
+                "Execute requests admitted and not yet answered, across all languages.",
+            )
+            .expect("valid gauge"),
+            container_start_seconds: histogram_vec(
+                "codeexec_container_start_seconds",
+                "Time to create, attach and start a pool container.",
+                &["language"],
+                DURATION_BUCKETS.to_vec(),
+            ),
+            container_failures_total: counter_vec(
+                "codeexec_container_failures_total",
+                "Pool containers that failed to start or died outside a job, by reason.",
+                &["language", "reason"],
+            ),
+            docker_up: IntGauge::new(
+                "codeexec_docker_up",
+                "1 when the Docker engine answered a ping at the last scrape, 0 otherwise.",
+            )
+            .expect("valid gauge"),
+            http_requests_total: counter_vec(
+                "codeexec_http_requests_total",
+                "HTTP requests answered, by method, route template and status code.",
+                &["method", "route", "code"],
+            ),
+            http_request_duration_seconds: histogram_vec(
+                "codeexec_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template.",
+                &["route"],
+                DURATION_BUCKETS.to_vec(),
+            ),
+            rate_limited_total: IntCounter::new(
+                "codeexec_rate_limited_total",
+                "Requests refused with 429 by the rate limiter.",
+            )
+            .expect("valid counter"),
+            rejected_total: counter_vec(
+                "codeexec_rejected_total",
+                "Execute requests refused before running, by reason.",
+                &["reason"],
+            ),
+            execution_log_writes_total: counter_vec(
+                "codeexec_execution_log_writes_total",
+                "Execution records for MongoDB, by result: written, failed or dropped.",
+                &["result"],
+            ),
+            build_info: gauge_vec(
+                "codeexec_build_info",
+                "Always 1; the label carries the codeexec version.",
+                &["version"],
+            ),
+            registry,
+        };
+        metrics.register_all();
+        metrics
+            .build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        metrics
+    }
+
+    fn register_all(&self) {
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(self.executions_total.clone()),
+            Box::new(self.execution_duration_seconds.clone()),
+            Box::new(self.execution_cpu_seconds.clone()),
+            Box::new(self.execution_memory_bytes.clone()),
+            Box::new(self.pool_ready.clone()),
+            Box::new(self.pool_target.clone()),
+            Box::new(self.queue_depth.clone()),
+            Box::new(self.jobs_in_flight.clone()),
+            Box::new(self.container_start_seconds.clone()),
+            Box::new(self.container_failures_total.clone()),
+            Box::new(self.docker_up.clone()),
+            Box::new(self.http_requests_total.clone()),
+            Box::new(self.http_request_duration_seconds.clone()),
+            Box::new(self.rate_limited_total.clone()),
+            Box::new(self.rejected_total.clone()),
+            Box::new(self.execution_log_writes_total.clone()),
+            Box::new(self.build_info.clone()),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ];
+        for collector in collectors {
+            self.registry
+                .register(collector)
+                .expect("metric names are unique");
+        }
+    }
+
+    /// Every metric in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding to memory cannot fail");
+        String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_names_every_metric_family_with_help_and_type() {
+        METRICS
+            .executions_total
+            .with_label_values(&["python", "success"])
+            .inc();
+        let text = METRICS.render();
+        for name in [
+            "codeexec_executions_total",
+            "codeexec_build_info",
+            "process_resident_memory_bytes",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} missing:\n{text}"
+            );
+        }
+        assert!(text.contains("codeexec_executions_total{language=\"python\",status=\"success\"}"));
+    }
+}
