@@ -4,6 +4,9 @@
 
 use std::sync::LazyLock;
 
+use crate::engine::outcome::RunStatus;
+use crate::engine::Execution;
+
 use prometheus::{
     exponential_buckets, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -19,6 +22,21 @@ const CPU_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0,
 ];
 
+/// Why a pool container failed: it could not be started, it died while waiting idle in the
+/// pool, or it ended a job without the runner's result.
+pub const CONTAINER_FAILURE_REASONS: [&str; 3] = ["start_failed", "died_idle", "no_result"];
+
+/// Why an execute request was refused before it ran.
+pub const REJECTION_REASONS: [&str; 4] = [
+    "queue_full",
+    "queue_timeout",
+    "unavailable",
+    "shutting_down",
+];
+
+/// What became of an execution record bound for MongoDB.
+pub const LOG_WRITE_RESULTS: [&str; 3] = ["written", "failed", "dropped"];
+
 /// Every metric the service exports.
 pub struct Metrics {
     registry: Registry,
@@ -29,6 +47,7 @@ pub struct Metrics {
     pub pool_ready: IntGaugeVec,
     pub pool_target: IntGaugeVec,
     pub queue_depth: IntGaugeVec,
+    pub queue_capacity: IntGaugeVec,
     pub jobs_in_flight: IntGauge,
     pub container_start_seconds: HistogramVec,
     pub container_failures_total: IntCounterVec,
@@ -97,6 +116,11 @@ impl Metrics {
             queue_depth: gauge_vec(
                 "codeexec_queue_depth",
                 "Jobs waiting for a warm container.",
+                &["language"],
+            ),
+            queue_capacity: gauge_vec(
+                "codeexec_queue_capacity",
+                "Jobs the language's queue holds before refusing more with 503.",
                 &["language"],
             ),
             jobs_in_flight: IntGauge::new(
@@ -170,6 +194,7 @@ impl Metrics {
             Box::new(self.pool_ready.clone()),
             Box::new(self.pool_target.clone()),
             Box::new(self.queue_depth.clone()),
+            Box::new(self.queue_capacity.clone()),
             Box::new(self.jobs_in_flight.clone()),
             Box::new(self.container_start_seconds.clone()),
             Box::new(self.container_failures_total.clone()),
@@ -186,6 +211,75 @@ impl Metrics {
             self.registry
                 .register(collector)
                 .expect("metric names are unique");
+        }
+    }
+
+    /// Records one finished execution: its status, where its time went, and what the program
+    /// used (CPU over both stages, the larger peak RSS of the two).
+    pub fn observe_execution(&self, language: &str, execution: &Execution) {
+        let status = execution.verdict.status.as_str();
+        self.executions_total
+            .with_label_values(&[language, status])
+            .inc();
+        let timings = &execution.timings;
+        let stages = [
+            ("queue", Some(timings.queue)),
+            (
+                "compile",
+                execution.compile.as_ref().map(|_| timings.compile),
+            ),
+            ("run", execution.run.as_ref().map(|_| timings.run)),
+            ("total", Some(timings.total)),
+        ];
+        for (stage, duration) in stages {
+            if let Some(duration) = duration {
+                self.execution_duration_seconds
+                    .with_label_values(&[language, stage])
+                    .observe(duration.as_secs_f64());
+            }
+        }
+        let stage_reports = || execution.compile.iter().chain(execution.run.iter());
+        if execution.run.is_some() {
+            let cpu_ms: u64 = stage_reports().map(|stage| stage.cpu_ms).sum();
+            self.execution_cpu_seconds
+                .with_label_values(&[language])
+                .observe(cpu_ms as f64 / 1000.0);
+            let peak = stage_reports().map(|stage| stage.peak_rss_bytes).max();
+            if let Some(peak) = peak {
+                self.execution_memory_bytes
+                    .with_label_values(&[language])
+                    .observe(peak as f64);
+            }
+        }
+    }
+
+    /// Creates every known label combination at zero, so dashboards and alerts see a series
+    /// (and `rate()` works) before the first event of its kind.
+    pub fn initialize_labels<'a>(&self, languages: impl IntoIterator<Item = &'a str>) {
+        for language in languages {
+            for status in RunStatus::ALL {
+                self.executions_total
+                    .with_label_values(&[language, status.as_str()]);
+            }
+            for reason in CONTAINER_FAILURE_REASONS {
+                self.container_failures_total
+                    .with_label_values(&[language, reason]);
+            }
+            let gauges = [
+                &self.pool_ready,
+                &self.pool_target,
+                &self.queue_depth,
+                &self.queue_capacity,
+            ];
+            for gauge in gauges {
+                gauge.with_label_values(&[language]);
+            }
+        }
+        for reason in REJECTION_REASONS {
+            self.rejected_total.with_label_values(&[reason]);
+        }
+        for result in LOG_WRITE_RESULTS {
+            self.execution_log_writes_total.with_label_values(&[result]);
         }
     }
 

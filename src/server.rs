@@ -63,6 +63,7 @@ async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
             .app_data(state.clone())
             .configure(|config| api::configure(config, max_body_bytes))
     })

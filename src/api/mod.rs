@@ -2,6 +2,7 @@
 //! to the engine, never to Docker.
 
 mod error;
+pub mod http_metrics;
 pub mod request;
 pub mod response;
 mod routes;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
+use tracing::Instrument;
 
 use super::error::ApiError;
 use super::request::ExecuteRequest;
@@ -17,7 +18,8 @@ use crate::metrics::METRICS;
 const DOCKER_PING_LIMIT: Duration = Duration::from_secs(2);
 
 /// `POST /api/v1/execute` and `/api/v2/execute`: validate, run, answer. The clock starts once
-/// the body is parsed.
+/// the body is parsed. Every log line of the job is inside a `job` span carrying its `jobId` and
+/// language.
 pub async fn execute<R: ExecuteRequest>(
     state: web::Data<AppState>,
     body: web::Json<R>,
@@ -26,7 +28,12 @@ pub async fn execute<R: ExecuteRequest>(
     let spec = body
         .into_inner()
         .validate(&state.registry, &state.settings.limits)?;
-    let execution = state.engine.execute(spec, received).await?;
+    let span = tracing::info_span!("job", jobId = %spec.id, language = %spec.language.name);
+    let execution = state
+        .engine
+        .execute(spec, received)
+        .instrument(span)
+        .await?;
     Ok(HttpResponse::Ok().json(ExecuteResponse::from(execution)))
 }
 
@@ -156,6 +163,12 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Ok(Ok(_))
     );
     METRICS.docker_up.set(i64::from(docker_up));
+    for language in state.registry.all() {
+        METRICS
+            .queue_capacity
+            .with_label_values(&[language.name.as_str()])
+            .set(language.settings.queue_size as i64);
+    }
     for (language, pool) in state.engine.pool_states().await {
         let Ok(pool) = pool else { continue };
         let labels = [language.as_str()];

@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::language::LanguageRegistry;
+use crate::metrics::METRICS;
 use container::WarmContainer;
 use job::JobSpec;
 use outcome::{ContainerReport, Verdict};
@@ -75,6 +76,7 @@ impl Engine {
         if leftovers > 0 {
             tracing::info!(leftovers, "removed containers left by an earlier run");
         }
+        METRICS.initialize_labels(registry.all().map(|language| language.name.as_str()));
         let permits = Arc::new(Semaphore::new(settings.docker.max_parallel_starts));
         let versions = Arc::new(DashMap::new());
         let supervisors: HashMap<_, _> = registry
@@ -117,8 +119,15 @@ impl Engine {
     ) -> Result<Execution, AcquireError> {
         let container = self.acquire(&spec.language.name).await?;
         let queue = received.elapsed();
+        tracing::info!(container = %container.id, queue_ms = queue.as_millis() as u64, "container acquired");
         let report = self.run_on(container, &spec).await;
         let verdict = outcome::judge(&spec, &report);
+        if report.result.is_err() {
+            METRICS
+                .container_failures_total
+                .with_label_values(&[spec.language.name.as_str(), "no_result"])
+                .inc();
+        }
         let (compile, run) = match report.result {
             Ok(frame) => (frame.compile, frame.run),
             Err(_) => (None, None),
@@ -133,20 +142,21 @@ impl Engine {
             total: received.elapsed(),
         };
         tracing::info!(
-            job_id = %spec.id,
-            language = %spec.language.name,
             status = verdict.status.as_str(),
+            queue_ms = timings.queue.as_millis() as u64,
             total_ms = timings.total.as_millis() as u64,
             "job finished"
         );
-        Ok(Execution {
+        let execution = Execution {
             version: self.versions.get(&spec.language.name).map(|v| v.clone()),
             spec,
             verdict,
             compile,
             run,
             timings,
-        })
+        };
+        METRICS.observe_execution(&execution.spec.language.name, &execution);
+        Ok(execution)
     }
 
     /// A warm container, at once or after waiting in the language's queue.

@@ -20,6 +20,16 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    pub const ALL: [RunStatus; 7] = [
+        RunStatus::Succeeded,
+        RunStatus::CompileError,
+        RunStatus::RuntimeError,
+        RunStatus::TimeLimitExceeded,
+        RunStatus::MemoryLimitExceeded,
+        RunStatus::OutputLimitExceeded,
+        RunStatus::InternalError,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Succeeded => "succeeded",

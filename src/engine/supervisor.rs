@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bollard::models::ContainerCreateBody;
@@ -15,6 +15,7 @@ use tokio::sync::{oneshot, Semaphore};
 use super::container::WarmContainer;
 use super::version_probe::probe_version;
 use crate::language::Language;
+use crate::metrics::METRICS;
 
 /// First wait before retrying a failed container start; doubles up to [`MAX_RETRY_DELAY`].
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
@@ -110,9 +111,23 @@ impl LanguageSupervisor {
             let spec = self.spec.clone();
             let permits = self.start_permits.clone();
             let memory_mb = self.language.settings.memory_mb;
+            let language = self.language.name.clone();
             let start = async move {
                 let _permit = permits.acquire_owned().await;
-                WarmContainer::start(&docker, &spec, memory_mb).await
+                let began = Instant::now();
+                let started = WarmContainer::start(&docker, &spec, memory_mb).await;
+                if started.is_ok() {
+                    METRICS
+                        .container_start_seconds
+                        .with_label_values(&[language.as_str()])
+                        .observe(began.elapsed().as_secs_f64());
+                } else {
+                    METRICS
+                        .container_failures_total
+                        .with_label_values(&[language.as_str(), "start_failed"])
+                        .inc();
+                }
+                started
             };
             ctx.spawn(start.into_actor(self).map(|started, actor, ctx| {
                 actor.starting -= 1;
@@ -282,6 +297,10 @@ impl Handler<ContainerDied> for LanguageSupervisor {
         let before = self.ready.len();
         self.ready.retain(|container| container.id != died.id);
         if self.ready.len() < before {
+            METRICS
+                .container_failures_total
+                .with_label_values(&[self.language.name.as_str(), "died_idle"])
+                .inc();
             tracing::warn!(language = %self.language.name, container = %died.id, "a pool container died while idle; replacing it");
             self.replenish(ctx);
         }
