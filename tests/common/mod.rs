@@ -117,6 +117,22 @@ impl Service {
         (status, response.json().unwrap_or(Value::Null))
     }
 
+    /// GETs a text body, e.g. `/metrics`.
+    pub fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .expect("GET sent");
+        let status = response.status().as_u16();
+        (status, response.text().expect("a text body"))
+    }
+
+    /// Where the service writes its log.
+    pub fn log_path(&self) -> PathBuf {
+        target_tmp().join(format!("{}.log", self.instance))
+    }
+
     /// POSTs raw bytes; returns the status, the headers and the JSON body.
     pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, HashMap<String, String>, Value) {
         let response = self
@@ -217,8 +233,10 @@ fn wait_for_address(log_path: &PathBuf, exited: &mpsc::Receiver<ExitStatus>) -> 
     loop {
         let log = std::fs::read_to_string(log_path).unwrap_or_default();
         if let Some(at) = log.find("listening on http://") {
+            // The address ends where the line (plain logs) or the JSON string (JSON logs) does.
             let rest = &log[at + "listening on ".len()..];
-            return rest.lines().next().unwrap().trim().to_string();
+            let end = rest.find(['"', '\n', ' ']).unwrap_or(rest.len());
+            return rest[..end].to_string();
         }
         if let Ok(status) = exited.try_recv() {
             panic!("the service exited ({status}) before listening:\n{log}");
