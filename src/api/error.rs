@@ -1,13 +1,17 @@
 //! Errors the API answers with, as `{"succeeded": false, "errorMessage": "..."}` and the status
-//! code (and `Retry-After`) that fits each.
+//! code (and `Retry-After`) that fits each. Each is an execute request refused before it ran,
+//! counted in `codeexec_rejected_total` by [`ApiError::reason`].
 
 use actix_web::error::{JsonPayloadError, ResponseError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::rate_limit;
 use super::request::Invalid;
 use crate::engine::supervisor::AcquireError;
+use crate::metrics::METRICS;
+use crate::rate_limit::Decision;
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
@@ -20,6 +24,24 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Busy(AcquireError),
+    #[error("too many requests from this client; try again in {} s", rate_limit::seconds_rounded_up(.0.retry_after))]
+    RateLimited(Decision),
+}
+
+impl ApiError {
+    /// The `reason` label of `codeexec_rejected_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "invalid_request",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Busy(AcquireError::InFlightCap { .. }) => "in_flight_cap",
+            ApiError::Busy(AcquireError::QueueFull { .. }) => "queue_full",
+            ApiError::Busy(AcquireError::QueueTimeout { .. }) => "queue_timeout",
+            ApiError::Busy(AcquireError::Unavailable { .. }) => "unavailable",
+            ApiError::Busy(AcquireError::ShuttingDown) => "shutting_down",
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -35,18 +57,36 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
+    /// Every refused execute request becomes its answer here, once, so this is where refusals
+    /// are counted.
     fn error_response(&self) -> HttpResponse {
+        METRICS
+            .rejected_total
+            .with_label_values(&[self.reason()])
+            .inc();
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::Busy(_) = self {
-            response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+        match self {
+            ApiError::Busy(_) => {
+                response.insert_header(("Retry-After", RETRY_AFTER_SECS));
+            }
+            ApiError::RateLimited(decision) => {
+                let wait = rate_limit::seconds_rounded_up(decision.retry_after).max(1);
+                response.insert_header(("Retry-After", wait));
+            }
+            ApiError::BadRequest(_) | ApiError::PayloadTooLarge { .. } => {}
         }
-        response.json(ErrorBody {
+        let mut response = response.json(ErrorBody {
             succeeded: false,
             error_message: &self.to_string(),
-        })
+        });
+        if let ApiError::RateLimited(decision) = self {
+            rate_limit::insert_headers(response.headers_mut(), decision);
+        }
+        response
     }
 }
 

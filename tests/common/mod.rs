@@ -46,6 +46,9 @@ impl Service {
             ("PORT".into(), "0".into()),
             ("CODEEXEC_DOCKER__INSTANCE".into(), instance.to_string()),
             ("RUST_LOG".into(), "info".into()),
+            // Every test sends its requests from 127.0.0.1, as one client: only the tests of
+            // the rate limit itself turn it on, through `overrides`.
+            ("CODEEXEC_RATE_LIMIT__ENABLED".into(), "false".into()),
         ]);
         for (key, value) in overrides {
             env.insert(key.to_string(), value.to_string());
