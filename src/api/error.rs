@@ -15,6 +15,9 @@ use crate::rate_limit::Decision;
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
+/// Longest error message sent. Parser messages quote the request ("invalid type: string
+/// \"...\""), and a request must not make its answer echo a megabyte back.
+const MAX_MESSAGE_BYTES: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -81,13 +84,26 @@ impl ResponseError for ApiError {
         }
         let mut response = response.json(ErrorBody {
             succeeded: false,
-            error_message: &self.to_string(),
+            error_message: &shortened(self.to_string()),
         });
         if let ApiError::RateLimited(decision) = self {
             rate_limit::insert_headers(response.headers_mut(), decision);
         }
         response
     }
+}
+
+/// `message`, cut at [`MAX_MESSAGE_BYTES`] on a character boundary, marked with an ellipsis.
+fn shortened(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
 }
 
 impl From<Invalid> for ApiError {
@@ -115,4 +131,18 @@ pub fn json_error(error: JsonPayloadError, _: &HttpRequest, limit: usize) -> act
         other => ApiError::BadRequest(format!("invalid request body: {other}")),
     };
     api_error.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(shortened("short".into()), "short");
+        let long = format!("a{}", "é".repeat(MAX_MESSAGE_BYTES));
+        let cut = shortened(long);
+        assert!(cut.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8());
+        assert!(cut.ends_with("é…"));
+    }
 }

@@ -2,6 +2,8 @@
 //! to the engine, never to Docker.
 
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod rate_limit;
 pub mod request;
 pub mod response;
