@@ -122,20 +122,41 @@ impl Service {
 
     /// POSTs raw bytes; returns the status, the headers and the JSON body.
     pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, HashMap<String, String>, Value) {
-        let response = self
+        self.post_with_headers(path, body, &[("content-type", "application/json")])
+    }
+
+    /// POSTs raw bytes with exactly the given headers (no content type unless given).
+    pub fn post_with_headers(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> (u16, HashMap<String, String>, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.url)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        answer(request.send().expect("POST sent"))
+    }
+
+    /// GETs `path`; returns the status, the headers and the JSON body.
+    pub fn get_with_headers(&self, path: &str) -> (u16, HashMap<String, String>, Value) {
+        let request = self.http.get(format!("{}{path}", self.url));
+        answer(request.send().expect("GET sent"))
+    }
+
+    /// The value of one sample on `/metrics`, e.g. `codeexec_jobs_in_flight` or
+    /// `codeexec_rejected_total{reason="in_flight_cap"}`; `None` while it has none.
+    pub fn metric(&self, sample: &str) -> Option<f64> {
+        let text = self
             .http
-            .post(format!("{}{path}", self.url))
-            .header("content-type", "application/json")
-            .body(body)
+            .get(format!("{}/metrics", self.url))
             .send()
-            .expect("POST sent");
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
-            .collect();
-        (status, headers, response.json().unwrap_or(Value::Null))
+            .and_then(|response| response.text())
+            .expect("GET /metrics");
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .map(|value| value.trim().parse().expect("a sample value is a number"))
     }
 
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -181,6 +202,17 @@ impl Service {
             .recv_timeout(Duration::from_secs(120))
             .expect("the service exited after SIGTERM")
     }
+}
+
+/// The status, the headers (names in lower case) and the JSON body (`null` if it is not JSON).
+fn answer(response: reqwest::blocking::Response) -> (u16, HashMap<String, String>, Value) {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
+        .collect();
+    (status, headers, response.json().unwrap_or(Value::Null))
 }
 
 /// Every container labelled with `instance`, running or not.
