@@ -311,6 +311,17 @@ mod tests {
 
     #[test]
     #[allow(clippy::result_large_err)]
+    fn zero_pool_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CODEEXEC_LANGUAGES__RUBY__POOL_SIZE", "0");
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error.to_string().contains("languages.ruby: pool_size"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
     fn trusted_proxies_come_as_a_list_and_bad_ones_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env(
@@ -340,17 +351,6 @@ mod tests {
             jail.set_env("CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT", "0");
             let error = Settings::load(&repo_config()).unwrap_err();
             assert!(error.to_string().contains("max_jobs_in_flight"));
-            Ok(())
-        });
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)]
-    fn zero_pool_is_refused() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("CODEEXEC_LANGUAGES__RUBY__POOL_SIZE", "0");
-            let error = Settings::load(&repo_config()).unwrap_err();
-            assert!(error.to_string().contains("languages.ruby: pool_size"));
             Ok(())
         });
     }
