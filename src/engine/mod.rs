@@ -23,8 +23,6 @@ use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::language::LanguageRegistry;
-use crate::metrics::METRICS;
-use admission::Admission;
 use container::WarmContainer;
 use job::JobSpec;
 use outcome::{ContainerReport, Verdict};
@@ -63,7 +61,7 @@ pub struct Engine {
     settings: Arc<Settings>,
     supervisors: Arc<HashMap<String, Addr<LanguageSupervisor>>>,
     versions: Arc<DashMap<String, String>>,
-    admission: Arc<Admission>,
+    admission: Arc<admission::Admission>,
 }
 
 impl Engine {
@@ -100,9 +98,9 @@ impl Engine {
             settings.docker.instance.clone(),
             supervisors.clone(),
         ));
-        let admission = Admission::new(
+        let admission = admission::Admission::new(
             settings.limits.max_jobs_in_flight,
-            METRICS.jobs_in_flight.clone(),
+            crate::metrics::METRICS.jobs_in_flight.clone(),
         );
         Ok(Engine {
             docker,
