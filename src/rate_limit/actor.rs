@@ -31,11 +31,19 @@ impl Actor for RateLimiter {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.sweep_interval, |limiter, _| {
-            let evicted = limiter.table.evict_idle(Instant::now());
-            if evicted > 0 {
+            let sweep = limiter.table.evict_idle(Instant::now());
+            let tracked = limiter.table.len();
+            if sweep.overflowed > 0 {
+                tracing::warn!(
+                    requests = sweep.overflowed,
+                    tracked,
+                    "rate_limit.max_clients was reached; new clients shared one bucket"
+                );
+            }
+            if sweep.evicted > 0 {
                 tracing::debug!(
-                    evicted,
-                    tracked = limiter.table.len(),
+                    evicted = sweep.evicted,
+                    tracked,
                     "evicted idle rate limit buckets"
                 );
             }

@@ -8,12 +8,22 @@ use std::time::Instant;
 
 use super::bucket::{Decision, Policy, TokenBucket};
 
+/// What a sweep did, for the log.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Sweep {
+    pub evicted: usize,
+    /// Requests since the previous sweep that found the table full.
+    pub overflowed: u64,
+}
+
 pub struct BucketTable {
     policy: Policy,
     max_clients: usize,
     buckets: HashMap<IpAddr, TokenBucket>,
     /// Shared by the clients that found the table full.
     overflow: TokenBucket,
+    /// Requests that used the overflow bucket since the last sweep.
+    overflowed: u64,
 }
 
 impl BucketTable {
@@ -23,6 +33,7 @@ impl BucketTable {
             max_clients,
             buckets: HashMap::new(),
             overflow: TokenBucket::full(now),
+            overflowed: 0,
         }
     }
 
@@ -34,16 +45,20 @@ impl BucketTable {
                 .entry(client)
                 .or_insert_with(|| TokenBucket::full(now))
         } else {
+            self.overflowed += 1;
             &mut self.overflow
         };
         bucket.take(&self.policy, now)
     }
 
-    /// Drops the buckets that are full again by `now`; returns how many went.
-    pub fn evict_idle(&mut self, now: Instant) -> usize {
+    /// Drops the buckets that are full again by `now`.
+    pub fn evict_idle(&mut self, now: Instant) -> Sweep {
         let before = self.buckets.len();
         self.buckets.retain(|_, bucket| !bucket.is_full(now));
-        before - self.buckets.len()
+        Sweep {
+            evicted: before - self.buckets.len(),
+            overflowed: std::mem::take(&mut self.overflowed),
+        }
     }
 
     /// Clients with a bucket of their own.
@@ -80,13 +95,17 @@ mod tests {
             table.check(client(n), start);
         }
         let busy = client(99_999);
-        assert_eq!(table.evict_idle(start), 0, "nothing has refilled yet");
+        assert_eq!(
+            table.evict_idle(start).evicted,
+            0,
+            "nothing has refilled yet"
+        );
         // Five seconds refill one token each: the 10 000 one-shot clients are full again.
         let later = start + Duration::from_secs(5);
         for _ in 0..5 {
             table.check(busy, later);
         }
-        assert_eq!(table.evict_idle(later), 10_000);
+        assert_eq!(table.evict_idle(later).evicted, 10_000);
         assert_eq!(table.len(), 1);
         assert!(
             !table.check(busy, later).allowed,
@@ -101,7 +120,11 @@ mod tests {
         table.check(client(1), start);
         table.check(client(1), start);
         let one_second = start + Duration::from_secs(1);
-        assert_eq!(table.evict_idle(one_second), 0, "half refilled: kept");
+        assert_eq!(
+            table.evict_idle(one_second).evicted,
+            0,
+            "half refilled: kept"
+        );
         assert!(table.check(client(1), one_second).allowed);
         assert!(!table.check(client(1), one_second).allowed);
     }
@@ -125,7 +148,14 @@ mod tests {
         );
         assert_eq!(table.len(), 3, "memory stays at max_clients");
         let later = start + Duration::from_secs(10);
-        assert_eq!(table.evict_idle(later), 3);
+        let sweep = table.evict_idle(later);
+        assert_eq!(
+            sweep,
+            Sweep {
+                evicted: 3,
+                overflowed: 3
+            }
+        );
         assert!(table.check(client(102), later).allowed);
         assert_eq!(table.len(), 1);
     }
