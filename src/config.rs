@@ -20,6 +20,7 @@ pub struct Settings {
     pub images: ImageSettings,
     pub limits: GlobalLimits,
     pub mongo: MongoSettings,
+    pub rate_limit: RateLimitSettings,
     /// Keyed by canonical language name (`python`, `javascript`, ...).
     pub languages: BTreeMap<String, LanguageSettings>,
 }
@@ -93,12 +94,34 @@ pub struct GlobalLimits {
     pub queue_timeout_ms: u64,
     /// Added to a job's compile and run limits to bound how long the engine waits for its result.
     pub result_margin_ms: u64,
+    /// Execute requests admitted at once across all languages, queued or running; one more gets
+    /// 503 at once.
+    pub max_jobs_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MongoSettings {
     /// MongoDB URI; empty disables execution logs. `DB` overrides it.
     pub uri: String,
+}
+
+/// Per-client token buckets in front of the execute endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RateLimitSettings {
+    /// `false`: no limit and no `RateLimit-*` headers.
+    pub enabled: bool,
+    /// Tokens a client earns per second: its sustained request rate.
+    pub requests_per_second: f64,
+    /// Size of a client's bucket: requests it may send at once after being idle.
+    pub burst: u32,
+    /// Peers whose `X-Forwarded-For` is believed, as IPs or CIDRs.
+    pub trusted_proxies: Vec<String>,
+    /// IPv6 clients are counted per network of this prefix length.
+    pub ipv6_prefix_len: u8,
+    /// Clients tracked at once; past it, new clients share one bucket until idle ones go.
+    pub max_clients: usize,
+    /// Seconds between sweeps that drop the buckets of idle clients.
+    pub sweep_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,7 +239,42 @@ impl Settings {
                 "docker.max_parallel_starts must be at least 1".into(),
             ));
         }
-        Ok(())
+        if self.limits.max_jobs_in_flight == 0 {
+            return Err(ConfigError(
+                "limits.max_jobs_in_flight must be at least 1".into(),
+            ));
+        }
+        self.rate_limit.check().map_err(ConfigError)
+    }
+}
+
+/// Bounds that keep a bucket's arithmetic (time per token times burst) far from overflowing.
+const MIN_REQUESTS_PER_SECOND: f64 = 0.001;
+const MAX_REQUESTS_PER_SECOND: f64 = 1_000_000.0;
+const MAX_BURST: u32 = 1_000_000;
+
+impl RateLimitSettings {
+    fn check(&self) -> Result<(), String> {
+        let fail = |what: &str| Err(format!("rate_limit.{what}"));
+        if !(MIN_REQUESTS_PER_SECOND..=MAX_REQUESTS_PER_SECOND).contains(&self.requests_per_second)
+        {
+            return fail("requests_per_second must be between 0.001 and 1000000");
+        }
+        if !(1..=MAX_BURST).contains(&self.burst) {
+            return fail("burst must be between 1 and 1000000");
+        }
+        if self.ipv6_prefix_len > 128 {
+            return fail("ipv6_prefix_len must be at most 128");
+        }
+        if self.max_clients == 0 {
+            return fail("max_clients must be at least 1");
+        }
+        if self.sweep_interval_secs == 0 {
+            return fail("sweep_interval_secs must be at least 1");
+        }
+        crate::rate_limit::TrustedProxies::parse(&self.trusted_proxies)
+            .map(drop)
+            .map_err(|error| format!("rate_limit.trusted_proxies: {error}"))
     }
 }
 
@@ -258,6 +316,41 @@ mod tests {
             jail.set_env("CODEEXEC_LANGUAGES__RUBY__POOL_SIZE", "0");
             let error = Settings::load(&repo_config()).unwrap_err();
             assert!(error.to_string().contains("languages.ruby: pool_size"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn trusted_proxies_come_as_a_list_and_bad_ones_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "CODEEXEC_RATE_LIMIT__TRUSTED_PROXIES",
+                r#"["127.0.0.1", "10.0.0.0/8"]"#,
+            );
+            let settings = Settings::load(&repo_config()).unwrap();
+            assert_eq!(
+                settings.rate_limit.trusted_proxies,
+                ["127.0.0.1", "10.0.0.0/8"]
+            );
+            jail.set_env("CODEEXEC_RATE_LIMIT__TRUSTED_PROXIES", r#"["10.0.0.0/33"]"#);
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error.to_string().contains("rate_limit.trusted_proxies"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_zero_rate_or_in_flight_cap_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CODEEXEC_RATE_LIMIT__REQUESTS_PER_SECOND", "0");
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error.to_string().contains("requests_per_second"));
+            jail.set_env("CODEEXEC_RATE_LIMIT__REQUESTS_PER_SECOND", "1");
+            jail.set_env("CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT", "0");
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error.to_string().contains("max_jobs_in_flight"));
             Ok(())
         });
     }

@@ -8,4 +8,5 @@ pub mod engine;
 pub mod images;
 pub mod language;
 pub mod metrics;
+pub mod rate_limit;
 pub mod server;

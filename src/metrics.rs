@@ -27,7 +27,11 @@ const CPU_BUCKETS: &[f64] = &[
 pub const CONTAINER_FAILURE_REASONS: [&str; 3] = ["start_failed", "died_idle", "no_result"];
 
 /// Why an execute request was refused before it ran.
-pub const REJECTION_REASONS: [&str; 4] = [
+pub const REJECTION_REASONS: [&str; 8] = [
+    "invalid_request",
+    "payload_too_large",
+    "rate_limited",
+    "in_flight_cap",
     "queue_full",
     "queue_timeout",
     "unavailable",

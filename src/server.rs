@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::docker;
 use crate::engine::Engine;
 use crate::language::LanguageRegistry;
+use crate::rate_limit::RateLimit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -58,6 +59,7 @@ async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
         settings: settings.clone(),
         registry,
         engine: engine.clone(),
+        rate_limit: RateLimit::start(&settings.rate_limit),
     });
     let max_body_bytes = settings.server.max_body_bytes;
     let address = format!("{}:{}", settings.server.host, settings.server.port);

@@ -1,16 +1,23 @@
 //! Errors the API answers with, as `{"succeeded": false, "errorMessage": "..."}` and the status
-//! code (and `Retry-After`) that fits each.
+//! code (and `Retry-After`) that fits each. Each is an execute request refused before it ran,
+//! counted in `codeexec_rejected_total` by [`ApiError::reason`].
 
 use actix_web::error::{JsonPayloadError, ResponseError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::rate_limit;
 use super::request::Invalid;
 use crate::engine::supervisor::AcquireError;
+use crate::metrics::METRICS;
+use crate::rate_limit::Decision;
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
+/// Longest error message sent. Parser messages quote the request ("invalid type: string
+/// \"...\""), and a request must not make its answer echo a megabyte back.
+const MAX_MESSAGE_BYTES: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -20,6 +27,24 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Busy(AcquireError),
+    #[error("too many requests from this client; try again in {} s", rate_limit::seconds_rounded_up(.0.retry_after))]
+    RateLimited(Decision),
+}
+
+impl ApiError {
+    /// The `reason` label of `codeexec_rejected_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "invalid_request",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Busy(AcquireError::InFlightCap { .. }) => "in_flight_cap",
+            ApiError::Busy(AcquireError::QueueFull { .. }) => "queue_full",
+            ApiError::Busy(AcquireError::QueueTimeout { .. }) => "queue_timeout",
+            ApiError::Busy(AcquireError::Unavailable { .. }) => "unavailable",
+            ApiError::Busy(AcquireError::ShuttingDown) => "shutting_down",
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -35,19 +60,50 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
+    /// Every refused execute request becomes its answer here, once, so this is where refusals
+    /// are counted.
     fn error_response(&self) -> HttpResponse {
+        METRICS
+            .rejected_total
+            .with_label_values(&[self.reason()])
+            .inc();
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::Busy(_) = self {
-            response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+        match self {
+            ApiError::Busy(_) => {
+                response.insert_header(("Retry-After", RETRY_AFTER_SECS));
+            }
+            ApiError::RateLimited(decision) => {
+                let wait = rate_limit::seconds_rounded_up(decision.retry_after).max(1);
+                response.insert_header(("Retry-After", wait));
+            }
+            ApiError::BadRequest(_) | ApiError::PayloadTooLarge { .. } => {}
         }
-        response.json(ErrorBody {
+        let mut response = response.json(ErrorBody {
             succeeded: false,
-            error_message: &self.to_string(),
-        })
+            error_message: &shortened(self.to_string()),
+        });
+        if let ApiError::RateLimited(decision) = self {
+            rate_limit::insert_headers(response.headers_mut(), decision);
+        }
+        response
     }
+}
+
+/// `message`, cut at [`MAX_MESSAGE_BYTES`] on a character boundary, marked with an ellipsis.
+fn shortened(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
 }
 
 impl From<Invalid> for ApiError {
@@ -75,4 +131,18 @@ pub fn json_error(error: JsonPayloadError, _: &HttpRequest, limit: usize) -> act
         other => ApiError::BadRequest(format!("invalid request body: {other}")),
     };
     api_error.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(shortened("short".into()), "short");
+        let long = format!("a{}", "é".repeat(MAX_MESSAGE_BYTES));
+        let cut = shortened(long);
+        assert!(cut.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8());
+        assert!(cut.ends_with("é…"));
+    }
 }

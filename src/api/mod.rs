@@ -2,18 +2,22 @@
 //! to the engine, never to Docker.
 
 mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod http_metrics;
+mod rate_limit;
 pub mod request;
 pub mod response;
 mod routes;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::{middleware, web};
 
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::language::LanguageRegistry;
+use crate::rate_limit::RateLimit;
 use request::{ExecuteV1, ExecuteV2};
 
 /// What every handler shares.
@@ -21,9 +25,12 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub registry: Arc<LanguageRegistry>,
     pub engine: Engine,
+    /// `None` when rate limiting is off.
+    pub rate_limit: Option<RateLimit>,
 }
 
-/// Registers every route, with JSON bodies bounded by `server.max_body_bytes`.
+/// Registers every route, with JSON bodies bounded by `server.max_body_bytes`. Only the execute
+/// endpoints are rate limited.
 pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
     let json = web::JsonConfig::default()
         .limit(max_body_bytes)
@@ -31,13 +38,15 @@ pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
         .error_handler(move |error, request| error::json_error(error, request, max_body_bytes));
     config
         .app_data(json)
-        .route(
-            "/api/v1/execute",
-            web::post().to(routes::execute::<ExecuteV1>),
+        .service(
+            web::resource("/api/v1/execute")
+                .wrap(middleware::from_fn(rate_limit::limit))
+                .route(web::post().to(routes::execute::<ExecuteV1>)),
         )
-        .route(
-            "/api/v2/execute",
-            web::post().to(routes::execute::<ExecuteV2>),
+        .service(
+            web::resource("/api/v2/execute")
+                .wrap(middleware::from_fn(rate_limit::limit))
+                .route(web::post().to(routes::execute::<ExecuteV2>)),
         )
         .service(routes::languages)
         .service(routes::health)

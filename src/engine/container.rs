@@ -23,7 +23,7 @@ const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 /// Runner diagnostics on stderr kept for the log.
 const MAX_DIAGNOSTIC_BYTES: usize = 16 * 1024;
 /// How long to wait for Docker to record a container's exit when the OOM flag is needed.
-const EXIT_WAIT: Duration = Duration::from_secs(5);
+pub const EXIT_WAIT: Duration = Duration::from_secs(5);
 
 type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 type InputSink = Pin<Box<dyn AsyncWrite + Send>>;

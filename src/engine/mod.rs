@@ -1,6 +1,7 @@
 //! The engine: one supervisor actor per language over Docker, and the path of one job through
 //! it (acquire a warm container, run, judge, remove). No HTTP here.
 
+mod admission;
 mod cleanup;
 pub mod container;
 mod events;
@@ -61,6 +62,7 @@ pub struct Engine {
     settings: Arc<Settings>,
     supervisors: Arc<HashMap<String, Addr<LanguageSupervisor>>>,
     versions: Arc<DashMap<String, String>>,
+    admission: Arc<admission::Admission>,
 }
 
 impl Engine {
@@ -98,11 +100,16 @@ impl Engine {
             settings.docker.instance.clone(),
             supervisors.clone(),
         ));
+        let admission = admission::Admission::new(
+            settings.limits.max_jobs_in_flight,
+            crate::metrics::METRICS.jobs_in_flight.clone(),
+        );
         Ok(Engine {
             docker,
             settings,
             supervisors: Arc::new(supervisors),
             versions,
+            admission: Arc::new(admission),
         })
     }
 
@@ -112,11 +119,19 @@ impl Engine {
 
     /// Runs one job on a warm container of its language. `received` is when the request
     /// arrived, for the timings.
+    ///
+    /// Refused at once when `limits.max_jobs_in_flight` jobs are already in flight. Otherwise,
+    /// whatever the program does, the answer comes within `limits.queue_timeout_ms` (waiting
+    /// for a container) + the compile and run limits + `limits.result_margin_ms` (the exchange
+    /// with the runner, cut at that deadline) + [`container::EXIT_WAIT`] (the OOM check after a
+    /// kill) + Docker's own latency for two calls (lowering the memory limit and inspecting the
+    /// container), each cut at `docker.api_timeout_secs`.
     pub async fn execute(
         &self,
         spec: JobSpec,
         received: Instant,
     ) -> Result<Execution, AcquireError> {
+        let _in_flight = self.admission.admit()?;
         let container = self.acquire(&spec.language.name).await?;
         let queue = received.elapsed();
         tracing::info!(container = %container.id, queue_ms = queue.as_millis() as u64, "container acquired");

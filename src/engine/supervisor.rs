@@ -32,6 +32,8 @@ pub enum AcquireError {
     QueueTimeout { language: String, waited_ms: u64 },
     #[error("the service is shutting down")]
     ShuttingDown,
+    #[error("the service is running its limit of {limit} jobs; try again shortly")]
+    InFlightCap { limit: usize },
 }
 
 /// A snapshot of a pool, for `/health` and `/api/v1/languages`.

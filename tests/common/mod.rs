@@ -46,6 +46,9 @@ impl Service {
             ("PORT".into(), "0".into()),
             ("CODEEXEC_DOCKER__INSTANCE".into(), instance.to_string()),
             ("RUST_LOG".into(), "info".into()),
+            // Every test sends its requests from 127.0.0.1, as one client: only the tests of
+            // the rate limit itself turn it on, through `overrides`.
+            ("CODEEXEC_RATE_LIMIT__ENABLED".into(), "false".into()),
         ]);
         for (key, value) in overrides {
             env.insert(key.to_string(), value.to_string());
@@ -135,20 +138,41 @@ impl Service {
 
     /// POSTs raw bytes; returns the status, the headers and the JSON body.
     pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, HashMap<String, String>, Value) {
-        let response = self
+        self.post_with_headers(path, body, &[("content-type", "application/json")])
+    }
+
+    /// POSTs raw bytes with exactly the given headers (no content type unless given).
+    pub fn post_with_headers(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> (u16, HashMap<String, String>, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.url)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        answer(request.send().expect("POST sent"))
+    }
+
+    /// GETs `path`; returns the status, the headers and the JSON body.
+    pub fn get_with_headers(&self, path: &str) -> (u16, HashMap<String, String>, Value) {
+        let request = self.http.get(format!("{}{path}", self.url));
+        answer(request.send().expect("GET sent"))
+    }
+
+    /// The value of one sample on `/metrics`, e.g. `codeexec_jobs_in_flight` or
+    /// `codeexec_rejected_total{reason="in_flight_cap"}`; `None` while it has none.
+    pub fn metric(&self, sample: &str) -> Option<f64> {
+        let text = self
             .http
-            .post(format!("{}{path}", self.url))
-            .header("content-type", "application/json")
-            .body(body)
+            .get(format!("{}/metrics", self.url))
             .send()
-            .expect("POST sent");
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
-            .collect();
-        (status, headers, response.json().unwrap_or(Value::Null))
+            .and_then(|response| response.text())
+            .expect("GET /metrics");
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .map(|value| value.trim().parse().expect("a sample value is a number"))
     }
 
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -194,6 +218,17 @@ impl Service {
             .recv_timeout(Duration::from_secs(120))
             .expect("the service exited after SIGTERM")
     }
+}
+
+/// The status, the headers (names in lower case) and the JSON body (`null` if it is not JSON).
+fn answer(response: reqwest::blocking::Response) -> (u16, HashMap<String, String>, Value) {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
+        .collect();
+    (status, headers, response.json().unwrap_or(Value::Null))
 }
 
 /// Every container labelled with `instance`, running or not.

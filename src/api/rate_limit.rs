@@ -1,0 +1,64 @@
+//! The rate limit at the HTTP edge: a middleware on the execute endpoints that asks the limiter
+//! for a token, refuses with 429 when there is none, and puts the `RateLimit-*` headers on every
+//! answer either way.
+
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::metrics::METRICS;
+use crate::rate_limit::Decision;
+
+const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+/// Wraps a resource: passes the request on if its client has a token (or when rate limiting is
+/// off), answers 429 itself otherwise.
+pub async fn limit(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let rate_limit = request
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.rate_limit.clone());
+    let Some(rate_limit) = rate_limit else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let peer = request.peer_addr().map(|address| address.ip());
+    let forwarded_for: Vec<&str> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let decision = rate_limit.check(peer, &forwarded_for).await;
+    let Some(decision) = decision else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    if !decision.allowed {
+        METRICS.rate_limited_total.inc();
+        let response = request.error_response(ApiError::RateLimited(decision));
+        return Ok(response.map_into_right_body());
+    }
+    let mut response = next.call(request).await?;
+    insert_headers(response.headers_mut(), &decision);
+    Ok(response.map_into_left_body())
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+pub fn insert_headers(headers: &mut HeaderMap, decision: &Decision) {
+    headers.insert(LIMIT, HeaderValue::from(decision.limit));
+    headers.insert(REMAINING, HeaderValue::from(decision.remaining));
+    headers.insert(RESET, HeaderValue::from(seconds_rounded_up(decision.reset)));
+}
+
+/// Header values count whole seconds; rounding down would tell a client to come back too early.
+pub fn seconds_rounded_up(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}

@@ -1,0 +1,49 @@
+//! Per-client rate limiting of the execute endpoints: a token bucket per client address, held by
+//! one actor. The HTTP side (headers, 429) is `crate::api::rate_limit`.
+
+mod actor;
+mod bucket;
+mod client;
+mod table;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use actix::{Actor, Addr};
+
+pub use actor::{Check, RateLimiter};
+pub use bucket::{Decision, Policy};
+pub use client::{ClientIdentity, TrustedProxies};
+
+use crate::config::RateLimitSettings;
+
+/// What request handlers hold: the limiter actor and how to name a request's client.
+#[derive(Clone)]
+pub struct RateLimit {
+    limiter: Addr<RateLimiter>,
+    clients: ClientIdentity,
+}
+
+impl RateLimit {
+    /// Starts the limiter actor, or nothing when rate limiting is off. Must run inside an actix
+    /// system.
+    pub fn start(settings: &RateLimitSettings) -> Option<RateLimit> {
+        if !settings.enabled {
+            return None;
+        }
+        let trusted = TrustedProxies::parse(&settings.trusted_proxies)
+            .expect("trusted proxies are checked when the settings load");
+        Some(RateLimit {
+            limiter: RateLimiter::new(settings).start(),
+            clients: ClientIdentity::new(trusted, settings.ipv6_prefix_len),
+        })
+    }
+
+    /// Takes a token for a request from `peer` (unknown for a non-IP socket) with the given
+    /// `X-Forwarded-For` values. `None` when the limiter is gone, which happens only while the
+    /// service stops.
+    pub async fn check(&self, peer: Option<IpAddr>, forwarded_for: &[&str]) -> Option<Decision> {
+        let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let client = self.clients.client(peer, forwarded_for);
+        self.limiter.send(Check(client)).await.ok()
+    }
+}
