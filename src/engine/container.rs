@@ -158,8 +158,17 @@ impl WarmContainer {
                 deadline.as_millis()
             )),
         };
-        let oom_killed = needs_oom_check(&result) && was_oom_killed(&self.docker, &self.id).await;
-        ContainerReport { result, oom_killed }
+        if !needs_oom_check(&result) {
+            return ContainerReport {
+                result,
+                oom_killed: false,
+            };
+        }
+        let end = how_it_ended(&self.docker, &self.id).await;
+        ContainerReport {
+            result: result.map_err(|reason| end.explain(reason)),
+            oom_killed: end == ContainerEnd::OomKilled,
+        }
     }
 
     /// Sends the frame, half-closes stdin so the runner sees EOF, and reads until the runner
@@ -246,21 +255,61 @@ fn needs_oom_check(result: &Result<ResultFrame, String>) -> bool {
     }
 }
 
-/// Docker's OOMKilled flag, read once the container has stopped so the event is recorded.
-async fn was_oom_killed(docker: &Docker, id: &str) -> bool {
+/// How a container that was serving a job ended, as Docker recorded it.
+#[derive(Debug, PartialEq)]
+enum ContainerEnd {
+    /// The memory limit was hit (Docker's OOMKilled flag).
+    OomKilled,
+    /// Stopped, with this exit code; or still running (`None`).
+    Exited(Option<i64>),
+    /// Removed, by someone other than this job.
+    Removed,
+    /// Docker could not say.
+    Unknown,
+}
+
+impl ContainerEnd {
+    /// Adds what Docker knows to the reason a job got no result, so that a container killed or
+    /// removed from outside reads as such.
+    fn explain(&self, reason: String) -> String {
+        match self {
+            ContainerEnd::Removed => format!(
+                "{reason} The container was removed from outside the service while it ran the job."
+            ),
+            // docker-init exits with 128 + the signal that ended the runner, or was itself killed.
+            ContainerEnd::Exited(Some(code)) if *code > 128 => format!(
+                "{reason} The container ended with exit code {code} (signal {}): it was killed \
+                 from outside the service, or the program killed its runner.",
+                code - 128
+            ),
+            _ => reason,
+        }
+    }
+}
+
+/// Waits (boundedly) for the container to stop, so that Docker has recorded an OOM kill, then
+/// reads how it ended.
+async fn how_it_ended(docker: &Docker, id: &str) -> ContainerEnd {
     let options = WaitContainerOptionsBuilder::default()
         .condition("not-running")
         .build();
     let mut exit = docker.wait_container(id, Some(options));
     let _ = tokio::time::timeout(EXIT_WAIT, exit.next()).await;
     match docker.inspect_container(id, None).await {
-        Ok(inspect) => inspect
-            .state
-            .and_then(|state| state.oom_killed)
-            .unwrap_or(false),
+        Ok(inspect) => {
+            let state = inspect.state.unwrap_or_default();
+            if state.oom_killed == Some(true) {
+                ContainerEnd::OomKilled
+            } else {
+                ContainerEnd::Exited(state.exit_code.filter(|_| state.running != Some(true)))
+            }
+        }
+        Err(DockerResponseServerError {
+            status_code: 404, ..
+        }) => ContainerEnd::Removed,
         Err(error) => {
             tracing::warn!(container = id, %error, "could not inspect a finished container");
-            false
+            ContainerEnd::Unknown
         }
     }
 }
