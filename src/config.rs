@@ -268,10 +268,15 @@ mod tests {
             assert!(!settings.languages["ruby"].enabled);
             assert!(settings.languages["python"].enabled);
             for name in ["cpp", "go", "java", "javascript", "python"] {
-                jail.set_env(format!("CODEEXEC_LANGUAGES__{}__ENABLED", name.to_uppercase()), "false");
+                jail.set_env(
+                    format!("CODEEXEC_LANGUAGES__{}__ENABLED", name.to_uppercase()),
+                    "false",
+                );
             }
             let error = Settings::load(&repo_config()).unwrap_err();
-            assert!(error.to_string().contains("no language is configured and enabled"));
+            assert!(error
+                .to_string()
+                .contains("no language is configured and enabled"));
             Ok(())
         });
     }

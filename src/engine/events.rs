@@ -101,7 +101,9 @@ impl Watch {
         tracing::info!("the Docker engine answers again; refilling the pools");
         match cleanup::remove_stopped_instance_containers(&self.docker, &self.instance).await {
             Ok(removed) => tracing::info!(removed, "removed containers stopped by the outage"),
-            Err(error) => tracing::warn!(%error, "could not remove containers stopped by the outage"),
+            Err(error) => {
+                tracing::warn!(%error, "could not remove containers stopped by the outage")
+            }
         }
         for supervisor in self.supervisors.values() {
             supervisor.do_send(EngineBack);
