@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actix::Addr;
-use bollard::query_parameters::EventsOptionsBuilder;
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
 
@@ -56,6 +56,7 @@ pub async fn watch_engine(
                     Ok(()) => {
                         tracing::warn!(%broken, "the Docker event stream broke; subscribing again");
                         tokio::time::sleep(RESUBSCRIBE_DELAY).await;
+                        watch.report_stopped_containers().await;
                     }
                     Err(reason) => watch.engine_gone(reason),
                 }
@@ -107,6 +108,38 @@ impl Watch {
         }
         for supervisor in self.supervisors.values() {
             supervisor.do_send(EngineBack);
+        }
+    }
+
+    /// Deaths while the stream was broken went unseen (an engine restarted within a ping would
+    /// leave every pool holding dead containers): report each stopped container of this
+    /// instance, as its `die` event would have.
+    async fn report_stopped_containers(&self) {
+        let filters = HashMap::from([
+            ("label", vec![format!("{LABEL_INSTANCE}={}", self.instance)]),
+            ("status", vec!["exited".to_string(), "dead".to_string()]),
+        ]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let stopped = match self.docker.list_containers(Some(options)).await {
+            Ok(stopped) => stopped,
+            Err(error) => {
+                tracing::warn!(%error, "could not list stopped containers");
+                return;
+            }
+        };
+        for container in stopped {
+            let language = container
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_LANGUAGE));
+            if let (Some(id), Some(supervisor)) =
+                (container.id, language.and_then(|l| self.supervisors.get(l)))
+            {
+                supervisor.do_send(ContainerDied { id });
+            }
         }
     }
 
