@@ -24,6 +24,9 @@ const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DIAGNOSTIC_BYTES: usize = 16 * 1024;
 /// How long to wait for Docker to record a container's exit when the OOM flag is needed.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
+/// Tries at removing a container, the n-th retry coming n times [`REMOVE_RETRY_DELAY`] later.
+const REMOVE_ATTEMPTS: u32 = 4;
+const REMOVE_RETRY_DELAY: Duration = Duration::from_millis(250);
 
 type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
@@ -216,18 +219,25 @@ impl WarmContainer {
     }
 }
 
-/// Removes a container whatever its state; failures are logged, since the startup sweep removes
-/// whatever is left.
+/// Removes a container whatever its state. The engine may refuse a forced removal while the
+/// container is exiting on its own (500: "cannot remove - container is not running"), so a failure
+/// is retried; what still fails is logged, and the startup sweep removes whatever is left.
 pub async fn remove(docker: &Docker, id: &str) {
-    let options = RemoveContainerOptionsBuilder::default().force(true).build();
-    match docker.remove_container(id, Some(options)).await {
-        // Gone already, or another removal (shutdown's sweep) is under way: the goal is met.
-        Ok(())
-        | Err(DockerResponseServerError {
-            status_code: 404 | 409,
-            ..
-        }) => {}
-        Err(error) => tracing::warn!(container = id, %error, "could not remove a container"),
+    for attempt in 1..=REMOVE_ATTEMPTS {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match docker.remove_container(id, Some(options)).await {
+            // Gone already, or another removal (shutdown's sweep) is under way: the goal is met.
+            Ok(())
+            | Err(DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => return,
+            Err(error) if attempt < REMOVE_ATTEMPTS => {
+                tracing::debug!(container = id, %error, attempt, "removal failed; retrying");
+                tokio::time::sleep(REMOVE_RETRY_DELAY * attempt).await;
+            }
+            Err(error) => tracing::warn!(container = id, %error, "could not remove a container"),
+        }
     }
 }
 
