@@ -126,6 +126,10 @@ pub struct RateLimitSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LanguageSettings {
+    /// Whether the service offers the language at all: a disabled one has no pool and requests
+    /// naming it get 400. Defaults to true.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
     /// Name shown to users, e.g. "Python".
     pub display_name: String,
     /// Other names a request may use.
@@ -165,6 +169,10 @@ pub struct LanguageSettings {
     pub timeout_ms: u64,
     /// Compile stage time limit.
     pub compile_timeout_ms: u64,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// A settings file or override that could not be read.
@@ -213,8 +221,8 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if self.languages.is_empty() {
-            return Err(ConfigError("no language is configured".into()));
+        if !self.languages.values().any(|language| language.enabled) {
+            return Err(ConfigError("no language is configured and enabled".into()));
         }
         for (name, language) in &self.languages {
             let fail = |what: &str| Err(ConfigError(format!("languages.{name}: {what}")));
@@ -305,6 +313,28 @@ mod tests {
             assert_eq!(settings.server.port, 4100);
             assert_eq!(settings.mongo.uri, "mongodb://127.0.0.1:1");
             assert_eq!(settings.languages["python"].pool_size, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn languages_can_be_disabled_but_not_all_of_them() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CODEEXEC_LANGUAGES__RUBY__ENABLED", "false");
+            let settings = Settings::load(&repo_config()).unwrap();
+            assert!(!settings.languages["ruby"].enabled);
+            assert!(settings.languages["python"].enabled);
+            for name in ["cpp", "go", "java", "javascript", "python"] {
+                jail.set_env(
+                    format!("CODEEXEC_LANGUAGES__{}__ENABLED", name.to_uppercase()),
+                    "false",
+                );
+            }
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error
+                .to_string()
+                .contains("no language is configured and enabled"));
             Ok(())
         });
     }

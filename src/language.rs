@@ -45,7 +45,8 @@ impl LanguageRegistry {
     pub fn new(settings: &Settings) -> LanguageRegistry {
         let mut languages = BTreeMap::new();
         let mut by_any_name = BTreeMap::new();
-        for (name, language_settings) in &settings.languages {
+        let enabled = settings.languages.iter().filter(|(_, l)| l.enabled);
+        for (name, language_settings) in enabled {
             let language = Arc::new(Language {
                 name: name.clone(),
                 settings: language_settings.clone(),

@@ -24,6 +24,9 @@ const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DIAGNOSTIC_BYTES: usize = 16 * 1024;
 /// How long to wait for Docker to record a container's exit when the OOM flag is needed.
 pub const EXIT_WAIT: Duration = Duration::from_secs(5);
+/// Tries at removing a container, the n-th retry coming n times [`REMOVE_RETRY_DELAY`] later.
+const REMOVE_ATTEMPTS: u32 = 4;
+const REMOVE_RETRY_DELAY: Duration = Duration::from_millis(250);
 
 type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
@@ -158,8 +161,17 @@ impl WarmContainer {
                 deadline.as_millis()
             )),
         };
-        let oom_killed = needs_oom_check(&result) && was_oom_killed(&self.docker, &self.id).await;
-        ContainerReport { result, oom_killed }
+        if !needs_oom_check(&result) {
+            return ContainerReport {
+                result,
+                oom_killed: false,
+            };
+        }
+        let end = how_it_ended(&self.docker, &self.id).await;
+        ContainerReport {
+            result: result.map_err(|reason| end.explain(reason)),
+            oom_killed: end == ContainerEnd::OomKilled,
+        }
     }
 
     /// Sends the frame, half-closes stdin so the runner sees EOF, and reads until the runner
@@ -207,18 +219,25 @@ impl WarmContainer {
     }
 }
 
-/// Removes a container whatever its state; failures are logged, since the startup sweep removes
-/// whatever is left.
+/// Removes a container whatever its state. The engine may refuse a forced removal while the
+/// container is exiting on its own (500: "cannot remove - container is not running"), so a failure
+/// is retried; what still fails is logged, and the startup sweep removes whatever is left.
 pub async fn remove(docker: &Docker, id: &str) {
-    let options = RemoveContainerOptionsBuilder::default().force(true).build();
-    match docker.remove_container(id, Some(options)).await {
-        // Gone already, or another removal (shutdown's sweep) is under way: the goal is met.
-        Ok(())
-        | Err(DockerResponseServerError {
-            status_code: 404 | 409,
-            ..
-        }) => {}
-        Err(error) => tracing::warn!(container = id, %error, "could not remove a container"),
+    for attempt in 1..=REMOVE_ATTEMPTS {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match docker.remove_container(id, Some(options)).await {
+            // Gone already, or another removal (shutdown's sweep) is under way: the goal is met.
+            Ok(())
+            | Err(DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => return,
+            Err(error) if attempt < REMOVE_ATTEMPTS => {
+                tracing::debug!(container = id, %error, attempt, "removal failed; retrying");
+                tokio::time::sleep(REMOVE_RETRY_DELAY * attempt).await;
+            }
+            Err(error) => tracing::warn!(container = id, %error, "could not remove a container"),
+        }
     }
 }
 
@@ -246,21 +265,61 @@ fn needs_oom_check(result: &Result<ResultFrame, String>) -> bool {
     }
 }
 
-/// Docker's OOMKilled flag, read once the container has stopped so the event is recorded.
-async fn was_oom_killed(docker: &Docker, id: &str) -> bool {
+/// How a container that was serving a job ended, as Docker recorded it.
+#[derive(Debug, PartialEq)]
+enum ContainerEnd {
+    /// The memory limit was hit (Docker's OOMKilled flag).
+    OomKilled,
+    /// Stopped, with this exit code; or still running (`None`).
+    Exited(Option<i64>),
+    /// Removed, by someone other than this job.
+    Removed,
+    /// Docker could not say.
+    Unknown,
+}
+
+impl ContainerEnd {
+    /// Adds what Docker knows to the reason a job got no result, so that a container killed or
+    /// removed from outside reads as such.
+    fn explain(&self, reason: String) -> String {
+        match self {
+            ContainerEnd::Removed => format!(
+                "{reason} The container was removed from outside the service while it ran the job."
+            ),
+            // docker-init exits with 128 + the signal that ended the runner, or was itself killed.
+            ContainerEnd::Exited(Some(code)) if *code > 128 => format!(
+                "{reason} The container ended with exit code {code} (signal {}): it was killed \
+                 from outside the service, or the program killed its runner.",
+                code - 128
+            ),
+            _ => reason,
+        }
+    }
+}
+
+/// Waits (boundedly) for the container to stop, so that Docker has recorded an OOM kill, then
+/// reads how it ended.
+async fn how_it_ended(docker: &Docker, id: &str) -> ContainerEnd {
     let options = WaitContainerOptionsBuilder::default()
         .condition("not-running")
         .build();
     let mut exit = docker.wait_container(id, Some(options));
     let _ = tokio::time::timeout(EXIT_WAIT, exit.next()).await;
     match docker.inspect_container(id, None).await {
-        Ok(inspect) => inspect
-            .state
-            .and_then(|state| state.oom_killed)
-            .unwrap_or(false),
+        Ok(inspect) => {
+            let state = inspect.state.unwrap_or_default();
+            if state.oom_killed == Some(true) {
+                ContainerEnd::OomKilled
+            } else {
+                ContainerEnd::Exited(state.exit_code.filter(|_| state.running != Some(true)))
+            }
+        }
+        Err(DockerResponseServerError {
+            status_code: 404, ..
+        }) => ContainerEnd::Removed,
         Err(error) => {
             tracing::warn!(container = id, %error, "could not inspect a finished container");
-            false
+            ContainerEnd::Unknown
         }
     }
 }

@@ -67,7 +67,7 @@ pub struct Engine {
 
 impl Engine {
     /// Removes what an earlier run of this instance left behind, then starts every pool and the
-    /// watch on container deaths. Must run inside an actix system.
+    /// watch on container deaths and on the engine itself. Must run inside an actix system.
     pub async fn start(
         settings: Arc<Settings>,
         registry: &LanguageRegistry,
@@ -95,7 +95,7 @@ impl Engine {
                 (language.name.clone(), supervisor.start())
             })
             .collect();
-        tokio::spawn(events::forward_container_deaths(
+        tokio::spawn(events::watch_engine(
             docker.clone(),
             settings.docker.instance.clone(),
             supervisors.clone(),

@@ -73,6 +73,8 @@ pub struct LanguageSupervisor {
     /// The version is probed once, on the first container; a failed probe leaves it unknown.
     version_probed: bool,
     draining: bool,
+    /// Set while the Docker engine is unreachable: no container is started, every job is refused.
+    engine_down: bool,
 }
 
 impl LanguageSupervisor {
@@ -96,6 +98,7 @@ impl LanguageSupervisor {
             versions,
             version_probed: false,
             draining: false,
+            engine_down: false,
         }
     }
 
@@ -107,7 +110,7 @@ impl LanguageSupervisor {
     fn replenish(&mut self, ctx: &mut Context<Self>) {
         self.waiters.retain(|waiter| !waiter.is_closed());
         let wanted = self.pool_size() + self.waiters.len();
-        while !self.draining && self.ready.len() + self.starting < wanted {
+        while !self.draining && !self.engine_down && self.ready.len() + self.starting < wanted {
             self.starting += 1;
             let docker = self.docker.clone();
             let spec = self.spec.clone();
@@ -153,7 +156,10 @@ impl LanguageSupervisor {
                 self.failed_starts += 1;
                 let reason = error.to_string();
                 tracing::warn!(language = %self.language.name, %reason, "container start failed");
-                self.last_error = Some(reason);
+                // While the engine is down, the reason it gave when lost says it best.
+                if !self.engine_down {
+                    self.last_error = Some(reason);
+                }
                 self.fail_waiters_while_broken();
                 let delay = retry_delay(self.failed_starts);
                 ctx.run_later(delay, |actor, ctx| actor.replenish(ctx));
@@ -260,6 +266,12 @@ impl Handler<Acquire> for LanguageSupervisor {
         if self.draining {
             return Err(AcquireError::ShuttingDown);
         }
+        if self.engine_down {
+            return Err(AcquireError::Unavailable {
+                language: self.language.name.clone(),
+                reason: self.last_error.clone().unwrap_or_default(),
+            });
+        }
         if let Some(container) = self.ready.pop_front() {
             self.replenish(ctx);
             return Ok(ContainerTicket::Ready(container));
@@ -306,6 +318,44 @@ impl Handler<ContainerDied> for LanguageSupervisor {
             tracing::warn!(language = %self.language.name, container = %died.id, "a pool container died while idle; replacing it");
             self.replenish(ctx);
         }
+    }
+}
+
+/// The Docker engine stopped answering: every ready container went with it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EngineLost {
+    pub reason: String,
+}
+
+impl Handler<EngineLost> for LanguageSupervisor {
+    type Result = ();
+
+    /// Drops the ready containers (their removal is attempted, and the sweep on reconnection
+    /// finishes it), fails the waiting jobs and refuses new ones until the engine is back.
+    fn handle(&mut self, lost: EngineLost, _: &mut Context<Self>) {
+        self.engine_down = true;
+        self.last_error = Some(format!("the Docker engine is unreachable: {}", lost.reason));
+        self.ready.clear();
+        self.waiters.clear();
+    }
+}
+
+/// The Docker engine answers again: refill the pool at once rather than after the backoff.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EngineBack;
+
+impl Handler<EngineBack> for LanguageSupervisor {
+    type Result = ();
+
+    /// A container that was still starting when the engine went away may have reached the pool
+    /// since; it did not survive the engine, so it goes too.
+    fn handle(&mut self, _: EngineBack, ctx: &mut Context<Self>) {
+        self.engine_down = false;
+        self.ready.clear();
+        self.failed_starts = 0;
+        self.replenish(ctx);
     }
 }
 

@@ -208,6 +208,17 @@ impl Service {
         instance_containers(&self.instance)
     }
 
+    /// The service process's resident memory (VmRSS), in KiB.
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .expect("the service process is alive");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&self) -> ExitStatus {
         // SAFETY: kill(2) on our own child's pid with a valid signal number.

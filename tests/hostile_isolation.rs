@@ -1,0 +1,237 @@
+//! Hostile programs that try to reach outside their container: write to the image, fill the disk,
+//! open a network connection, read the host's environment and processes. Each finds nothing to
+//! reach, its container is removed, and the service runs a hello world right after (see
+//! `attack`).
+
+mod attack;
+mod common;
+
+use attack::{arena, assert_status};
+use serde_json::Value;
+
+/// Paths a program tries to write: new files in `/`, `/etc` and `/usr`, and existing files there.
+const PROTECTED: [&str; 5] = [
+    "/pwned",
+    "/etc/passwd",
+    "/etc/pwned",
+    "/usr/pwned",
+    "/usr/bin/env",
+];
+
+/// Each program tries every path of [`PROTECTED`] and prints `PATH written` or
+/// `PATH refused: REASON`.
+#[test]
+fn the_root_filesystem_is_read_only() {
+    let paths = PROTECTED.map(|path| format!("\"{path}\"")).join(", ");
+    let programs = [
+        (
+            "python",
+            format!("for path in [{paths}]:\n    try:\n        with open(path, 'a') as f:\n            f.write('x')\n        print(path, 'written')\n    except OSError as e:\n        print(path, 'refused:', e.strerror)\n"),
+        ),
+        (
+            "ruby",
+            format!("[{paths}].each do |path|\n  File.open(path, 'a') {{ |f| f.write('x') }}\n  puts \"#{{path}} written\"\nrescue SystemCallError => e\n  puts \"#{{path}} refused: #{{e.message}}\"\nend\n"),
+        ),
+        (
+            "javascript",
+            format!("const fs = require('fs');\nfor (const path of [{paths}]) {{\n  try {{ fs.appendFileSync(path, 'x'); console.log(path + ' written'); }}\n  catch (e) {{ console.log(path + ' refused: ' + e.code); }}\n}}\n"),
+        ),
+        (
+            "cpp",
+            format!("#include <fcntl.h>\n#include <unistd.h>\n#include <cstdio>\n#include <cstring>\n#include <cerrno>\n#include <initializer_list>\nint main() {{\n  for (const char* path : {{{paths}}}) {{\n    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);\n    if (fd < 0 || write(fd, \"x\", 1) != 1) std::printf(\"%s refused: %s\\n\", path, std::strerror(errno));\n    else std::printf(\"%s written\\n\", path);\n  }}\n}}\n"),
+        ),
+        (
+            "go",
+            format!("package main\nimport (\"fmt\"; \"os\")\nfunc main() {{\n\tfor _, path := range []string{{{paths}}} {{\n\t\tf, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0644)\n\t\tif err == nil {{\n\t\t\t_, err = f.Write([]byte(\"x\"))\n\t\t}}\n\t\tif err != nil {{\n\t\t\tfmt.Println(path, \"refused:\", err)\n\t\t}} else {{\n\t\t\tfmt.Println(path, \"written\")\n\t\t}}\n\t}}\n}}\n"),
+        ),
+        (
+            "java",
+            format!("import java.nio.file.*;\npublic class Main {{ public static void main(String[] a) {{\n  for (String path : new String[] {{{paths}}}) {{\n    try {{ Files.write(Path.of(path), new byte[] {{ 'x' }}, StandardOpenOption.CREATE, StandardOpenOption.APPEND); System.out.println(path + \" written\"); }}\n    catch (Exception e) {{ System.out.println(path + \" refused: \" + e); }}\n  }}\n}} }}\n"),
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, &code);
+        assert_status(language, &result, "succeeded");
+        let output = result["output"].as_str().unwrap();
+        let lines: Vec<&str> = output.lines().collect();
+        assert_eq!(lines.len(), PROTECTED.len(), "{language}: {output}");
+        for (line, path) in lines.iter().zip(PROTECTED) {
+            assert!(
+                line.starts_with(&format!("{path} refused: ")),
+                "{language}: {line}"
+            );
+        }
+    }
+}
+
+/// Writes 1 MiB at a time into files of 16 MiB (under the 32 MB file-size limit) until the
+/// filesystem is full, for `/sandbox` then `/tmp`, and prints for each: mount point, filesystem
+/// type, size in MiB, MiB written, and the error that stopped it. Both are 64 MiB tmpfs: the
+/// program gets ENOSPC there, in memory counted against its own limit, never on the host's disk.
+#[test]
+fn filling_the_sandbox_and_tmp_gives_enospc_on_a_small_tmpfs() {
+    let python = "import errno, os\n\
+def fill(folder):\n    written, index, chunk = 0, 0, b'x' * (1 << 20)\n    while True:\n        fd = os.open(f'{folder}/fill{index}', os.O_WRONLY | os.O_CREAT, 0o600)\n        try:\n            for _ in range(16):\n                written += os.write(fd, chunk)\n        except OSError as e:\n            return written, errno.errorcode[e.errno]\n        finally:\n            os.close(fd)\n        index += 1\n\
+for folder in ['/sandbox', '/tmp']:\n    kind = [line.split()[2] for line in open('/proc/self/mounts') if line.split()[1] == folder][0]\n    stat = os.statvfs(folder)\n    written, error = fill(folder)\n    print(folder, kind, stat.f_blocks * stat.f_frsize >> 20, written >> 20, error)\n";
+    let cpp = "#include <fcntl.h>\n#include <unistd.h>\n#include <sys/statvfs.h>\n#include <cerrno>\n#include <cstdio>\n#include <cstring>\n#include <string>\n#include <vector>\n\
+long fill(const std::string& folder, int& error) {\n  std::vector<char> chunk(1 << 20, 'x'); long written = 0;\n  for (int index = 0;; index++) {\n    int fd = open((folder + \"/fill\" + std::to_string(index)).c_str(), O_WRONLY | O_CREAT, 0600);\n    if (fd < 0) { error = errno; return written; }\n    for (int i = 0; i < 16; i++) {\n      ssize_t n = write(fd, chunk.data(), chunk.size());\n      if (n < 0) { error = errno; close(fd); return written; }\n      written += n;\n    }\n    close(fd);\n  }\n}\n\
+int main() {\n  for (std::string folder : {\"/sandbox\", \"/tmp\"}) {\n    struct statvfs stat; statvfs(folder.c_str(), &stat);\n    std::string kind = \"?\"; char device[256], point[256], type[64];\n    FILE* mounts = std::fopen(\"/proc/self/mounts\", \"r\");\n    while (std::fscanf(mounts, \"%255s %255s %63s %*[^\\n]\", device, point, type) == 3) if (folder == point) kind = type;\n    std::fclose(mounts);\n    int error = 0; long written = fill(folder, error);\n    std::printf(\"%s %s %lu %ld %s\\n\", folder.c_str(), kind.c_str(), (unsigned long)(stat.f_blocks * stat.f_frsize >> 20), written >> 20, error == ENOSPC ? \"ENOSPC\" : std::strerror(error));\n  }\n}\n";
+    for (language, code) in [("python", python), ("cpp", cpp)] {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        let output = result["output"].as_str().unwrap();
+        let lines: Vec<Vec<&str>> = output.lines().map(|l| l.split(' ').collect()).collect();
+        assert_eq!(lines.len(), 2, "{language}: {output}");
+        for (fields, folder) in lines.iter().zip(["/sandbox", "/tmp"]) {
+            let [point, kind, size, written, error] = fields[..] else {
+                panic!("{language}: {output}");
+            };
+            assert_eq!(
+                (point, kind, size),
+                (folder, "tmpfs", "64"),
+                "{language}: {output}"
+            );
+            let written: u64 = written.parse().unwrap();
+            assert!((56..=64).contains(&written), "{language}: {output}");
+            assert_eq!(error, "ENOSPC", "{language}: {output}");
+        }
+    }
+}
+
+/// Tries to connect to the service itself on the host's loopback and to an outside address
+/// (192.0.2.1, reserved for documentation): containers have no network, so neither is reached.
+#[test]
+fn programs_cannot_open_network_connections() {
+    let port = arena().service.url.rsplit(':').next().unwrap().to_string();
+    let targets = [("127.0.0.1", port.as_str()), ("192.0.2.1", "80")];
+    let list = targets
+        .iter()
+        .map(|(host, port)| format!("[\"{host}\", {port}]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let programs = [
+        (
+            "python",
+            format!("import socket\nprint('interfaces', [name for _, name in socket.if_nameindex()])\nfor host, port in [{list}]:\n    try:\n        socket.create_connection((host, port), timeout=2)\n        print(host, 'connected')\n    except OSError as e:\n        print(host, 'failed:', e.strerror or e)\n"),
+        ),
+        (
+            "ruby",
+            format!("require 'socket'\nputs \"interfaces #{{Socket.getifaddrs.map(&:name).uniq}}\"\n[{list}].each do |host, port|\n  Socket.tcp(host, port, connect_timeout: 2).close\n  puts \"#{{host}} connected\"\nrescue SystemCallError, IOError => e\n  puts \"#{{host}} failed: #{{e.message}}\"\nend\n"),
+        ),
+        (
+            "javascript",
+            format!("const net = require('net');\nconst os = require('os');\nconsole.log('interfaces', JSON.stringify(Object.keys(os.networkInterfaces())));\n(async () => {{\n  for (const [host, port] of [{list}]) {{\n    const line = await new Promise(done => {{\n      const socket = net.connect({{ host, port, timeout: 2000 }}, () => {{ socket.destroy(); done(host + ' connected'); }});\n      socket.on('error', e => done(host + ' failed: ' + e.code));\n      socket.on('timeout', () => {{ socket.destroy(); done(host + ' failed: timeout'); }});\n    }});\n    console.log(line);\n  }}\n}})();\n"),
+        ),
+        (
+            "go",
+            format!("package main\nimport (\"fmt\"; \"net\"; \"time\")\nfunc main() {{\n\tinterfaces, _ := net.Interfaces()\n\tvar names []string\n\tfor _, i := range interfaces {{\n\t\tnames = append(names, i.Name)\n\t}}\n\tfmt.Println(\"interfaces\", names)\n\tfor _, target := range [][2]string{{{go_list}}} {{\n\t\tconn, err := net.DialTimeout(\"tcp\", net.JoinHostPort(target[0], target[1]), 2*time.Second)\n\t\tif err != nil {{\n\t\t\tfmt.Println(target[0], \"failed:\", err)\n\t\t}} else {{\n\t\t\tconn.Close()\n\t\t\tfmt.Println(target[0], \"connected\")\n\t\t}}\n\t}}\n}}\n", go_list = targets.iter().map(|(h, p)| format!("{{\"{h}\", \"{p}\"}}")).collect::<Vec<_>>().join(", ")),
+        ),
+        (
+            "java",
+            format!("import java.net.*;\nimport java.util.*;\npublic class Main {{ public static void main(String[] a) throws Exception {{\n  List<String> names = new ArrayList<>();\n  for (NetworkInterface i : Collections.list(NetworkInterface.getNetworkInterfaces())) names.add(i.getName());\n  System.out.println(\"interfaces \" + names);\n  String[][] targets = {{{java_list}}};\n  for (String[] t : targets) {{\n    try (Socket s = new Socket()) {{ s.connect(new InetSocketAddress(t[0], Integer.parseInt(t[1])), 2000); System.out.println(t[0] + \" connected\"); }}\n    catch (Exception e) {{ System.out.println(t[0] + \" failed: \" + e.getMessage()); }}\n  }}\n}} }}\n", java_list = targets.iter().map(|(h, p)| format!("{{\"{h}\", \"{p}\"}}")).collect::<Vec<_>>().join(", ")),
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, &code);
+        assert_status(language, &result, "succeeded");
+        let output = result["output"].as_str().unwrap();
+        let lines: Vec<&str> = output.lines().collect();
+        assert_eq!(lines.len(), 3, "{language}: {output}");
+        assert!(
+            lines[0].contains("lo") && !lines[0].contains("eth"),
+            "{language}: only the loopback interface: {output}"
+        );
+        for (line, (host, _)) in lines[1..].iter().zip(targets) {
+            assert!(
+                line.starts_with(&format!("{host} failed: ")),
+                "{language}: {line}"
+            );
+        }
+    }
+}
+
+/// Prints its whole environment: it holds nothing of the service's or the host's (the service's
+/// instance name, Cargo's variables, the host name).
+#[test]
+fn the_environment_holds_nothing_of_the_host() {
+    let programs = [
+        ("python", "import os\nfor k, v in os.environ.items():\n    print(f'{k}={v}')\n"),
+        ("ruby", "ENV.each { |k, v| puts \"#{k}=#{v}\" }\n"),
+        (
+            "javascript",
+            "for (const [k, v] of Object.entries(process.env)) console.log(`${k}=${v}`);\n",
+        ),
+        (
+            "go",
+            "package main\nimport (\"fmt\"; \"os\")\nfunc main() {\n\tfor _, kv := range os.Environ() {\n\t\tfmt.Println(kv)\n\t}\n}\n",
+        ),
+        (
+            "cpp",
+            "#include <cstdio>\nextern char** environ;\nint main() { for (char** e = environ; *e; e++) std::puts(*e); }\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) { System.getenv().forEach((k, v) -> System.out.println(k + \"=\" + v)); } }\n",
+        ),
+    ];
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host_name_line = format!("HOSTNAME={}", host_name.trim());
+    let instance = arena().service.instance.clone();
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        let output = result["output"].as_str().unwrap();
+        assert!(
+            output.lines().any(|line| line == "HOME=/tmp"),
+            "{language}: {output}"
+        );
+        for secret in [instance.as_str(), "CODEEXEC_", "CARGO", "RUST_LOG"] {
+            assert!(
+                !output.contains(secret),
+                "{language} sees {secret:?}: {output}"
+            );
+        }
+        assert!(
+            !output.lines().any(|line| line == host_name_line),
+            "{language} has the host's name: {output}"
+        );
+    }
+}
+
+/// Reads `/proc`: it sees only its own container's processes, the kernel files Docker masks are
+/// empty, and `/proc/sys` cannot be written. (`/proc/cpuinfo` and `/proc/meminfo` describe the
+/// machine, as in any container; that is not the host's data.)
+#[test]
+fn proc_shows_only_the_container() {
+    let python = "import json, os\n\
+processes = {}\n\
+for pid in filter(str.isdigit, os.listdir('/proc')):\n    try:\n        processes[pid] = open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode().strip()\n    except OSError:\n        pass\n\
+masked = {}\n\
+for path in ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/sys/firmware']:\n    try:\n        masked[path] = len(os.listdir(path)) if os.path.isdir(path) else len(open(path, 'rb').read(4096))\n    except OSError as e:\n        masked[path] = e.strerror\n\
+writes = {}\n\
+for path in ['/proc/sys/kernel/hostname', '/proc/sysrq-trigger']:\n    try:\n        with open(path, 'w') as f:\n            f.write('x')\n        writes[path] = 'written'\n    except OSError as e:\n        writes[path] = e.strerror\n\
+print(json.dumps({'processes': processes, 'masked': masked, 'writes': writes}))\n";
+    let result = arena().run("python", python);
+    assert_status("python", &result, "succeeded");
+    let seen: Value = serde_json::from_str(result["output"].as_str().unwrap()).unwrap();
+    let processes: Vec<&str> = seen["processes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|cmdline| cmdline.as_str().unwrap())
+        .collect();
+    assert!(processes.len() <= 3, "{processes:?}");
+    for cmdline in &processes {
+        let ours = ["docker-init", "codeexec-runner", "python3 -u main.py"];
+        assert!(
+            ours.iter().any(|part| cmdline.contains(part)),
+            "a process that is not the container's: {cmdline}"
+        );
+    }
+    for (path, seen) in seen["masked"].as_object().unwrap() {
+        assert!(seen == 0 || seen.is_string(), "{path} shows {seen}");
+    }
+    for (path, outcome) in seen["writes"].as_object().unwrap() {
+        assert_ne!(outcome, "written", "{path} was written");
+    }
+}

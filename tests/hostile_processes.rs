@@ -1,0 +1,145 @@
+//! Hostile programs that go after the runner and the output channel: killing every process they
+//! can see, leaving a child behind, and writing bytes that are not text. Each gets an answer that
+//! is valid JSON, its container is removed, and the service runs a hello world right after (see
+//! `attack`).
+
+mod attack;
+mod common;
+
+use attack::{arena, assert_status};
+
+/// Sends SIGKILL to every process it may signal. The runner shares the program's user (65534),
+/// so it dies with the rest and no result comes back: the job is an `internal_error` whose message
+/// says the program may have killed its runner. Only this one job is affected: its container is
+/// removed like any other, and Docker's init (PID 1 of the container) is out of reach.
+#[test]
+fn killing_every_process_takes_the_runner_down_with_an_explained_internal_error() {
+    let programs = [
+        ("python", "import os, signal, time\nos.kill(-1, signal.SIGKILL)\ntime.sleep(60)\n"),
+        ("ruby", "Process.kill(:KILL, -1)\nsleep 60\n"),
+        ("javascript", "process.kill(-1, 'SIGKILL');\nsetTimeout(() => {}, 60000);\n"),
+        (
+            "cpp",
+            "#include <signal.h>\n#include <unistd.h>\nint main() { kill(-1, SIGKILL); sleep(60); }\n",
+        ),
+        (
+            "go",
+            "package main\nimport (\"syscall\"; \"time\")\nfunc main() {\n\tsyscall.Kill(-1, syscall.SIGKILL)\n\ttime.Sleep(time.Minute)\n}\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) throws Exception {\n  long self = ProcessHandle.current().pid();\n  ProcessHandle.allProcesses().filter(p -> p.pid() != self).forEach(ProcessHandle::destroyForcibly);\n  Thread.sleep(60_000);\n} }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "internal_error");
+        let message = result["errorMessage"].as_str().unwrap();
+        assert!(
+            message.contains("exited without a result")
+                && message.contains("the program killed its runner"),
+            "{language}: {message}"
+        );
+    }
+}
+
+/// Leaves a child in a session of its own (out of reach of the runner's process-group kill) that
+/// sleeps for an hour holding the output pipe open, and exits at once. The job answers as soon as
+/// the program has exited, and the child ends with its container.
+#[test]
+fn a_child_that_outlives_the_program_does_not_hold_up_the_job() {
+    let programs = [
+        (
+            "python",
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(3600)\n    os._exit(0)\nprint('parent done')\n",
+        ),
+        (
+            "ruby",
+            "fork do\n  Process.setsid\n  fork { sleep 3600 }\n  exit!(0)\nend\nputs 'parent done'\n",
+        ),
+        (
+            "javascript",
+            "require('child_process').spawn('sleep', ['3600'], { detached: true, stdio: 'inherit' }).unref();\nconsole.log('parent done');\n",
+        ),
+        (
+            "cpp",
+            "#include <unistd.h>\n#include <cstdio>\nint main() {\n  if (fork() == 0) { setsid(); if (fork() == 0) sleep(3600); _exit(0); }\n  std::puts(\"parent done\");\n}\n",
+        ),
+        (
+            "go",
+            "package main\nimport (\"fmt\"; \"os\"; \"os/exec\"; \"syscall\")\nfunc main() {\n\tchild := exec.Command(\"sleep\", \"3600\")\n\tchild.Stdout = os.Stdout\n\tchild.SysProcAttr = &syscall.SysProcAttr{Setsid: true}\n\tchild.Start()\n\tfmt.Println(\"parent done\")\n}\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) throws Exception {\n  new ProcessBuilder(\"setsid\", \"sleep\", \"3600\").inheritIO().start();\n  System.out.println(\"parent done\");\n} }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        assert_eq!(result["output"], "parent done\n", "{language}: {result}");
+    }
+}
+
+/// Writes `a NUL b 0xFF 0xFE c newline`: NUL comes back as `\u0000`, each invalid byte as U+FFFD,
+/// and the answer is valid JSON.
+#[test]
+fn nul_and_invalid_utf8_on_stdout_come_back_as_valid_json() {
+    let programs = [
+        ("python", "import sys\nsys.stdout.buffer.write(b'a\\x00b\\xff\\xfec\\n')\n"),
+        ("ruby", "$stdout.write(\"a\\x00b\\xff\\xfec\\n\".b)\n"),
+        (
+            "javascript",
+            "process.stdout.write(Buffer.from([0x61, 0x00, 0x62, 0xff, 0xfe, 0x63, 0x0a]));\n",
+        ),
+        (
+            "cpp",
+            "#include <cstdio>\nint main() { const unsigned char bytes[] = {0x61, 0x00, 0x62, 0xff, 0xfe, 0x63, 0x0a}; std::fwrite(bytes, 1, sizeof bytes, stdout); }\n",
+        ),
+        (
+            "go",
+            "package main\nimport \"os\"\nfunc main() { os.Stdout.Write([]byte{0x61, 0x00, 0x62, 0xff, 0xfe, 0x63, 0x0a}) }\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) { System.out.write(new byte[] {0x61, 0x00, 0x62, (byte) 0xff, (byte) 0xfe, 0x63, 0x0a}, 0, 7); System.out.flush(); } }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        assert_eq!(
+            result["output"], "a\u{0}b\u{FFFD}\u{FFFD}c\n",
+            "{language}: {result}"
+        );
+    }
+}
+
+/// One line of 10 MB without a newline: stopped at the output cap, of which it keeps exactly the
+/// first 64 KiB.
+#[test]
+fn a_single_10_mb_line_is_cut_at_the_output_limit() {
+    let programs = [
+        ("python", "import sys\nsys.stdout.write('x' * 10_000_000)\n"),
+        ("ruby", "$stdout.write('x' * 10_000_000)\n"),
+        ("javascript", "process.stdout.write('x'.repeat(10_000_000));\n"),
+        (
+            "cpp",
+            "#include <iostream>\n#include <string>\nint main() { std::cout << std::string(10000000, 'x'); }\n",
+        ),
+        (
+            "go",
+            "package main\nimport (\"os\"; \"strings\")\nfunc main() { os.Stdout.WriteString(strings.Repeat(\"x\", 10_000_000)) }\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) { System.out.print(\"x\".repeat(10_000_000)); System.out.flush(); } }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "output_limit_exceeded");
+        assert_eq!(result["truncated"], true, "{language}");
+        assert_eq!(result["output"], "x".repeat(65536), "{language}");
+    }
+}

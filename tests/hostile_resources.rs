@@ -1,0 +1,255 @@
+//! Hostile programs that go after resources: processes, memory, CPU time, output, threads and
+//! stack. Each is stopped by its limit with the status a user can act on, its container is
+//! removed, and the service runs a hello world right after (see `attack`).
+
+mod attack;
+mod common;
+
+use attack::{arena, assert_status};
+use serde_json::json;
+
+/// The endless attacks ask for a short time limit, to keep the suite short.
+fn short_limit() -> serde_json::Value {
+    json!({ "timeoutMs": 1500 })
+}
+
+/// Forks (or spawns) without end and ignores every failure: the pids limit stops the growth and
+/// the time limit ends the job.
+#[test]
+fn fork_bombs_hit_the_pids_limit_and_the_time_limit() {
+    let bombs = [
+        (
+            "python",
+            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+        ),
+        (
+            "ruby",
+            "loop do\n  begin\n    fork\n  rescue StandardError\n  end\nend\n",
+        ),
+        (
+            "cpp",
+            "#include <unistd.h>\nint main() { for (;;) fork(); }\n",
+        ),
+        (
+            "javascript",
+            "const { spawn } = require('child_process');\nfunction bomb() {\n  try { spawn('sleep', ['600'], { stdio: 'ignore' }).on('error', () => {}); } catch (e) {}\n  setImmediate(bomb);\n}\nbomb();\n",
+        ),
+        (
+            "go",
+            "package main\nimport \"os/exec\"\nfunc main() {\n\tfor {\n\t\t_ = exec.Command(\"sleep\", \"600\").Start()\n\t}\n}\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) {\n  while (true) { try { new ProcessBuilder(\"sleep\", \"600\").start(); } catch (Throwable t) { } }\n} }\n",
+        ),
+    ];
+    for (language, code) in bombs {
+        let result = arena().attack(language, code, short_limit());
+        assert_status(language, &result, "time_limit_exceeded");
+    }
+}
+
+/// Allocates and touches memory without end: the container's memory limit stops it, and Docker's
+/// OOM flag makes that `memory_limit_exceeded`. The JVM caps its own heap below the container's
+/// limit, so Java's bomb ends in its own OutOfMemoryError instead.
+#[test]
+fn memory_bombs_hit_the_memory_limit() {
+    let bombs = [
+        ("python", "chunks = []\nwhile True:\n    chunks.append(b'x' * 10_000_000)\n"),
+        ("ruby", "chunks = []\nloop { chunks << ('x' * 10_000_000) }\n"),
+        (
+            "javascript",
+            "const chunks = [];\nwhile (true) chunks.push(Buffer.alloc(10_000_000, 1));\n",
+        ),
+        (
+            "cpp",
+            "#include <cstring>\n#include <vector>\nint main() { std::vector<char*> v; for (;;) { char* p = new char[10000000]; std::memset(p, 1, 10000000); v.push_back(p); } }\n",
+        ),
+        (
+            "go",
+            "package main\nfunc main() {\n\tvar chunks [][]byte\n\tfor {\n\t\tb := make([]byte, 10_000_000)\n\t\tfor i := range b {\n\t\t\tb[i] = 1\n\t\t}\n\t\tchunks = append(chunks, b)\n\t}\n}\n",
+        ),
+    ];
+    for (language, code) in bombs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "memory_limit_exceeded");
+        let message = result["errorMessage"].as_str().unwrap();
+        assert!(message.contains("exceeded the memory limit"), "{message}");
+    }
+    let java = "import java.util.*;\npublic class Main { public static void main(String[] a) {\n  List<byte[]> chunks = new ArrayList<>();\n  while (true) { byte[] b = new byte[10_000_000]; Arrays.fill(b, (byte) 1); chunks.add(b); }\n} }\n";
+    let result = arena().run("java", java);
+    assert_status("java", &result, "runtime_error");
+    let message = result["errorMessage"].as_str().unwrap();
+    assert!(message.contains("OutOfMemoryError"), "{message}");
+}
+
+#[test]
+fn endless_loops_hit_the_time_limit() {
+    let loops = [
+        ("python", "while True:\n    pass\n"),
+        ("ruby", "loop {}\n"),
+        ("javascript", "while (true) {}\n"),
+        (
+            "cpp",
+            "int main() { volatile unsigned long n = 0; for (;;) n++; }\n",
+        ),
+        ("go", "package main\nfunc main() {\n\tn := 0\n\tfor {\n\t\tn++\n\t}\n}\n"),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) { long n = 0; while (true) n++; } }\n",
+        ),
+    ];
+    for (language, code) in loops {
+        let result = arena().attack(language, code, short_limit());
+        assert_status(language, &result, "time_limit_exceeded");
+        let message = result["errorMessage"].as_str().unwrap();
+        assert_eq!(message, "the program exceeded its time limit of 1500 ms");
+    }
+}
+
+/// Prints without end: stopped once its output passes the cap, which is all it keeps.
+#[test]
+fn endless_printing_loops_hit_the_output_limit() {
+    let loops = [
+        ("python", "while True:\n    print('spam')\n"),
+        ("ruby", "loop { puts 'spam' }\n"),
+        ("javascript", "for (;;) process.stdout.write('spam\\n');\n"),
+        (
+            "cpp",
+            "#include <cstdio>\nint main() { for (;;) std::puts(\"spam\"); }\n",
+        ),
+        (
+            "go",
+            "package main\nimport \"fmt\"\nfunc main() {\n\tfor {\n\t\tfmt.Println(\"spam\")\n\t}\n}\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) { while (true) System.out.println(\"spam\"); } }\n",
+        ),
+    ];
+    for (language, code) in loops {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "output_limit_exceeded");
+        assert_eq!(result["truncated"], true, "{language}");
+        let output = result["output"].as_str().unwrap();
+        assert_eq!(
+            output.len(),
+            65536,
+            "{language}: the output is cut at the cap"
+        );
+        assert!(output.starts_with("spam\nspam\n"), "{language}");
+    }
+}
+
+#[test]
+fn sleeping_forever_hits_the_time_limit() {
+    let sleepers = [
+        ("python", "import time\ntime.sleep(10**6)\n"),
+        ("ruby", "sleep\n"),
+        ("javascript", "setInterval(() => {}, 1 << 30);\n"),
+        (
+            "cpp",
+            "#include <unistd.h>\nint main() { for (;;) pause(); }\n",
+        ),
+        (
+            "go",
+            "package main\nimport \"time\"\nfunc main() { time.Sleep(1000 * time.Hour) }\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) throws Exception { Thread.sleep(Long.MAX_VALUE); } }\n",
+        ),
+    ];
+    for (language, code) in sleepers {
+        let result = arena().attack(language, code, short_limit());
+        assert_status(language, &result, "time_limit_exceeded");
+    }
+}
+
+/// Starts threads until the pids limit (64; 128 for the JVM) refuses one, then reports how many it
+/// got.
+#[test]
+fn thousands_of_threads_are_capped_by_the_pids_limit() {
+    let programs = [
+        (
+            "python",
+            "import threading, time, os\nstarted = 0\ntry:\n    for _ in range(10000):\n        threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n        started += 1\nexcept RuntimeError:\n    pass\nprint('started', started, flush=True)\nos._exit(0)\n",
+        ),
+        (
+            "ruby",
+            "started = 0\nbegin\n  10000.times { Thread.new { sleep 600 }; started += 1 }\nrescue ThreadError\nend\nputs \"started #{started}\"\n$stdout.flush\nexit!(0)\n",
+        ),
+        (
+            "cpp",
+            "#include <pthread.h>\n#include <unistd.h>\n#include <cstdio>\nvoid* idle(void*) { pause(); return nullptr; }\nint main() { int started = 0; pthread_t t;\n  while (started < 10000 && pthread_create(&t, nullptr, idle, nullptr) == 0) started++;\n  std::printf(\"started %d\\n\", started); std::fflush(stdout); _exit(0); }\n",
+        ),
+        (
+            "java",
+            "public class Main { public static void main(String[] a) {\n  int started = 0;\n  try { for (; started < 10000; started++) { Thread t = new Thread(() -> { try { Thread.sleep(600_000); } catch (InterruptedException e) { } }); t.setDaemon(true); t.start(); } }\n  catch (Throwable t) { }\n  System.out.println(\"started \" + started); System.out.flush(); Runtime.getRuntime().halt(0);\n} }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        let output = result["output"].as_str().unwrap();
+        // The JVM also warns on stdout about the thread it could not start.
+        let started: u64 = output
+            .lines()
+            .find_map(|line| line.strip_prefix("started "))
+            .and_then(|count| count.parse().ok())
+            .unwrap_or_else(|| panic!("{language}: {output:?}"));
+        let pids_limit = if language == "java" { 128 } else { 64 };
+        assert!(
+            (1..pids_limit).contains(&started),
+            "{language}: {started} threads started"
+        );
+    }
+    // Go's runtime treats a refused thread as fatal, and its crash report lists every goroutine:
+    // far past the output cap, which is what stops the program.
+    let go = "package main\nimport (\"runtime\"; \"syscall\")\nfunc main() {\n\tfor i := 0; i < 10000; i++ {\n\t\tgo func() { runtime.LockOSThread(); var ts = syscall.Timespec{Sec: 600}; syscall.Nanosleep(&ts, nil) }()\n\t}\n\tselect {}\n}\n";
+    let result = arena().run("go", go);
+    assert_status("go", &result, "output_limit_exceeded");
+    let stderr = result["stderr"].as_str().unwrap();
+    assert!(
+        stderr.starts_with("runtime: failed to create new OS thread"),
+        "{stderr}"
+    );
+}
+
+/// Recursion without end overflows the stack: a runtime error in every language but Go, whose
+/// stacks grow on the heap until the memory limit stops them.
+#[test]
+fn deep_recursion_ends_in_a_runtime_error() {
+    let programs = [
+        ("python", "def f(n):\n    return f(n + 1) + 1\nf(0)\n", "RecursionError"),
+        (
+            "ruby",
+            "def f(n) = f(n + 1) + 1\nf(0)\n",
+            "stack level too deep",
+        ),
+        (
+            "javascript",
+            "function f(n) { return f(n + 1) + 1; }\nf(0);\n",
+            "Maximum call stack size exceeded",
+        ),
+        (
+            "java",
+            "public class Main { static int f(int n) { return f(n + 1) + 1; }\n  public static void main(String[] a) { f(0); } }\n",
+            "StackOverflowError",
+        ),
+        (
+            "cpp",
+            "int f(volatile int n) { volatile char pad[256]; pad[0] = n; return f(n + 1) + pad[0]; }\nint main() { return f(0); }\n",
+            "signal 11",
+        ),
+    ];
+    for (language, code, message_part) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "runtime_error");
+        let message = result["errorMessage"].as_str().unwrap();
+        assert!(message.contains(message_part), "{language}: {message}");
+    }
+    let go = "package main\nfunc f(n int) int { var pad [256]byte; pad[n%256] = 1; return f(n+1) + int(pad[0]) }\nfunc main() { f(0) }\n";
+    let result = arena().run("go", go);
+    assert_status("go", &result, "memory_limit_exceeded");
+}
