@@ -323,20 +323,31 @@ fn a_real_prometheus_counts_the_executions_that_ran() {
     let failed = service.run("python", "import sys; sys.exit(4)");
     assert_eq!(failed["runTimeStatus"], "runtime_error", "{failed}");
 
-    let query =
-        r#"codeexec_executions_total{job="codeexec",language=~"python|ruby",status="succeeded"}"#;
-    let expected = vec![("python".to_string(), 3.0), ("ruby".to_string(), 2.0)];
-    let counts = wait_for("Prometheus has scraped the executions", || {
-        let counts = by_language(&prometheus.query(query)?);
-        (counts == expected).then_some(counts)
+    // One scrape must show all six executions: wait for it, then check every count in it.
+    let query = r#"codeexec_executions_total{job="codeexec",language=~"python|ruby",status=~"succeeded|runtime_error"}"#;
+    let by_status = |result: &Value, status: &str| {
+        let matching: Vec<Value> = result
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|sample| sample["metric"]["status"] == status)
+            .cloned()
+            .collect();
+        by_language(&Value::Array(matching))
+    };
+    let result = wait_for("Prometheus has scraped all six executions", || {
+        let result = prometheus.query(query)?;
+        let total: f64 = by_language(&result).iter().map(|(_, count)| count).sum();
+        (total == 6.0).then_some(result)
     });
-    assert_eq!(counts, expected);
-    let errors = by_language(
-        &prometheus
-            .query(r#"codeexec_executions_total{job="codeexec",status="runtime_error",language="python"}"#)
-            .unwrap(),
+    assert_eq!(
+        by_status(&result, "succeeded"),
+        vec![("python".to_string(), 3.0), ("ruby".to_string(), 2.0)]
     );
-    assert_eq!(errors, vec![("python".to_string(), 1.0)]);
+    assert_eq!(
+        by_status(&result, "runtime_error"),
+        vec![("python".to_string(), 1.0), ("ruby".to_string(), 0.0)]
+    );
 
     // Every dashboard query is valid PromQL to this Prometheus.
     for expression in dashboard_expressions() {
