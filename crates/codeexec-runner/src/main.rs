@@ -16,6 +16,7 @@
 
 mod capture;
 mod group;
+mod guard;
 mod reap;
 mod sandbox;
 mod stage;
@@ -28,6 +29,8 @@ use std::process::ExitCode;
 use codeexec_protocol::{JobFrame, ResultFrame, StageStatus, SANDBOX_DIR};
 
 fn main() -> ExitCode {
+    guard::protect_runner();
+    guard::start_orphan_reaper();
     let (result, code) = match parse_args(std::env::args_os().skip(1).collect()) {
         Ok(sandbox) => match read_frame() {
             Ok(frame) => (run_job(&frame, &sandbox), 0),

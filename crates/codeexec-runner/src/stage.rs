@@ -13,6 +13,7 @@ use codeexec_protocol::{StageCommand, StageReport, StageStatus};
 
 use crate::capture::{Capture, Captured};
 use crate::group::{KillReason, ProcessGroup};
+use crate::guard;
 use crate::reap::{reap, Reaped};
 
 /// How long the output readers may still take after the stage's process is reaped. Only a process
@@ -30,10 +31,11 @@ pub fn run_stage(
         return failed_to_start("the stage has an empty argv".to_string());
     };
     let started = Instant::now();
-    let mut child = match spawn(program, args, dir, stdin.is_some()) {
-        Ok(child) => child,
-        Err(error) => return failed_to_start(format!("cannot start {program:?}: {error}")),
-    };
+    let (mut child, _leader) =
+        match guard::spawn_leader(|| spawn(program, args, dir, stdin.is_some())) {
+            Ok(spawned) => spawned,
+            Err(error) => return failed_to_start(format!("cannot start {program:?}: {error}")),
+        };
     // A pid always fits in pid_t; the fallback is never taken.
     let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
     let group = Arc::new(ProcessGroup::new(pid));

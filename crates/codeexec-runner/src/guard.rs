@@ -1,0 +1,148 @@
+//! Keeping the runner out of its programs' reach, and reaping what they leave behind.
+//!
+//! In a container the runner is PID 1 (the engine starts containers without `--init`), and the
+//! kernel drops every signal that processes of the same PID namespace send to their namespace's
+//! init unless it handles that signal: a program that kills every process it can see
+//! (`kill(-1, SIGKILL)`) cannot take the runner with it, though both run as the same user. The
+//! runner is also made non-dumpable, so the program can neither ptrace it nor read its memory or
+//! file descriptors through `/proc/1`. The flag is reset on `execve`, so programs are not affected.
+//!
+//! As PID 1 the runner inherits every orphan of the job. Their zombies would hold on to the
+//! container's pids limit, so a reaper thread collects every exited child except the running
+//! stage's leader, which [`reap`](crate::reap) waits for itself to read its resource usage.
+//! Orphans still alive when the runner exits are killed by the kernel with the rest of the
+//! namespace.
+
+use std::io;
+use std::process::Child;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Once;
+use std::time::Duration;
+
+/// No stage is running: every exited child may be reaped.
+const NO_LEADER: libc::pid_t = 0;
+/// A stage is being spawned and its leader's pid is not known yet: reap nothing.
+const SPAWNING: libc::pid_t = -1;
+/// The pid of the running stage's leader, or one of the two values above.
+static LEADER: AtomicI32 = AtomicI32::new(NO_LEADER);
+
+/// How long the reaper sleeps when it has no child, or only the leader, to look at.
+const REAPER_PAUSE: Duration = Duration::from_millis(5);
+
+/// Makes the runner non-dumpable. Failure is harmless (the flag is an extra layer), so ignored.
+pub fn protect_runner() {
+    // SAFETY: PR_SET_DUMPABLE takes an integer argument and touches only this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Starts the thread that reaps orphans (once per process).
+pub fn start_orphan_reaper() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        // Without the thread zombies only wait for the container's end: no reason to fail a job.
+        let _ = std::thread::Builder::new()
+            .name("reaper".into())
+            .spawn(reap_orphans_forever);
+    });
+}
+
+/// Marks the running stage's leader, which the reaper leaves alone while this lives.
+pub struct Leader(());
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        LEADER.store(NO_LEADER, Ordering::SeqCst);
+    }
+}
+
+/// Spawns a stage's leader with `spawn`, so that the reaper never takes it: not even when it
+/// exits before its pid is known. Keep the [`Leader`] until the leader has been reaped.
+pub fn spawn_leader(spawn: impl FnOnce() -> io::Result<Child>) -> io::Result<(Child, Leader)> {
+    LEADER.store(SPAWNING, Ordering::SeqCst);
+    let leader = Leader(());
+    let child = spawn()?;
+    let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
+    LEADER.store(pid, Ordering::SeqCst);
+    Ok((child, leader))
+}
+
+fn reap_orphans_forever() {
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill in.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // Peek at an exited child without reaping it (WNOWAIT): it may be the leader.
+        // SAFETY: `info` is a valid, writable siginfo_t that outlives the call.
+        let result =
+            unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if result < 0 {
+            // ECHILD (no child at all) or EINTR.
+            std::thread::sleep(REAPER_PAUSE);
+            continue;
+        }
+        // SAFETY: waitid succeeded with WEXITED, so the siginfo describes a child.
+        let pid = unsafe { info.si_pid() };
+        let leader = LEADER.load(Ordering::SeqCst);
+        if leader == SPAWNING || pid == leader {
+            std::thread::sleep(REAPER_PAUSE);
+            continue;
+        }
+        let mut status = 0;
+        // SAFETY: `status` is a valid, writable int that outlives the call.
+        unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Whether `pid` is an exited child not reaped yet.
+    fn is_waitable(pid: u32) -> bool {
+        // SAFETY: as above; WNOHANG | WNOWAIT only looks.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let result = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        // With WNOHANG a running child also gives 0, but leaves si_pid at 0.
+        // SAFETY: the siginfo was zeroed and then filled in by waitid.
+        result == 0 && unsafe { info.si_pid() } == pid as libc::pid_t
+    }
+
+    #[test]
+    // The reaper, not the test, waits for `other`: that is what is tested.
+    #[allow(clippy::zombie_processes)]
+    fn orphans_are_reaped_while_the_stage_runs_but_its_leader_is_left_to_it() {
+        start_orphan_reaper();
+        let (mut leader, marker) =
+            spawn_leader(|| Command::new("sleep").arg("0.3").spawn()).unwrap();
+        let other = Command::new("true").spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(900));
+        assert!(
+            !is_waitable(other.id()),
+            "the other child should have been reaped"
+        );
+        assert!(
+            is_waitable(leader.id()),
+            "the exited leader must be left for its stage to reap"
+        );
+        assert!(leader.wait().unwrap().success());
+        drop(marker);
+        assert_eq!(LEADER.load(Ordering::SeqCst), NO_LEADER);
+    }
+
+    #[test]
+    fn the_runner_is_not_dumpable_after_protection() {
+        protect_runner();
+        // SAFETY: PR_GET_DUMPABLE takes no pointer arguments.
+        let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
+        assert_eq!(dumpable, 0);
+    }
+}
