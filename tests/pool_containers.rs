@@ -72,7 +72,11 @@ fn check_hardening(service: &Service) {
         security.contains(&"no-new-privileges".to_string()),
         "{security:?}"
     );
-    assert_eq!(host.init, Some(true), "init process");
+    assert_eq!(
+        host.init,
+        Some(false),
+        "no init process: the runner is PID 1"
+    );
     assert_eq!(
         host.log_config.as_ref().unwrap().typ.as_deref(),
         Some("none"),

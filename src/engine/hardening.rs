@@ -80,7 +80,9 @@ fn host_config(settings: &Settings, memory: i64, cpus: f64, pids: i64) -> HostCo
             ulimit("fsize", file_size),
             ulimit("core", 0),
         ]),
-        init: Some(true),
+        // No init process: the runner is PID 1, which the kernel shields from every signal
+        // sent from inside the container, so a program cannot kill the runner reporting on it.
+        init: Some(false),
         log_config: Some(HostConfigLogConfig {
             typ: Some("none".to_string()),
             config: None,
