@@ -95,10 +95,50 @@ pub struct GlobalLimits {
     pub result_margin_ms: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MongoSettings {
     /// MongoDB URI; empty disables execution logs. `DB` overrides it.
     pub uri: String,
+    /// Database holding the `executions` collection when the URI names none in its path.
+    pub database: String,
+    /// Days a record is kept before MongoDB's TTL monitor removes it.
+    pub retention_days: u64,
+    /// Records waiting for the writer; when it is full, new records are dropped and counted.
+    pub buffer_size: usize,
+    /// Most records sent in one `insert_many`.
+    pub batch_size: usize,
+    /// Bytes kept of a record's `output` and of its `errorMessage`, each.
+    pub max_output_bytes: usize,
+    /// How long one operation waits for a reachable server before it fails.
+    pub server_selection_timeout_ms: u64,
+    /// How long opening one connection may take.
+    pub connect_timeout_ms: u64,
+    /// Longest time one write or query may take in all.
+    pub operation_timeout_ms: u64,
+    /// Longest time shutdown waits for the buffered records to be written.
+    pub flush_timeout_ms: u64,
+}
+
+impl MongoSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("retention_days", self.retention_days),
+            ("buffer_size", self.buffer_size as u64),
+            ("batch_size", self.batch_size as u64),
+            (
+                "server_selection_timeout_ms",
+                self.server_selection_timeout_ms,
+            ),
+            ("operation_timeout_ms", self.operation_timeout_ms),
+        ];
+        match positive.iter().find(|(_, value)| *value == 0) {
+            Some((name, _)) => Err(ConfigError(format!("mongo.{name} must be at least 1"))),
+            None if self.database.is_empty() => {
+                Err(ConfigError("mongo.database must not be empty".into()))
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,7 +256,7 @@ impl Settings {
                 "docker.max_parallel_starts must be at least 1".into(),
             ));
         }
-        Ok(())
+        self.mongo.check()
     }
 }
 

@@ -20,6 +20,11 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Busy(AcquireError),
+    #[error("{0}")]
+    NotFound(String),
+    /// A service the answer depends on (the execution log database) did not answer.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 #[derive(Serialize)]
@@ -34,13 +39,14 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::Busy(_) = self {
+        if let ApiError::Busy(_) | ApiError::Unavailable(_) = self {
             response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
         }
         response.json(ErrorBody {

@@ -2,6 +2,7 @@
 //! to the engine, never to Docker.
 
 mod error;
+mod executions;
 pub mod request;
 pub mod response;
 mod routes;
@@ -12,6 +13,7 @@ use actix_web::web;
 
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::execution_log::ExecutionLog;
 use crate::language::LanguageRegistry;
 use request::{ExecuteV1, ExecuteV2};
 
@@ -20,6 +22,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub registry: Arc<LanguageRegistry>,
     pub engine: Engine,
+    pub execution_log: ExecutionLog,
 }
 
 /// Registers every route, with JSON bodies bounded by `server.max_body_bytes`.
@@ -40,5 +43,7 @@ pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
         )
         .service(routes::languages)
         .service(routes::health)
-        .service(routes::metrics);
+        .service(routes::metrics)
+        .service(executions::execution)
+        .service(executions::stats);
 }

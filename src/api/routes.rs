@@ -27,6 +27,7 @@ pub async fn execute<R: ExecuteRequest>(
         .into_inner()
         .validate(&state.registry, &state.settings.limits)?;
     let execution = state.engine.execute(spec, received).await?;
+    state.execution_log.record(&execution);
     Ok(HttpResponse::Ok().json(ExecuteResponse::from(execution)))
 }
 
