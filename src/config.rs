@@ -105,6 +105,9 @@ pub struct MongoSettings {
     pub retention_days: u64,
     /// Records waiting for the writer; when it is full, new records are dropped and counted.
     pub buffer_size: usize,
+    /// Bytes the waiting records may hold in all (they hold the submitted code); past it new
+    /// records are dropped and counted too.
+    pub buffer_max_bytes: usize,
     /// Most records sent in one `insert_many`.
     pub batch_size: usize,
     /// Bytes kept of a record's `output` and of its `errorMessage`, each.
@@ -124,6 +127,7 @@ impl MongoSettings {
         let positive = [
             ("retention_days", self.retention_days),
             ("buffer_size", self.buffer_size as u64),
+            ("buffer_max_bytes", self.buffer_max_bytes as u64),
             ("batch_size", self.batch_size as u64),
             (
                 "server_selection_timeout_ms",
@@ -287,6 +291,17 @@ mod tests {
             assert_eq!(settings.server.port, 4100);
             assert_eq!(settings.mongo.uri, "mongodb://127.0.0.1:1");
             assert_eq!(settings.languages["python"].pool_size, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn empty_execution_log_buffer_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CODEEXEC_MONGO__BUFFER_SIZE", "0");
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error.to_string().contains("mongo.buffer_size"));
             Ok(())
         });
     }

@@ -23,7 +23,7 @@ pub enum ServeError {
         address: String,
         source: std::io::Error,
     },
-    #[error("invalid MongoDB URI in DB or mongo.uri: {0}")]
+    #[error("cannot use the MongoDB URI in DB or mongo.uri: {0}")]
     ExecutionLog(mongodb::error::Error),
     #[error("the HTTP server failed: {0}")]
     Http(std::io::Error),

@@ -4,13 +4,13 @@
 //! or fails a response: when the buffer is full the record is dropped and counted. Off entirely
 //! when no MongoDB URI is configured.
 
+mod backlog;
 mod indexes;
 pub mod queries;
 pub mod record;
 mod throttle;
 mod writer;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::MongoSettings;
 use crate::engine::Execution;
 use crate::metrics::METRICS;
+use backlog::Backlog;
 use queries::LanguageStats;
 use record::ExecutionRecord;
 use throttle::LogThrottle;
@@ -44,8 +45,8 @@ pub struct ExecutionLog {
 struct Enabled {
     collection: Collection<Document>,
     sender: mpsc::Sender<ExecutionRecord>,
-    /// Records in the buffer or in the batch being written; see [`Writer::unsettled`].
-    unsettled: Arc<AtomicUsize>,
+    /// Records in the buffer or in the batch being written.
+    backlog: Arc<Backlog>,
     drops: LogThrottle,
     max_output_bytes: usize,
     operation_timeout: Duration,
@@ -92,7 +93,7 @@ impl ExecutionLog {
         tracing::info!(%database, collection = COLLECTION, "execution logs go to MongoDB");
 
         let (sender, receiver) = mpsc::channel(settings.buffer_size);
-        let unsettled = Arc::new(AtomicUsize::new(0));
+        let backlog = Arc::new(Backlog::new(settings.buffer_max_bytes));
         let operation_timeout = Duration::from_millis(settings.operation_timeout_ms);
         let stop = CancellationToken::new();
         let writer = Writer {
@@ -100,7 +101,7 @@ impl ExecutionLog {
             receiver,
             batch_size: settings.batch_size,
             operation_timeout,
-            unsettled: unsettled.clone(),
+            backlog: backlog.clone(),
         };
         let retention = Duration::from_secs(settings.retention_days * 86_400);
         let background = Background {
@@ -122,7 +123,7 @@ impl ExecutionLog {
             enabled: Some(Arc::new(Enabled {
                 collection,
                 sender,
-                unsettled,
+                backlog,
                 drops: LogThrottle::new(WARNING_INTERVAL),
                 max_output_bytes: settings.max_output_bytes,
                 operation_timeout,
@@ -133,20 +134,22 @@ impl ExecutionLog {
     }
 
     /// Queues the record of `execution` when its request asked for one and a database is
-    /// configured. Never waits: when the buffer is full the record is dropped and counted.
+    /// configured. Never waits: when the buffer is full (in records or in bytes) the record is
+    /// dropped and counted.
     pub fn record(&self, execution: &Execution) {
         let Some(log) = &self.enabled else { return };
         if !execution.spec.save_metric {
             return;
         }
         let record = ExecutionRecord::new(execution, log.max_output_bytes, DateTime::now());
-        log.unsettled.fetch_add(1, Ordering::SeqCst);
-        match log.sender.try_send(record) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
-                log.unsettled.fetch_sub(1, Ordering::SeqCst);
-                log.count_dropped(1);
-            }
+        let bytes = record.approximate_bytes();
+        if !log.backlog.admit(bytes) {
+            log.count_dropped();
+            return;
+        }
+        if let Err(TrySendError::Full(_) | TrySendError::Closed(_)) = log.sender.try_send(record) {
+            log.backlog.release(1, bytes);
+            log.count_dropped();
         }
     }
 
@@ -171,12 +174,14 @@ impl ExecutionLog {
         };
         background.stop.cancel();
         background.indexes.abort();
-        let pending = log.unsettled.load(Ordering::SeqCst);
+        let pending = log.backlog.records();
         match tokio::time::timeout(log.flush_timeout, &mut background.writer).await {
             Ok(_) => tracing::info!(pending, "execution log flushed"),
             Err(_) => {
                 background.writer.abort();
-                let lost = log.unsettled.swap(0, Ordering::SeqCst);
+                // Once the aborted task is gone nothing else touches the backlog.
+                let _ = (&mut background.writer).await;
+                let lost = log.backlog.abandon();
                 METRICS
                     .execution_log_writes_total
                     .with_label_values(&["dropped"])
@@ -192,12 +197,12 @@ impl ExecutionLog {
 }
 
 impl Enabled {
-    fn count_dropped(&self, records: u64) {
+    fn count_dropped(&self) {
         METRICS
             .execution_log_writes_total
             .with_label_values(&["dropped"])
-            .inc_by(records);
-        if let Some(dropped) = self.drops.count(records) {
+            .inc();
+        if let Some(dropped) = self.drops.count(1) {
             tracing::warn!(
                 dropped,
                 "execution log buffer is full (the database is slow or down); records dropped"

@@ -95,6 +95,23 @@ impl ExecutionRecord {
     }
 }
 
+impl ExecutionRecord {
+    /// Roughly the memory the record holds: its text, which dwarfs everything else.
+    pub fn approximate_bytes(&self) -> usize {
+        let files = self.files.iter().flatten();
+        let texts = [
+            self.code.as_deref().unwrap_or_default(),
+            &self.output,
+            self.error_message.as_deref().unwrap_or_default(),
+        ];
+        texts.iter().map(|text| text.len()).sum::<usize>()
+            + files
+                .map(|file| file.filename.len() + file.code.len())
+                .sum::<usize>()
+            + std::mem::size_of::<ExecutionRecord>()
+    }
+}
+
 fn stored_files(files: &[SourceFile], entry: &str) -> Vec<StoredFile> {
     files
         .iter()
@@ -269,6 +286,17 @@ mod tests {
         );
         let text = bson::to_document(&record).unwrap().to_string();
         assert!(!text.contains("secret stdin") && !text.contains("warning"));
+    }
+
+    #[test]
+    fn size_counts_the_code_of_every_file() {
+        let big = "y".repeat(10_000);
+        let record = ExecutionRecord::new(
+            &execution(&[("a.py", &big), ("main.py", &big)], "", None),
+            1024,
+            DateTime::now(),
+        );
+        assert!(record.approximate_bytes() > 20_000);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! rest. A failed batch is counted and logged, never retried or waited on: the driver reconnects
 //! by itself, and the next batch goes through once the database answers again.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use mongodb::Collection;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::backlog::Backlog;
 use super::record::ExecutionRecord;
 use super::throttle::LogThrottle;
 use super::WARNING_INTERVAL;
@@ -23,9 +23,9 @@ pub struct Writer {
     pub receiver: mpsc::Receiver<ExecutionRecord>,
     pub batch_size: usize,
     pub operation_timeout: Duration,
-    /// Records accepted into the buffer and not yet written or failed; shared with the handle,
-    /// which counts them as dropped when shutdown gives up on them.
-    pub unsettled: Arc<AtomicUsize>,
+    /// Shared with the handle, which admits records into it; released here once written or
+    /// failed.
+    pub backlog: Arc<Backlog>,
 }
 
 /// What became of one batch.
@@ -57,7 +57,8 @@ impl Writer {
                 return;
             }
             let outcome = self.write(&batch).await;
-            self.unsettled.fetch_sub(batch.len(), Ordering::SeqCst);
+            let bytes = batch.iter().map(ExecutionRecord::approximate_bytes).sum();
+            self.backlog.release(batch.len(), bytes);
             batch.clear();
             count(&outcome);
             if let Some(error) = &outcome.error {
