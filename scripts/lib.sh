@@ -54,3 +54,22 @@ build_images() {
     log "building language images (offline: ${CODEEXEC_IMAGES__OFFLINE:-false})"
     "$codeexec" images build
 }
+
+# Installs SecantusDB (a MongoDB wire-protocol server from PyPI, which the execution log tests
+# start and stop themselves) into a virtualenv outside the clone, reused when present, and
+# exports CODEEXEC_TEST_SECANTUSD, the path of its secantusd-py.
+ensure_secantusdb() {
+    local venv=${CODEEXEC_SECANTUSDB_VENV:-/var/cache/codeexec-ci/secantusdb-venv}
+    if [[ ! -x $venv/bin/secantusd-py ]]; then
+        local python=python3
+        if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+            ensure_packages python3 python3-venv
+            python=/usr/bin/python3
+        fi
+        log "installing SecantusDB into $venv"
+        mkdir -p "$(dirname "$venv")"
+        "$python" -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check 'secantusdb==0.7.0b3'
+    fi
+    export CODEEXEC_TEST_SECANTUSD=$venv/bin/secantusd-py
+}

@@ -99,10 +99,54 @@ pub struct GlobalLimits {
     pub max_jobs_in_flight: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MongoSettings {
     /// MongoDB URI; empty disables execution logs. `DB` overrides it.
     pub uri: String,
+    /// Database holding the `executions` collection when the URI names none in its path.
+    pub database: String,
+    /// Days a record is kept before MongoDB's TTL monitor removes it.
+    pub retention_days: u64,
+    /// Records waiting for the writer; when it is full, new records are dropped and counted.
+    pub buffer_size: usize,
+    /// Bytes the waiting records may hold in all (they hold the submitted code); past it new
+    /// records are dropped and counted too.
+    pub buffer_max_bytes: usize,
+    /// Most records sent in one `insert_many`.
+    pub batch_size: usize,
+    /// Bytes kept of a record's `output` and of its `errorMessage`, each.
+    pub max_output_bytes: usize,
+    /// How long one operation waits for a reachable server before it fails.
+    pub server_selection_timeout_ms: u64,
+    /// How long opening one connection may take.
+    pub connect_timeout_ms: u64,
+    /// Longest time one write or query may take in all.
+    pub operation_timeout_ms: u64,
+    /// Longest time shutdown waits for the buffered records to be written.
+    pub flush_timeout_ms: u64,
+}
+
+impl MongoSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("retention_days", self.retention_days),
+            ("buffer_size", self.buffer_size as u64),
+            ("buffer_max_bytes", self.buffer_max_bytes as u64),
+            ("batch_size", self.batch_size as u64),
+            (
+                "server_selection_timeout_ms",
+                self.server_selection_timeout_ms,
+            ),
+            ("operation_timeout_ms", self.operation_timeout_ms),
+        ];
+        match positive.iter().find(|(_, value)| *value == 0) {
+            Some((name, _)) => Err(ConfigError(format!("mongo.{name} must be at least 1"))),
+            None if self.database.is_empty() => {
+                Err(ConfigError("mongo.database must not be empty".into()))
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// Per-client token buckets in front of the execute endpoints.
@@ -252,7 +296,8 @@ impl Settings {
                 "limits.max_jobs_in_flight must be at least 1".into(),
             ));
         }
-        self.rate_limit.check().map_err(ConfigError)
+        self.rate_limit.check().map_err(ConfigError)?;
+        self.mongo.check()
     }
 }
 
@@ -335,6 +380,17 @@ mod tests {
             assert!(error
                 .to_string()
                 .contains("no language is configured and enabled"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn empty_execution_log_buffer_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CODEEXEC_MONGO__BUFFER_SIZE", "0");
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(error.to_string().contains("mongo.buffer_size"));
             Ok(())
         });
     }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod docker;
 pub mod engine;
+pub mod execution_log;
 pub mod images;
 pub mod language;
 pub mod metrics;

@@ -1,6 +1,6 @@
 //! Running the service: logging, the Docker connection, the engine's pools, the HTTP server, and
 //! an orderly shutdown on SIGTERM or SIGINT (stop taking requests, finish those in flight, remove
-//! every container).
+//! every container, write the buffered execution logs).
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::docker;
 use crate::engine::Engine;
+use crate::execution_log::ExecutionLog;
 use crate::language::LanguageRegistry;
 use crate::rate_limit::RateLimit;
 
@@ -23,6 +24,8 @@ pub enum ServeError {
         address: String,
         source: std::io::Error,
     },
+    #[error("cannot use the MongoDB URI in DB or mongo.uri: {0}")]
+    ExecutionLog(mongodb::error::Error),
     #[error("the HTTP server failed: {0}")]
     Http(std::io::Error),
 }
@@ -49,6 +52,9 @@ fn init_logging(format: &str) {
 
 async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
     let registry = Arc::new(LanguageRegistry::new(&settings));
+    let execution_log = ExecutionLog::start(&settings.mongo)
+        .await
+        .map_err(ServeError::ExecutionLog)?;
     let docker = docker::connect(&settings.docker)
         .await
         .map_err(ServeError::Docker)?;
@@ -60,6 +66,7 @@ async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
         registry,
         engine: engine.clone(),
         rate_limit: RateLimit::start(&settings.rate_limit),
+        execution_log: execution_log.clone(),
     });
     let max_body_bytes = settings.server.max_body_bytes;
     let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -77,7 +84,7 @@ async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
         tracing::info!("listening on http://{bound}");
     }
     let outcome = server.run().await.map_err(ServeError::Http);
-    tracing::info!("stopped taking requests; removing containers");
-    engine.shutdown().await;
+    tracing::info!("stopped taking requests; removing containers, flushing execution logs");
+    tokio::join!(engine.shutdown(), execution_log.shutdown());
     outcome
 }

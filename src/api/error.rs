@@ -27,14 +27,20 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Busy(AcquireError),
+    #[error("{0}")]
+    NotFound(String),
+    /// A service the answer depends on (the execution log database) did not answer.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("too many requests from this client; try again in {} s", rate_limit::seconds_rounded_up(.0.retry_after))]
     RateLimited(Decision),
 }
 
 impl ApiError {
-    /// The `reason` label of `codeexec_rejected_total`.
-    pub fn reason(&self) -> &'static str {
-        match self {
+    /// The `reason` label of `codeexec_rejected_total`, for refusals of an execute request;
+    /// `None` for the answers of other endpoints.
+    pub fn reason(&self) -> Option<&'static str> {
+        Some(match self {
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited(_) => "rate_limited",
@@ -43,7 +49,8 @@ impl ApiError {
             ApiError::Busy(AcquireError::QueueTimeout { .. }) => "queue_timeout",
             ApiError::Busy(AcquireError::Unavailable { .. }) => "unavailable",
             ApiError::Busy(AcquireError::ShuttingDown) => "shutting_down",
-        }
+            ApiError::NotFound(_) | ApiError::Unavailable(_) => return None,
+        })
     }
 }
 
@@ -59,7 +66,8 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -67,20 +75,19 @@ impl ResponseError for ApiError {
     /// Every refused execute request becomes its answer here, once, so this is where refusals
     /// are counted.
     fn error_response(&self) -> HttpResponse {
-        METRICS
-            .rejected_total
-            .with_label_values(&[self.reason()])
-            .inc();
+        if let Some(reason) = self.reason() {
+            METRICS.rejected_total.with_label_values(&[reason]).inc();
+        }
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Busy(_) => {
+            ApiError::Busy(_) | ApiError::Unavailable(_) => {
                 response.insert_header(("Retry-After", RETRY_AFTER_SECS));
             }
             ApiError::RateLimited(decision) => {
                 let wait = rate_limit::seconds_rounded_up(decision.retry_after).max(1);
                 response.insert_header(("Retry-After", wait));
             }
-            ApiError::BadRequest(_) | ApiError::PayloadTooLarge { .. } => {}
+            ApiError::BadRequest(_) | ApiError::PayloadTooLarge { .. } | ApiError::NotFound(_) => {}
         }
         let mut response = response.json(ErrorBody {
             succeeded: false,

@@ -2,6 +2,7 @@
 //! to the engine, never to Docker.
 
 mod error;
+mod executions;
 #[cfg(test)]
 mod fuzz;
 pub mod http_metrics;
@@ -16,6 +17,7 @@ use actix_web::{middleware, web};
 
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::execution_log::ExecutionLog;
 use crate::language::LanguageRegistry;
 use crate::rate_limit::RateLimit;
 use request::{ExecuteV1, ExecuteV2};
@@ -25,6 +27,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub registry: Arc<LanguageRegistry>,
     pub engine: Engine,
+    pub execution_log: ExecutionLog,
     /// `None` when rate limiting is off.
     pub rate_limit: Option<RateLimit>,
 }
@@ -50,5 +53,7 @@ pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
         )
         .service(routes::languages)
         .service(routes::health)
-        .service(routes::metrics);
+        .service(routes::metrics)
+        .service(executions::execution)
+        .service(executions::stats);
 }

@@ -34,6 +34,7 @@ pub async fn execute<R: ExecuteRequest>(
         .execute(spec, received)
         .instrument(span)
         .await?;
+    state.execution_log.record(&execution);
     Ok(HttpResponse::Ok().json(ExecuteResponse::from(execution)))
 }
 

@@ -2,6 +2,8 @@
 //! loopback port, under an instance name of its own, and talks to it over HTTP.
 #![allow(dead_code)]
 
+pub mod secantus;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
