@@ -46,10 +46,16 @@ pub struct Execution {
 /// Where a job's time went, from the request's arrival.
 #[derive(Debug, Clone, Copy)]
 pub struct Timings {
-    /// Waiting for a warm container.
+    /// From the request's arrival until a warm container was in hand.
     pub queue: Duration,
+    /// Asking the language's pool for a container until holding one: the hand-off from the
+    /// ready pool, or the wait for a fresh container when none was ready.
+    pub acquire: Duration,
     pub compile: Duration,
     pub run: Duration,
+    /// The whole exchange with the container: sending the job, its compile and run stages (as
+    /// the runner measured them), and reading the result back.
+    pub exchange: Duration,
     pub total: Duration,
 }
 
@@ -115,9 +121,11 @@ impl Engine {
         spec: JobSpec,
         received: Instant,
     ) -> Result<Execution, AcquireError> {
+        let asked = Instant::now();
         let container = self.acquire(&spec.language.name).await?;
-        let queue = received.elapsed();
+        let acquired = Instant::now();
         let report = self.run_on(container, &spec).await;
+        let exchange = acquired.elapsed();
         let verdict = outcome::judge(&spec, &report);
         let (compile, run) = match report.result {
             Ok(frame) => (frame.compile, frame.run),
@@ -127,9 +135,11 @@ impl Engine {
             Duration::from_millis(stage.as_ref().map_or(0, |stage| stage.wall_ms))
         };
         let timings = Timings {
-            queue,
+            queue: acquired - received,
+            acquire: acquired - asked,
             compile: stage_time(&compile),
             run: stage_time(&run),
+            exchange,
             total: received.elapsed(),
         };
         tracing::info!(
