@@ -7,5 +7,6 @@ pub mod docker;
 pub mod engine;
 pub mod images;
 pub mod language;
+pub mod loadtest;
 pub mod metrics;
 pub mod server;

@@ -1,7 +1,7 @@
 //! The engine: one supervisor actor per language over Docker, and the path of one job through
 //! it (acquire a warm container, run, judge, remove). No HTTP here.
 
-mod cleanup;
+pub mod cleanup;
 pub mod container;
 mod events;
 pub mod hardening;
