@@ -13,8 +13,7 @@ use bollard::Docker;
 
 use super::progress;
 use super::record::{CeilingRecord, CeilingRun, ColdRecord};
-use super::workload::{hello_world, HELLO_OUTPUT};
-use crate::api::request::{ExecuteRequest, ExecuteV1};
+use super::workload::HELLO_OUTPUT;
 use crate::config::Settings;
 use crate::docker::LABEL_INSTANCE;
 use crate::engine::container::WarmContainer;
@@ -121,21 +120,6 @@ async fn ceiling_run(
         ));
     }
     Ok(run)
-}
-
-/// The job a hello world request for `language` becomes, validated as the service would.
-pub fn hello_world_job(settings: &Settings, language: &Arc<Language>) -> Result<JobSpec, String> {
-    let code = hello_world(&language.name)
-        .ok_or_else(|| format!("no hello world program for {}", language.name))?;
-    let request = ExecuteV1 {
-        language: Some(language.name.clone()),
-        code: Some(code.to_string()),
-        ..Default::default()
-    };
-    let registry = crate::language::LanguageRegistry::new(settings);
-    request
-        .validate(&registry, &settings.limits)
-        .map_err(|invalid| invalid.0)
 }
 
 /// Runs `samples` hello world jobs one after another, each in a container created, started and

@@ -6,7 +6,7 @@
 //! The service is not started here: the command drives whatever answers at `--url`, so it
 //! measures the service as deployed. `scripts/loadtest` builds, starts and stops one for it.
 
-mod ceiling;
+pub mod ceiling;
 mod chart;
 mod machine;
 mod progress;
@@ -150,7 +150,7 @@ async fn measure(
         secs(options.ceiling_secs),
     )
     .await?;
-    let job = ceiling::hello_world_job(settings, &reference)?;
+    let job = workload::hello_world_job(settings, &reference)?;
     let cold =
         ceiling::measure_cold_path(docker, &spec, settings, &job, options.cold_samples).await;
 

@@ -1,7 +1,14 @@
 //! What the load consists of: a hello world program per language, and the order in which each
 //! client worker sends them, so every language gets the same share of requests.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
+
+use crate::api::request::{ExecuteRequest, ExecuteV1};
+use crate::config::Settings;
+use crate::engine::job::JobSpec;
+use crate::language::{Language, LanguageRegistry};
 
 /// What every hello world prints.
 pub const HELLO_OUTPUT: &str = "Hello, World!\n";
@@ -36,6 +43,21 @@ pub fn hello_world(language: &str) -> Option<&'static str> {
 /// The request body that runs `language`'s hello world.
 pub fn hello_world_body(language: &str) -> Option<Value> {
     hello_world(language).map(|code| json!({ "language": language, "code": code }))
+}
+
+/// The job a hello world request for `language` becomes, validated as the service would.
+pub fn hello_world_job(settings: &Settings, language: &Arc<Language>) -> Result<JobSpec, String> {
+    let code = hello_world(&language.name)
+        .ok_or_else(|| format!("no hello world program for {}", language.name))?;
+    let request = ExecuteV1 {
+        language: Some(language.name.clone()),
+        code: Some(code.to_string()),
+        ..Default::default()
+    };
+    let registry = LanguageRegistry::new(settings);
+    request
+        .validate(&registry, &settings.limits)
+        .map_err(|invalid| invalid.0)
 }
 
 /// A mix of languages, each sent equally often.
@@ -124,6 +146,17 @@ mod tests {
             assert_eq!(body["language"], language);
             assert_eq!(body["code"], hello_world(language).unwrap());
         }
+    }
+
+    #[test]
+    fn hello_world_jobs_are_validated_as_the_service_would() {
+        let settings = Settings::repository_defaults();
+        let registry = LanguageRegistry::new(&settings);
+        let java = hello_world_job(&settings, registry.resolve("java").unwrap()).unwrap();
+        assert_eq!(java.entry, "Main.java");
+        assert!(java.to_frame(1024).compile.is_some());
+        let python = hello_world_job(&settings, registry.resolve("python").unwrap()).unwrap();
+        assert!(python.to_frame(1024).compile.is_none());
     }
 
     #[test]
