@@ -27,7 +27,7 @@ enum Command {
     },
     /// Drive a running service with a mixed-language load, measure the Docker engine's container
     /// ceiling beside it, and write docs/benchmarks.md (see scripts/loadtest).
-    Loadtest(codeexec::loadtest::Options),
+    Loadtest(Box<codeexec::loadtest::Options>),
 }
 
 #[derive(Subcommand)]
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
             command: ImagesCommand::Build { languages, force },
         } => codeexec::images::build_from_cli(&settings, &languages, force)
             .map_err(|error| error.to_string()),
-        Command::Loadtest(options) => codeexec::loadtest::run(settings, options),
+        Command::Loadtest(options) => codeexec::loadtest::run(settings, *options),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use bollard::models::ContainerCreateBody;
 use bollard::Docker;
 
 use super::progress;
-use super::record::{CeilingRecord, CeilingRun, ColdRecord};
+use super::record::{CeilingRun, ColdRecord};
 use super::workload::HELLO_OUTPUT;
 use crate::config::Settings;
 use crate::docker::LABEL_INSTANCE;
@@ -39,25 +39,23 @@ pub fn labelled_spec(
 }
 
 /// Creates, starts and removes containers of `language` from `parallelism` loops at once, for
-/// `duration` at each parallelism given.
+/// `duration` at each parallelism given; `when` says whether this is before or after the load.
 pub async fn measure_ceiling(
     docker: &Docker,
     spec: &ContainerCreateBody,
     language: &Language,
     parallelisms: &[usize],
     duration: Duration,
-) -> Result<CeilingRecord, String> {
+    when: &str,
+) -> Result<Vec<CeilingRun>, String> {
     let mut runs = Vec::new();
     for &parallelism in parallelisms {
-        let title = format!("ceiling, {parallelism} at once");
-        let run = ceiling_run(docker, spec, language, parallelism, duration, &title).await?;
+        let title = format!("ceiling {when}, {parallelism} at once");
+        let mut run = ceiling_run(docker, spec, language, parallelism, duration, &title).await?;
+        run.when = when.to_string();
         runs.push(run);
     }
-    Ok(CeilingRecord {
-        language: language.name.clone(),
-        image: language.settings.image.clone(),
-        runs,
-    })
+    Ok(runs)
 }
 
 async fn ceiling_run(
@@ -100,6 +98,7 @@ async fn ceiling_run(
     // Cycles under way at the deadline finish and count, so the time is measured to the end.
     let elapsed_secs = started.elapsed().as_secs_f64();
     let run = CeilingRun {
+        when: String::new(),
         parallelism,
         containers: done.load(Ordering::Relaxed),
         failures: loops.iter().map(|(failures, _)| failures).sum(),

@@ -137,7 +137,8 @@ mod tests {
                 step_stats(&StepRecord {
                     concurrency,
                     languages: vec!["python".into(), "java".into()],
-                    window_secs: 1.0,
+                    warmup_secs: 0.0,
+                    window_secs: 2.0,
                     samples: vec![
                         finished("python", 30.0 + slower, 1.0, 20.0, 24.0),
                         finished("java", 900.0 + slower, 1.0, 100.0, 800.0),

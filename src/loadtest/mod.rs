@@ -27,11 +27,11 @@ use crate::docker;
 use crate::engine::cleanup::remove_instance_containers;
 use crate::language::LanguageRegistry;
 use machine::Machine;
-use record::RunRecord;
-use runner::ServiceClient;
+use record::{CeilingRecord, RunRecord};
+use runner::{ServiceClient, StepTimes};
 use workload::Workload;
 
-/// What `codeexec loadtest` takes. The defaults make a run of about four minutes on a 2-core
+/// What `codeexec loadtest` takes. The defaults make a run of about five minutes on a 2-core
 /// machine.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
@@ -42,9 +42,12 @@ pub struct Options {
     /// Concurrent clients of each step of the mixed workload.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]
     pub concurrency: Vec<usize>,
-    /// Seconds each step keeps sending requests.
+    /// Seconds each step is measured, after its warm-up.
     #[arg(long, default_value_t = 20)]
     pub step_secs: u64,
+    /// Seconds each step sends requests before it is measured.
+    #[arg(long, default_value_t = 5)]
+    pub warmup_secs: u64,
     /// Languages of the mixed workload, each sent equally often.
     #[arg(
         long,
@@ -58,11 +61,12 @@ pub struct Options {
     /// Seconds of the saturation step: the reference language alone at the highest concurrency.
     #[arg(long, default_value_t = 20)]
     pub saturation_secs: u64,
-    /// How many containers are created at once while measuring the ceiling; each is tried.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    /// How many containers are created at once while measuring the ceiling; each is tried,
+    /// before the load and again after it.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     pub ceiling_parallelism: Vec<usize>,
     /// Seconds the ceiling is measured at each parallelism.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 4)]
     pub ceiling_secs: u64,
     /// Jobs run on the cold path, one after another.
     #[arg(long, default_value_t = 15)]
@@ -141,30 +145,61 @@ async fn measure(
         .await
         .map_err(|error| format!("cannot list containers: {error}"))?;
 
+    // The ceiling is measured while the service idles with full pools (their containers wait
+    // on stdin and use no CPU), before the load and again after it, so a change in what else
+    // the machine does shows as a difference between the two.
     let spec = ceiling::labelled_spec(settings, &reference, &options.instance);
-    let ceiling = ceiling::measure_ceiling(
+    let parallelisms = &options.ceiling_parallelism;
+    let ceiling_secs = secs(options.ceiling_secs);
+    let mut ceiling_runs = ceiling::measure_ceiling(
         docker,
         &spec,
         &reference,
-        &options.ceiling_parallelism,
-        secs(options.ceiling_secs),
+        parallelisms,
+        ceiling_secs,
+        "before",
     )
     .await?;
     let job = workload::hello_world_job(settings, &reference)?;
     let cold =
         ceiling::measure_cold_path(docker, &spec, settings, &job, options.cold_samples).await;
 
+    let warmup = secs(options.warmup_secs);
     let mut sweep = Vec::new();
     for &concurrency in &options.concurrency {
         client.wait_until_idle(settle).await?;
         let title = format!("mixed, {concurrency} client(s)");
-        let step = secs(options.step_secs);
-        sweep.push(runner::run_step(&client, &workload, concurrency, step, &title).await);
+        let times = StepTimes {
+            warmup,
+            window: secs(options.step_secs),
+        };
+        sweep.push(runner::run_step(&client, &workload, concurrency, times, &title).await);
     }
     client.wait_until_idle(settle).await?;
     let title = format!("{} alone, {top} clients", reference.name);
-    let step = secs(options.saturation_secs);
-    let saturation = runner::run_step(&client, &alone, top, step, &title).await;
+    let times = StepTimes {
+        warmup,
+        window: secs(options.saturation_secs),
+    };
+    let saturation = runner::run_step(&client, &alone, top, times, &title).await;
+
+    client.wait_until_idle(settle).await?;
+    ceiling_runs.extend(
+        ceiling::measure_ceiling(
+            docker,
+            &spec,
+            &reference,
+            parallelisms,
+            ceiling_secs,
+            "after",
+        )
+        .await?,
+    );
+    let ceiling = CeilingRecord {
+        language: reference.name.clone(),
+        image: reference.settings.image.clone(),
+        runs: ceiling_runs,
+    };
 
     Ok(RunRecord {
         date,

@@ -28,16 +28,25 @@ pub struct RunRecord {
     pub saturation: StepRecord,
 }
 
-/// The requests of one step: a fixed set of languages at a fixed concurrency.
+/// The requests of one step: a fixed set of languages at a fixed concurrency. The workers send
+/// for `warmup_secs` and then `window_secs` more; only the window is measured, so the start (all
+/// workers at once on a full pool) and the end (the last answers trickling in at a lower
+/// concurrency) do not distort it. Every request is kept, the warm-up's included.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepRecord {
     pub concurrency: usize,
     pub languages: Vec<String>,
-    /// How long the workers kept sending. Answers to requests still in flight at its end are
-    /// kept too, but rates count only the answers within it.
+    pub warmup_secs: f64,
     pub window_secs: f64,
     pub samples: Vec<Sample>,
+}
+
+impl StepRecord {
+    /// Whether `seconds` from the step's start falls in the measured window.
+    pub fn in_window(&self, seconds: f64) -> bool {
+        (self.warmup_secs..self.warmup_secs + self.window_secs).contains(&seconds)
+    }
 }
 
 /// One request and what came back.
@@ -57,7 +66,8 @@ pub struct Sample {
     pub error: Option<String>,
     /// The service's own timings of a finished job.
     pub timings: Option<ServerTimings>,
-    /// When the answer came, seconds from the step's start.
+    /// When the request was sent and when its answer came, seconds from the step's start.
+    pub sent_secs: f64,
     pub finished_secs: f64,
 }
 
@@ -105,16 +115,19 @@ pub struct CeilingRecord {
 }
 
 impl CeilingRecord {
-    /// The best rate over every parallelism tried: the ceiling.
+    /// The best rate over every parallelism tried, before and after the load: the ceiling.
     pub fn best(&self) -> Option<&CeilingRun> {
         self.runs
             .iter()
             .max_by(|a, b| a.per_second().total_cmp(&b.per_second()))
     }
 
-    /// The run at `parallelism`, if it was tried.
+    /// The best run at `parallelism`, if it was tried.
     pub fn at(&self, parallelism: usize) -> Option<&CeilingRun> {
-        self.runs.iter().find(|run| run.parallelism == parallelism)
+        self.runs
+            .iter()
+            .filter(|run| run.parallelism == parallelism)
+            .max_by(|a, b| a.per_second().total_cmp(&b.per_second()))
     }
 }
 
@@ -122,6 +135,8 @@ impl CeilingRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CeilingRun {
+    /// `before` or `after` the load.
+    pub when: String,
     pub parallelism: usize,
     /// Containers that went through the whole cycle.
     pub containers: u64,

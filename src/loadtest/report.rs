@@ -47,14 +47,18 @@ fn header(out: &mut String, run: &RunRecord, links: &Links) {
          numbers behind every figure: [`{}`]({}).\n",
         run.date, run.service_url, run.command, links.raw, links.raw
     );
-    let window = run.sweep.first().map_or(0.0, |step| step.window_secs);
+    let (warmup, window) = run
+        .sweep
+        .first()
+        .map_or((0.0, 0.0), |step| (step.warmup_secs, step.window_secs));
     let _ = writeln!(
         out,
         "The workload is hello world in each of {} (each sent equally often), from a closed \
-         loop of clients that each send one request after another for {window:.0} s per step. \
-         Latency is the client's, from sending the request to reading the whole answer, over \
-         the jobs that ran (HTTP 200 with a result); refused requests count in the statuses and \
-         request rates only. Rates count the answers that came within the step's time.\n",
+         loop of clients that each send one request after another: {warmup:.0} s of warm-up, \
+         then {window:.0} s measured per step. Latency is the client's, from sending the \
+         request to reading the whole answer, over the jobs that ran (HTTP 200 with a result) \
+         among the requests sent in the measured time; refused requests count in the statuses \
+         and request rates only. Rates count the answers that came within the measured time.\n",
         run.sweep
             .first()
             .map_or(String::new(), |step| step.languages.join(", "))
@@ -287,21 +291,23 @@ fn ceiling_section(out: &mut String, run: &RunRecord, saturation: &StepStats) {
     let _ = writeln!(out, "## Container ceiling and saturation\n");
     let _ = writeln!(
         out,
-        "Measured before the load, while the service was idle with its pools full (idle pool \
-         containers wait on stdin and use no CPU), so the engine served nothing else of ours: \
-         containers of `{}` created, attached, started and removed with the service's hardening \
-         and limits, by loops running side by side.\n",
+        "Measured before the load and again after it, each time while the service was idle \
+         with its pools full (idle pool containers wait on stdin and use no CPU), so the engine \
+         served nothing else of ours: containers of `{}` created, attached, started and removed \
+         with the service's hardening and limits, by loops running side by side. The ceiling is \
+         the best rate of all.\n",
         ceiling.image
     );
     let _ = writeln!(
         out,
-        "| at once | containers | failed | seconds | per second |"
+        "| measured | at once | containers | failed | seconds | per second |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
     for run in &ceiling.runs {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {:.2} |",
+            "| {} | {} | {} | {} | {:.1} | {:.2} |",
+            run.when,
             run.parallelism,
             run.containers,
             run.failures,
@@ -374,6 +380,7 @@ mod tests {
         StepRecord {
             concurrency,
             languages: languages.iter().map(|name| name.to_string()).collect(),
+            warmup_secs: 0.0,
             window_secs: 10.0,
             samples,
         }
@@ -399,12 +406,14 @@ mod tests {
                 image: "codeexec/python:latest".into(),
                 runs: vec![
                     CeilingRun {
+                        when: "before".into(),
                         parallelism: 1,
                         containers: 40,
                         failures: 0,
                         elapsed_secs: 10.0,
                     },
                     CeilingRun {
+                        when: "after".into(),
                         parallelism: 2,
                         containers: 60,
                         failures: 1,
@@ -494,8 +503,8 @@ mod tests {
     #[test]
     fn the_ceiling_table_lists_every_parallelism() {
         let report = render(&run(), &links());
-        assert!(report.contains("| 1 | 40 | 0 | 10.0 | 4.00 |"));
-        assert!(report.contains("| 2 | 60 | 1 | 10.0 | 6.00 |"));
+        assert!(report.contains("| before | 1 | 40 | 0 | 10.0 | 4.00 |"));
+        assert!(report.contains("| after | 2 | 60 | 1 | 10.0 | 6.00 |"));
         assert!(report.contains(
             "Cold path, python hello world, one job at a time: 3 jobs (0 failed), p50 210.0 ms"
         ));

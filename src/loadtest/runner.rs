@@ -63,6 +63,7 @@ impl ServiceClient {
                 output_ok: false,
                 error: Some(error.without_url().to_string()),
                 timings: None,
+                sent_secs: 0.0,
                 finished_secs: 0.0,
             },
         }
@@ -176,20 +177,30 @@ fn sample_from_answer(language: &str, latency_ms: f64, status: u16, body: &[u8])
             .filter(|_| status != 200)
             .map(str::to_string),
         timings: serde_json::from_value(result["timings"].clone()).ok(),
+        sent_secs: 0.0,
         finished_secs: 0.0,
     }
 }
 
-/// Sends the workload's requests from `concurrency` workers for `duration`, then waits for the
-/// requests still in flight. Every answer is kept, with when it came.
+/// How long a step warms up before its measured window.
+#[derive(Debug, Clone, Copy)]
+pub struct StepTimes {
+    pub warmup: Duration,
+    pub window: Duration,
+}
+
+/// Sends the workload's requests from `concurrency` workers through the warm-up and the window,
+/// then waits for the requests still in flight. Every answer is kept, with when it was asked
+/// for and when it came.
 pub async fn run_step(
     client: &ServiceClient,
     workload: &Workload,
     concurrency: usize,
-    duration: Duration,
+    times: StepTimes,
     title: &str,
 ) -> StepRecord {
     let started = Instant::now();
+    let duration = times.warmup + times.window;
     let deadline = started + duration;
     let sent = Arc::new(AtomicUsize::new(0));
     let answered = Arc::new(AtomicUsize::new(0));
@@ -205,7 +216,9 @@ pub async fn run_step(
                 }
                 let (language, body) = workload.request_for(worker, round);
                 sent.fetch_add(1, Ordering::Relaxed);
+                let sent_secs = started.elapsed().as_secs_f64();
                 let mut sample = client.execute(language, body).await;
+                sample.sent_secs = sent_secs;
                 sample.finished_secs = started.elapsed().as_secs_f64();
                 answered.fetch_add(1, Ordering::Relaxed);
                 samples.push(sample);
@@ -234,7 +247,8 @@ pub async fn run_step(
     StepRecord {
         concurrency,
         languages: workload.languages().to_vec(),
-        window_secs: duration.as_secs_f64(),
+        warmup_secs: times.warmup.as_secs_f64(),
+        window_secs: times.window.as_secs_f64(),
         samples,
     }
 }

@@ -112,7 +112,7 @@ pub fn breakdown<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> Option<Br
 #[derive(Debug, Clone, PartialEq)]
 pub struct LanguageStats {
     pub language: String,
-    /// Every request sent, those answered after the window included.
+    /// Requests sent in the window, those answered after it included.
     pub requests: u64,
     /// Answers within the step's window, refusals included, per second.
     pub requests_per_sec: f64,
@@ -153,7 +153,7 @@ pub fn step_stats(step: &StepRecord) -> StepStats {
                 .iter()
                 .filter(|sample| &sample.language == language)
                 .collect();
-            language_stats(language, &samples, step.window_secs)
+            language_stats(language, &samples, step)
         })
         .collect();
     let all: Vec<&Sample> = step.samples.iter().collect();
@@ -161,30 +161,37 @@ pub fn step_stats(step: &StepRecord) -> StepStats {
         concurrency: step.concurrency,
         window_secs: step.window_secs,
         languages,
-        overall: language_stats("all", &all, step.window_secs),
+        overall: language_stats("all", &all, step),
     }
 }
 
-fn language_stats(language: &str, samples: &[&Sample], window_secs: f64) -> LanguageStats {
+/// Latency, statuses and the breakdown cover the requests sent in the step's window; rates, the
+/// answers that came within it.
+fn language_stats(language: &str, samples: &[&Sample], step: &StepRecord) -> LanguageStats {
     let per_second = |matching: &dyn Fn(&Sample) -> bool| {
         let count = samples
             .iter()
-            .filter(|sample| sample.finished_secs <= window_secs && matching(sample))
+            .filter(|sample| step.in_window(sample.finished_secs) && matching(sample))
             .count();
-        if window_secs > 0.0 {
-            count as f64 / window_secs
+        if step.window_secs > 0.0 {
+            count as f64 / step.window_secs
         } else {
             0.0
         }
     };
-    let finished: Vec<&Sample> = samples.iter().copied().filter(|s| s.ran()).collect();
+    let sent: Vec<&Sample> = samples
+        .iter()
+        .copied()
+        .filter(|sample| step.in_window(sample.sent_secs))
+        .collect();
+    let finished: Vec<&Sample> = sent.iter().copied().filter(|s| s.ran()).collect();
     LanguageStats {
         language: language.to_string(),
-        requests: samples.len() as u64,
+        requests: sent.len() as u64,
         requests_per_sec: per_second(&|_| true),
         jobs_per_sec: per_second(&Sample::ran),
         latency: percentiles(finished.iter().map(|sample| sample.latency_ms)),
-        outcomes: outcome_shares(samples),
+        outcomes: outcome_shares(&sent),
         breakdown: breakdown(finished.iter().copied()),
     }
 }
@@ -224,6 +231,7 @@ pub(crate) mod tests {
                 exchange: Some((run + 2.0) / 1000.0),
                 total: total / 1000.0,
             }),
+            sent_secs: 1.0,
             finished_secs: 1.0,
         }
     }
@@ -237,6 +245,7 @@ pub(crate) mod tests {
             output_ok: false,
             error: Some("busy".into()),
             timings: None,
+            sent_secs: 1.0,
             finished_secs: 1.0,
         }
     }
@@ -245,6 +254,7 @@ pub(crate) mod tests {
         StepRecord {
             concurrency: 2,
             languages: vec!["python".into(), "ruby".into()],
+            warmup_secs: 0.5,
             window_secs: 4.0,
             samples,
         }
@@ -284,12 +294,25 @@ pub(crate) mod tests {
     #[test]
     fn answers_after_the_window_count_for_latency_but_not_for_rates() {
         let mut late = finished("python", 900.0, 1.0, 20.0, 24.0);
-        late.finished_secs = 4.5;
+        late.finished_secs = 4.6;
         let stats = step_stats(&step(vec![finished("python", 30.0, 1.0, 20.0, 24.0), late]));
         let python = stats.language("python").unwrap();
         assert_eq!(python.jobs_per_sec, 0.25);
         assert_eq!(python.requests, 2);
         assert_eq!(python.latency.unwrap().count, 2);
+    }
+
+    #[test]
+    fn the_warm_up_counts_for_nothing_but_its_answers_in_the_window_count_for_rates() {
+        let mut warming = finished("python", 900.0, 1.0, 20.0, 24.0);
+        warming.sent_secs = 0.1;
+        let mut straddling = warming.clone();
+        straddling.finished_secs = 1.0;
+        warming.finished_secs = 0.4;
+        let stats = step_stats(&step(vec![warming, straddling]));
+        let python = stats.language("python").unwrap();
+        assert_eq!((python.requests, python.latency), (0, None));
+        assert_eq!(python.jobs_per_sec, 0.25);
     }
 
     #[test]
