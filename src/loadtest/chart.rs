@@ -60,8 +60,10 @@ fn draw(
     let latencies = || lines.iter().flat_map(|(_, line)| line.iter());
     let lowest = latencies().map(|point| point.p50).fold(f64::MAX, f64::min);
     let highest = latencies().map(|point| point.p95).fold(0.0, f64::max);
+    // The log axis labels whole decades from its lower end up, so that end is a power of ten.
     let (lowest, highest) = if highest > 0.0 {
-        ((lowest * 0.7).max(0.1), highest * 1.5)
+        let decade = 10f64.powf((lowest * 0.9).max(0.1).log10().floor());
+        (decade, highest * 1.5)
     } else {
         (1.0, 1000.0)
     };
@@ -94,6 +96,7 @@ fn draw(
         .y_desc("latency, ms (log scale)")
         .x_labels(steps.len().max(2))
         .x_label_formatter(&concurrency_of)
+        .y_labels(30)
         .y_label_formatter(&|ms| format!("{ms:.0}"))
         .draw()?;
     for (index, (language, line)) in lines.iter().enumerate() {
@@ -133,7 +136,7 @@ mod tests {
         [1, 2, 4]
             .into_iter()
             .map(|concurrency| {
-                let slower = concurrency as f64 * 10.0;
+                let slower = concurrency as f64 * 100.0;
                 step_stats(&StepRecord {
                     concurrency,
                     languages: vec!["python".into(), "java".into()],

@@ -85,10 +85,21 @@ pub struct Options {
     /// Longest wait, in seconds, for the service's pools to be full before each step.
     #[arg(long, default_value_t = 240)]
     pub settle_secs: u64,
+    /// Measure nothing: write the report and the chart again from the raw.json of an earlier
+    /// run (e.g. after a change to how they are rendered).
+    #[arg(long, value_name = "RAW_JSON")]
+    pub from_raw: Option<PathBuf>,
 }
 
 /// Runs the whole measurement and writes the report.
 pub fn run(settings: Settings, options: Options) -> Result<(), String> {
+    if let Some(raw) = &options.from_raw {
+        let text = std::fs::read_to_string(raw)
+            .map_err(|error| format!("cannot read {}: {error}", raw.display()))?;
+        let record: RunRecord = serde_json::from_str(&text)
+            .map_err(|error| format!("{} is not the raw.json of a run: {error}", raw.display()))?;
+        return write(&options.out, &record);
+    }
     if options.instance == settings.docker.instance {
         return Err(format!(
             "--instance {:?} is the service's own instance label; choose another",

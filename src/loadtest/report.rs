@@ -150,11 +150,22 @@ fn saturation_why(out: &mut String, run: &RunRecord, saturation: &StepStats) {
     let waited = overall
         .breakdown
         .map_or("-".to_string(), |parts| ms(parts.queue));
+    let service_share = run
+        .ceiling
+        .at(run.max_parallel_starts)
+        .filter(|ceiling| ceiling.per_second() > 0.0)
+        .map_or(String::new(), |ceiling| {
+            format!(
+                ", of which the service reached {:.2}",
+                overall.jobs_per_sec / ceiling.per_second()
+            )
+        });
     let _ = writeln!(
         out,
         "- **Saturation.** {} alone from {} clients: {:.2} jobs/s; the engine's ceiling for the \
          same image and limits is {:.2} containers/s (best with {} at once), and {} with {} at \
-         once, the most the service starts in parallel (`docker.max_parallel_starts`). Every job \
+         once, the most the service starts in parallel (`docker.max_parallel_starts`){service_share}. \
+         Every job \
          uses one container, so at saturation jobs wait for starts: the median wait for a \
          container was {waited}, statuses {}.",
         run.saturation.languages.join(", "),
@@ -339,7 +350,9 @@ fn ceiling_section(out: &mut String, run: &RunRecord, saturation: &StepStats) {
         "| clients | language | requests | req/s | jobs/s | p50 ms | p95 ms | p99 ms | statuses |"
     );
     let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---|");
-    rate_row(out, saturation.concurrency, &saturation.overall);
+    for language in &saturation.languages {
+        rate_row(out, saturation.concurrency, language);
+    }
     out.push('\n');
 }
 
