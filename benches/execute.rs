@@ -1,6 +1,8 @@
 //! End-to-end latency of hello world: through HTTP with the warm pool in each of the six
 //! languages, and the cold path (create, start, run and remove a container per job, with the
-//! same hardening) for Python and Java, in one run.
+//! same hardening) for Python and Java, in one run. Beside them, the bare exchange with an
+//! already started container for a job whose program is `true`: what the protocol and the
+//! engine's attach stream cost, whatever the program.
 //!
 //! Before each warm request the bench waits, untimed, until the language's pool is full again,
 //! so every request finds a ready container: this is latency at low load, not the container
@@ -13,10 +15,12 @@ use std::time::{Duration, Instant};
 
 use codeexec::config::Settings;
 use codeexec::docker;
+use codeexec::engine::cleanup::remove_instance_containers;
 use codeexec::engine::container::WarmContainer;
 use codeexec::language::LanguageRegistry;
 use codeexec::loadtest::ceiling::labelled_spec;
 use codeexec::loadtest::workload::{hello_world, hello_world_job, HELLO_OUTPUT, HELLO_WORLD};
+use codeexec_protocol::{JobFrame, StageCommand};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 
 /// Languages whose hello world compiles first: a sample takes seconds, so fewer are taken.
@@ -70,6 +74,7 @@ fn hello_world_latency(c: &mut Criterion) {
     }
     group.finish();
     cold_path(c, &service.instance);
+    bare_exchange(c, &service.instance);
     service.terminate();
 }
 
@@ -113,6 +118,60 @@ fn cold_path(c: &mut Criterion, service_instance: &str) {
         });
     }
     group.finish();
+}
+
+/// A job whose program does nothing, on a container started (untimed) for it: the time of
+/// sending the frame, the runner writing no files and starting `true`, and the result coming
+/// back through the engine. The container is removed in the background, as the pool does.
+fn bare_exchange(c: &mut Criterion, service_instance: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = Settings::load_default().expect("settings");
+    let registry = LanguageRegistry::new(&settings);
+    let docker = runtime
+        .block_on(docker::connect(&settings.docker))
+        .expect("Docker");
+    let python = registry.resolve("python").unwrap();
+    let instance = format!("{service_instance}-exchange");
+    let spec = labelled_spec(&settings, python, &instance);
+    let memory_mb = python.settings.memory_mb;
+    let frame = JobFrame {
+        files: Vec::new(),
+        stdin: String::new(),
+        compile: None,
+        run: StageCommand {
+            argv: vec!["true".into()],
+            time_limit_ms: 5000,
+        },
+        output_limit_bytes: settings.limits.output_limit_bytes,
+    };
+    let mut group = c.benchmark_group("container_exchange");
+    group.sampling_mode(SamplingMode::Flat).sample_size(20);
+    group.bench_function("python_noop", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| {
+            let (docker, spec, frame) = (&docker, &spec, &frame);
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let container = WarmContainer::start(docker, spec, memory_mb)
+                        .await
+                        .expect("start");
+                    let started = Instant::now();
+                    let report = container
+                        .run(frame, memory_mb, Duration::from_secs(30))
+                        .await;
+                    total += started.elapsed();
+                    let run = report.result.expect("result").run.expect("run stage");
+                    assert_eq!(run.exit_code, Some(0));
+                }
+                total
+            }
+        })
+    });
+    group.finish();
+    // Removals still running in the background end with the runtime; finish them here.
+    runtime
+        .block_on(remove_instance_containers(&docker, &instance))
+        .expect("remove the exchange containers");
 }
 
 criterion_group!(benches, hello_world_latency);
