@@ -50,10 +50,7 @@ pub async fn measure_ceiling(
 ) -> Result<Vec<CeilingRun>, String> {
     let mut runs = Vec::new();
     for &parallelism in parallelisms {
-        let title = format!("ceiling {when}, {parallelism} at once");
-        let mut run = ceiling_run(docker, spec, language, parallelism, duration, &title).await?;
-        run.when = when.to_string();
-        runs.push(run);
+        runs.push(ceiling_run(docker, spec, language, parallelism, duration, when).await?);
     }
     Ok(runs)
 }
@@ -64,13 +61,14 @@ async fn ceiling_run(
     language: &Language,
     parallelism: usize,
     duration: Duration,
-    title: &str,
+    when: &str,
 ) -> Result<CeilingRun, String> {
     let memory_mb = language.settings.memory_mb;
     let done = Arc::new(AtomicU64::new(0));
     let ticker = {
         let done = done.clone();
-        progress::timed(title, duration, move || {
+        let title = format!("ceiling {when}, {parallelism} at once");
+        progress::timed(&title, duration, move || {
             format!("{} containers", done.load(Ordering::Relaxed))
         })
     };
@@ -98,7 +96,7 @@ async fn ceiling_run(
     // Cycles under way at the deadline finish and count, so the time is measured to the end.
     let elapsed_secs = started.elapsed().as_secs_f64();
     let run = CeilingRun {
-        when: String::new(),
+        when: when.to_string(),
         parallelism,
         containers: done.load(Ordering::Relaxed),
         failures: loops.iter().map(|(failures, _)| failures).sum(),
