@@ -31,7 +31,7 @@ use record::{CeilingRecord, RunRecord};
 use runner::{ServiceClient, StepTimes};
 use workload::Workload;
 
-/// What `codeexec loadtest` takes. The defaults make a run of about five minutes on a 2-core
+/// What `codeexec loadtest` takes. The defaults make a run of about 3.5 minutes on a 2-core
 /// machine.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
