@@ -1,8 +1,12 @@
-//! End-to-end latency of a Python hello world: through HTTP with the warm pool, against the cold
-//! path (create, start, run and remove a container per job, with the same hardening), in one run.
+//! End-to-end latency of hello world: through HTTP with the warm pool in each of the six
+//! languages, and the cold path (create, start, run and remove a container per job, with the
+//! same hardening) for Python and Java, in one run. Beside them, the bare exchange with an
+//! already started container for a job whose program is `true`: what the protocol and the
+//! engine's attach stream cost, whatever the program.
 //!
-//! The warm requests are paced (the pause is not timed) so each finds a ready container: this
-//! measures latency at low load, not the container start rate at saturation.
+//! Before each warm request the bench waits, untimed, until the language's pool is full again,
+//! so every request finds a ready container: this is latency at low load, not the container
+//! start rate at saturation (`codeexec loadtest` measures that).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -11,81 +15,164 @@ use std::time::{Duration, Instant};
 
 use codeexec::config::Settings;
 use codeexec::docker;
+use codeexec::engine::cleanup::remove_instance_containers;
 use codeexec::engine::container::WarmContainer;
-use codeexec::engine::hardening::container_spec;
 use codeexec::language::LanguageRegistry;
-use codeexec_protocol::{JobFrame, SourceFile, StageCommand};
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use codeexec::loadtest::ceiling::labelled_spec;
+use codeexec::loadtest::workload::{hello_world, hello_world_job, HELLO_OUTPUT, HELLO_WORLD};
+use codeexec_protocol::{JobFrame, StageCommand};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 
-const HELLO: &str = "print('Hello, World!')\n";
-/// Long enough for the pool to replace the container the previous request used.
-const PACE: Duration = Duration::from_millis(400);
+/// Languages whose hello world compiles first: a sample takes seconds, so fewer are taken.
+const COMPILED: [&str; 3] = ["java", "go", "cpp"];
+/// The cold path is measured for these.
+const COLD: [&str; 2] = ["python", "java"];
 
-fn python_hello_world(c: &mut Criterion) {
+fn is_compiled(language: &str) -> bool {
+    COMPILED.contains(&language)
+}
+
+/// Waits until `language`'s pool holds its target of ready containers.
+fn wait_for_full_pool(service: &common::Service, language: &str) {
+    common::wait_until(&format!("the {language} pool is full"), || {
+        let (_, body) = service.get("/api/v1/languages");
+        body["languages"].as_array().is_some_and(|languages| {
+            languages.iter().any(|entry| {
+                let pool = &entry["pool"];
+                entry["name"] == language && pool["ready"] == pool["target"]
+            })
+        })
+    });
+}
+
+fn hello_world_latency(c: &mut Criterion) {
     let service = common::Service::start_ready("bench", &[]);
-    let mut group = c.benchmark_group("python_hello_world");
-    group.sampling_mode(SamplingMode::Flat).sample_size(20);
-
-    group.bench_function("warm_pool_http", |b| {
-        b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                std::thread::sleep(PACE);
-                let started = Instant::now();
-                let result = service.run("python", HELLO);
-                total += started.elapsed();
-                assert_eq!(result["output"], "Hello, World!\n", "{result}");
-            }
-            total
-        })
-    });
-
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let settings = Settings::load_default().expect("settings");
-    let registry = LanguageRegistry::new(&settings);
-    let python = registry.resolve("python").unwrap();
-    let mut spec = container_spec(&settings, python);
-    // Its own instance label, so the service's sweep never touches these.
-    let labels = spec.labels.get_or_insert_with(Default::default);
-    labels.insert(
-        "codeexec.instance".into(),
-        format!("{}-cold", service.instance),
-    );
-    let docker = runtime
-        .block_on(docker::connect(&settings.docker))
-        .expect("Docker");
-    let frame = JobFrame {
-        files: vec![SourceFile {
-            name: "main.py".into(),
-            content: HELLO.into(),
-        }],
-        stdin: String::new(),
-        compile: None,
-        run: StageCommand {
-            argv: vec!["python3".into(), "main.py".into()],
-            time_limit_ms: 5000,
-        },
-        output_limit_bytes: 65536,
-    };
-    group.bench_function("cold_container", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let memory_mb = python.settings.memory_mb;
-            let container = WarmContainer::start(&docker, &spec, memory_mb)
-                .await
-                .expect("start");
-            let deadline = Duration::from_secs(30);
-            let report = container.run_and_remove(&frame, memory_mb, deadline).await;
-            let run = report.result.expect("result").run.expect("run stage");
-            assert_eq!(run.stdout, "Hello, World!\n");
-        })
-    });
+    let mut group = c.benchmark_group("warm_pool_http");
+    group.sampling_mode(SamplingMode::Flat);
+    for (language, code) in HELLO_WORLD {
+        let (samples, time) = if is_compiled(language) {
+            (10, 30)
+        } else {
+            (20, 10)
+        };
+        group
+            .sample_size(samples)
+            .measurement_time(Duration::from_secs(time));
+        group.bench_function(BenchmarkId::from_parameter(language), |b| {
+            b.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    wait_for_full_pool(&service, language);
+                    let started = Instant::now();
+                    let result = service.run(language, code);
+                    total += started.elapsed();
+                    assert_eq!(result["output"], HELLO_OUTPUT, "{result}");
+                }
+                total
+            })
+        });
+    }
     group.finish();
+    cold_path(c, &service.instance);
+    bare_exchange(c, &service.instance);
     service.terminate();
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default().measurement_time(Duration::from_secs(8));
-    targets = python_hello_world
+/// One container per job, created and removed around it, labelled apart from the service's so
+/// its sweeps never touch them.
+fn cold_path(c: &mut Criterion, service_instance: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = Settings::load_default().expect("settings");
+    let registry = LanguageRegistry::new(&settings);
+    let docker = runtime
+        .block_on(docker::connect(&settings.docker))
+        .expect("Docker");
+    let mut group = c.benchmark_group("cold_container");
+    group.sampling_mode(SamplingMode::Flat);
+    for language in COLD {
+        let language = registry.resolve(language).unwrap();
+        assert!(hello_world(&language.name).is_some());
+        let spec = labelled_spec(&settings, language, &format!("{service_instance}-cold"));
+        let job = hello_world_job(&settings, language).expect("a valid job");
+        let frame = job.to_frame(settings.limits.output_limit_bytes);
+        let (samples, time) = if is_compiled(&language.name) {
+            (10, 40)
+        } else {
+            (20, 10)
+        };
+        group
+            .sample_size(samples)
+            .measurement_time(Duration::from_secs(time));
+        group.bench_function(BenchmarkId::from_parameter(&language.name), |b| {
+            b.to_async(&runtime).iter(|| async {
+                let container = WarmContainer::start(&docker, &spec, job.memory_mb)
+                    .await
+                    .expect("start");
+                let deadline = Duration::from_secs(60);
+                let report = container
+                    .run_and_remove(&frame, job.memory_mb, deadline)
+                    .await;
+                let run = report.result.expect("result").run.expect("run stage");
+                assert_eq!(run.stdout, HELLO_OUTPUT);
+            })
+        });
+    }
+    group.finish();
 }
+
+/// A job whose program does nothing, on a container started (untimed) for it: the time of
+/// sending the frame, the runner writing no files and starting `true`, and the result coming
+/// back through the engine. The container is removed in the background, as the pool does.
+fn bare_exchange(c: &mut Criterion, service_instance: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = Settings::load_default().expect("settings");
+    let registry = LanguageRegistry::new(&settings);
+    let docker = runtime
+        .block_on(docker::connect(&settings.docker))
+        .expect("Docker");
+    let python = registry.resolve("python").unwrap();
+    let instance = format!("{service_instance}-exchange");
+    let spec = labelled_spec(&settings, python, &instance);
+    let memory_mb = python.settings.memory_mb;
+    let frame = JobFrame {
+        files: Vec::new(),
+        stdin: String::new(),
+        compile: None,
+        run: StageCommand {
+            argv: vec!["true".into()],
+            time_limit_ms: 5000,
+        },
+        output_limit_bytes: settings.limits.output_limit_bytes,
+    };
+    let mut group = c.benchmark_group("container_exchange");
+    group.sampling_mode(SamplingMode::Flat).sample_size(20);
+    group.bench_function("python_noop", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| {
+            let (docker, spec, frame) = (&docker, &spec, &frame);
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let container = WarmContainer::start(docker, spec, memory_mb)
+                        .await
+                        .expect("start");
+                    let started = Instant::now();
+                    let report = container
+                        .run(frame, memory_mb, Duration::from_secs(30))
+                        .await;
+                    total += started.elapsed();
+                    let run = report.result.expect("result").run.expect("run stage");
+                    assert_eq!(run.exit_code, Some(0));
+                }
+                total
+            }
+        })
+    });
+    group.finish();
+    // Removals still running in the background end with the runtime; finish them here.
+    runtime
+        .block_on(remove_instance_containers(&docker, &instance))
+        .expect("remove the exchange containers");
+}
+
+criterion_group!(benches, hello_world_latency);
 criterion_main!(benches);

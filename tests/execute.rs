@@ -71,6 +71,35 @@ fn hello_world_runs_in_every_language_through_v2() {
     }
 }
 
+/// The timings nest: the pool hand-off inside the wait for a container, the runner's stages
+/// inside the container exchange, and both inside the total. Orderings of nested intervals, not
+/// durations, so load on the machine cannot change the outcome.
+#[test]
+fn timings_nest_the_container_exchange_inside_the_total() {
+    let (_, file_name, source) = HELLO[3];
+    let files = json!([{ "filename": file_name, "code": source }]);
+    let result = service().run_files("java", files);
+    assert_succeeded(&result, "Hello, World!\n");
+    let timings = &result["timings"];
+    let seconds = |field: &str| {
+        timings[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("timings.{field} missing: {result}"))
+    };
+    // Sums of rounded values may differ from the measured whole in the last bits.
+    let slack = 1e-6;
+    assert!(seconds("acquire") <= seconds("queue") + slack, "{timings}");
+    assert!(seconds("compile") > 0.0, "{timings}");
+    assert!(
+        seconds("compile") + seconds("run") <= seconds("exchange") + slack,
+        "{timings}"
+    );
+    assert!(
+        seconds("queue") + seconds("exchange") <= seconds("total") + slack,
+        "{timings}"
+    );
+}
+
 #[test]
 fn aliases_reach_their_language() {
     let result = service().run("py", "import sys; print(sys.version_info[0])");

@@ -52,11 +52,14 @@ pub struct CompileResult {
     pub execution_time: f64,
 }
 
+/// Where the time went, seconds; see [`crate::engine::Timings`].
 #[derive(Debug, Serialize)]
 pub struct TimingsSeconds {
     pub queue: f64,
+    pub acquire: f64,
     pub compile: f64,
     pub run: f64,
+    pub exchange: f64,
     pub total: f64,
 }
 
@@ -90,8 +93,10 @@ impl From<Execution> for ExecuteResponse {
             compile: execution.compile.as_ref().map(compile_result),
             timings: TimingsSeconds {
                 queue: timings.queue.as_secs_f64(),
+                acquire: timings.acquire.as_secs_f64(),
                 compile: timings.compile.as_secs_f64(),
                 run: timings.run.as_secs_f64(),
+                exchange: timings.exchange.as_secs_f64(),
                 total: timings.total.as_secs_f64(),
             },
             truncated,

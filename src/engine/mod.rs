@@ -2,7 +2,7 @@
 //! it (acquire a warm container, run, judge, remove). No HTTP here.
 
 mod admission;
-mod cleanup;
+pub mod cleanup;
 pub mod container;
 mod events;
 pub mod hardening;
@@ -48,10 +48,16 @@ pub struct Execution {
 /// Where a job's time went, from the request's arrival.
 #[derive(Debug, Clone, Copy)]
 pub struct Timings {
-    /// Waiting for a warm container.
+    /// From the request's arrival until a warm container was in hand.
     pub queue: Duration,
+    /// Asking the language's pool for a container until holding one: the hand-off from the
+    /// ready pool, or the wait for a fresh container when none was ready.
+    pub acquire: Duration,
     pub compile: Duration,
     pub run: Duration,
+    /// The whole exchange with the container: sending the job, its compile and run stages (as
+    /// the runner measured them), and reading the result back.
+    pub exchange: Duration,
     pub total: Duration,
 }
 
@@ -132,10 +138,16 @@ impl Engine {
         received: Instant,
     ) -> Result<Execution, AcquireError> {
         let _in_flight = self.admission.admit()?;
+        let asked = Instant::now();
         let container = self.acquire(&spec.language.name).await?;
-        let queue = received.elapsed();
-        tracing::info!(container = %container.id, queue_ms = queue.as_millis() as u64, "container acquired");
+        let acquired = Instant::now();
+        tracing::info!(
+            container = %container.id,
+            queue_ms = (acquired - received).as_millis() as u64,
+            "container acquired"
+        );
         let report = self.run_on(container, &spec).await;
+        let exchange = acquired.elapsed();
         let verdict = outcome::judge(&spec, &report);
         if report.result.is_err() {
             METRICS
@@ -151,9 +163,11 @@ impl Engine {
             Duration::from_millis(stage.as_ref().map_or(0, |stage| stage.wall_ms))
         };
         let timings = Timings {
-            queue,
+            queue: acquired - received,
+            acquire: acquired - asked,
             compile: stage_time(&compile),
             run: stage_time(&run),
+            exchange,
             total: received.elapsed(),
         };
         tracing::info!(

@@ -192,8 +192,10 @@ mod tests {
             run: Some(run),
             timings: Timings {
                 queue: Duration::ZERO,
+                acquire: Duration::ZERO,
                 compile: Duration::ZERO,
                 run: Duration::from_millis(1250),
+                exchange: Duration::from_millis(1290),
                 total: Duration::from_millis(1300),
             },
         }

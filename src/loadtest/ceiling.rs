@@ -1,0 +1,180 @@
+//! What the Docker engine alone allows, measured with nothing of the service in the way: the
+//! container ceiling (containers per second created, started and removed by several loops at
+//! once) and the cold path (one job per fresh container, one after another). Both use a
+//! language's own image with the service's own hardening and limits
+//! ([`container_spec`]), and the same container code as the pools ([`WarmContainer`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::models::ContainerCreateBody;
+use bollard::Docker;
+
+use super::progress;
+use super::record::{CeilingRun, ColdRecord};
+use super::workload::HELLO_OUTPUT;
+use crate::config::Settings;
+use crate::docker::LABEL_INSTANCE;
+use crate::engine::container::WarmContainer;
+use crate::engine::hardening::container_spec;
+use crate::engine::job::JobSpec;
+use crate::language::Language;
+
+/// A failed start is retried after this pause, so a broken engine is not hammered.
+const FAILURE_PAUSE: Duration = Duration::from_millis(200);
+
+/// The container a job of `language` would get, but labelled as `instance`'s, so the service's
+/// own sweeps never touch it and a sweep of `instance` removes whatever a broken run left.
+pub fn labelled_spec(
+    settings: &Settings,
+    language: &Language,
+    instance: &str,
+) -> ContainerCreateBody {
+    let mut spec = container_spec(settings, language);
+    spec.labels
+        .get_or_insert_with(Default::default)
+        .insert(LABEL_INSTANCE.to_string(), instance.to_string());
+    spec
+}
+
+/// Creates, starts and removes containers of `language` from `parallelism` loops at once, for
+/// `duration` at each parallelism given; `when` says whether this is before or after the load.
+pub async fn measure_ceiling(
+    docker: &Docker,
+    spec: &ContainerCreateBody,
+    language: &Language,
+    parallelisms: &[usize],
+    duration: Duration,
+    when: &str,
+) -> Result<Vec<CeilingRun>, String> {
+    let mut runs = Vec::new();
+    for &parallelism in parallelisms {
+        runs.push(ceiling_run(docker, spec, language, parallelism, duration, when).await?);
+    }
+    Ok(runs)
+}
+
+async fn ceiling_run(
+    docker: &Docker,
+    spec: &ContainerCreateBody,
+    language: &Language,
+    parallelism: usize,
+    duration: Duration,
+    when: &str,
+) -> Result<CeilingRun, String> {
+    let memory_mb = language.settings.memory_mb;
+    let done = Arc::new(AtomicU64::new(0));
+    let ticker = {
+        let done = done.clone();
+        let title = format!("ceiling {when}, {parallelism} at once");
+        progress::timed(&title, duration, move || {
+            format!("{} containers", done.load(Ordering::Relaxed))
+        })
+    };
+    let started = Instant::now();
+    let deadline = started + duration;
+    let cycle_loop = || async {
+        let mut failures = 0;
+        let mut last_error = None;
+        while Instant::now() < deadline {
+            match WarmContainer::start(docker, spec, memory_mb).await {
+                Ok(container) => {
+                    container.remove_now().await;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    failures += 1;
+                    last_error = Some(error.to_string());
+                    tokio::time::sleep(FAILURE_PAUSE).await;
+                }
+            }
+        }
+        (failures, last_error)
+    };
+    let loops = futures_util::future::join_all((0..parallelism).map(|_| cycle_loop())).await;
+    // Cycles under way at the deadline finish and count, so the time is measured to the end.
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    let run = CeilingRun {
+        when: when.to_string(),
+        parallelism,
+        containers: done.load(Ordering::Relaxed),
+        failures: loops.iter().map(|(failures, _)| failures).sum(),
+        elapsed_secs,
+    };
+    ticker.finish(&format!(
+        "{} containers in {elapsed_secs:.1} s: {:.2}/s ({} failed)",
+        run.containers,
+        run.per_second(),
+        run.failures
+    ));
+    if run.containers == 0 {
+        let why = loops.into_iter().find_map(|(_, error)| error);
+        return Err(format!(
+            "no {} container could be created and started: {}",
+            language.name,
+            why.unwrap_or_else(|| "no attempt finished in time".into())
+        ));
+    }
+    Ok(run)
+}
+
+/// Runs `samples` hello world jobs one after another, each in a container created, started and
+/// removed for it: what every job would cost without a warm pool.
+pub async fn measure_cold_path(
+    docker: &Docker,
+    spec: &ContainerCreateBody,
+    settings: &Settings,
+    job: &JobSpec,
+    samples: usize,
+) -> ColdRecord {
+    let frame = job.to_frame(settings.limits.output_limit_bytes);
+    let compile_ms = frame
+        .compile
+        .as_ref()
+        .map_or(0, |stage| stage.time_limit_ms);
+    let deadline = Duration::from_millis(
+        compile_ms + frame.run.time_limit_ms + settings.limits.result_margin_ms,
+    );
+    let done = Arc::new(AtomicU64::new(0));
+    let ticker = {
+        let done = done.clone();
+        let title = format!("cold path, {}", job.language.name);
+        progress::counted(&title, samples as u64, move || done.load(Ordering::Relaxed))
+    };
+    let mut latencies_ms = Vec::new();
+    let mut failures = 0;
+    for _ in 0..samples {
+        let started = Instant::now();
+        let ran = match WarmContainer::start(docker, spec, job.memory_mb).await {
+            Ok(container) => {
+                let report = container
+                    .run_and_remove(&frame, job.memory_mb, deadline)
+                    .await;
+                report
+                    .result
+                    .ok()
+                    .and_then(|result| result.run)
+                    .is_some_and(|run| run.stdout == HELLO_OUTPUT)
+            }
+            Err(_) => false,
+        };
+        if ran {
+            latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        } else {
+            failures += 1;
+        }
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    let median = super::stats::median(latencies_ms.iter().copied());
+    ticker.finish(&format!(
+        "{} jobs, median {}, {failures} failed",
+        latencies_ms.len(),
+        median.map_or("-".into(), |median| format!("{median:.1} ms"))
+    ));
+    ColdRecord {
+        language: job.language.name.clone(),
+        latencies_ms,
+        failures,
+    }
+}

@@ -1,0 +1,329 @@
+//! `codeexec loadtest`: drives a running service with a mixed-language workload at a series of
+//! concurrencies, measures beside it what the Docker engine alone allows (the container ceiling
+//! and the cold path), and writes the report (`docs/benchmarks.md`), its chart and the raw
+//! numbers behind them.
+//!
+//! The service is not started here: the command drives whatever answers at `--url`, so it
+//! measures the service as deployed. `scripts/loadtest` builds, starts and stops one for it.
+
+pub mod ceiling;
+mod chart;
+mod machine;
+mod progress;
+mod record;
+mod report;
+mod runner;
+mod stats;
+mod targets;
+pub mod workload;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bollard::Docker;
+
+use crate::config::Settings;
+use crate::docker;
+use crate::engine::cleanup::remove_instance_containers;
+use crate::language::LanguageRegistry;
+use machine::Machine;
+use record::{CeilingRecord, RunRecord};
+use runner::{ServiceClient, StepTimes};
+use workload::Workload;
+
+/// What `codeexec loadtest` takes. The defaults make a run of about 3.5 minutes on a 2-core
+/// machine.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The service to drive. It must run with the same configuration this command reads, so
+    /// that the ceiling uses the same limits.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    pub url: String,
+    /// Concurrent clients of each step of the mixed workload.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]
+    pub concurrency: Vec<usize>,
+    /// Seconds each step is measured, after its warm-up.
+    #[arg(long, default_value_t = 20)]
+    pub step_secs: u64,
+    /// Seconds each step sends requests before it is measured.
+    #[arg(long, default_value_t = 5)]
+    pub warmup_secs: u64,
+    /// Languages of the mixed workload, each sent equally often.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "python,javascript,ruby,java,go,cpp"
+    )]
+    pub languages: Vec<String>,
+    /// The language of the container ceiling, the cold path and the saturation step.
+    #[arg(long, default_value = "python")]
+    pub reference: String,
+    /// Seconds of the saturation step: the reference language alone at the highest concurrency.
+    #[arg(long, default_value_t = 20)]
+    pub saturation_secs: u64,
+    /// How many containers are created at once while measuring the ceiling; each is tried,
+    /// before the load and again after it.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pub ceiling_parallelism: Vec<usize>,
+    /// Seconds the ceiling is measured at each parallelism.
+    #[arg(long, default_value_t = 4)]
+    pub ceiling_secs: u64,
+    /// Jobs run on the cold path, one after another.
+    #[arg(long, default_value_t = 15)]
+    pub cold_samples: usize,
+    /// Folder of the report: <OUT>/benchmarks.md, <OUT>/benchmarks/latency.svg and
+    /// <OUT>/benchmarks/raw.json.
+    #[arg(long, default_value = "docs")]
+    pub out: PathBuf,
+    /// A note shown at the top of the report, e.g. that the machine was busy.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// `codeexec.instance` label of the containers this command creates (never the service's);
+    /// any left from an interrupted run are removed at start and at the end.
+    #[arg(long, default_value = "loadtest")]
+    pub instance: String,
+    /// Longest wait, in seconds, for the service's pools to be full before each step.
+    #[arg(long, default_value_t = 240)]
+    pub settle_secs: u64,
+    /// Measure nothing: write the report and the chart again from the raw.json of an earlier
+    /// run (e.g. after a change to how they are rendered).
+    #[arg(long, value_name = "RAW_JSON")]
+    pub from_raw: Option<PathBuf>,
+}
+
+/// Runs the whole measurement and writes the report.
+pub fn run(settings: Settings, options: Options) -> Result<(), String> {
+    if let Some(raw) = &options.from_raw {
+        let text = std::fs::read_to_string(raw)
+            .map_err(|error| format!("cannot read {}: {error}", raw.display()))?;
+        let record: RunRecord = serde_json::from_str(&text)
+            .map_err(|error| format!("{} is not the raw.json of a run: {error}", raw.display()))?;
+        return write(&options.out, &record);
+    }
+    if options.instance == settings.docker.instance {
+        return Err(format!(
+            "--instance {:?} is the service's own instance label; choose another",
+            options.instance
+        ));
+    }
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        let docker = docker::connect(&settings.docker)
+            .await
+            .map_err(|error| format!("cannot reach the Docker engine: {error}"))?;
+        let outcome = tokio::select! {
+            outcome = measure(&settings, &options, &docker) => outcome,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+        };
+        if let Err(error) = remove_instance_containers(&docker, &options.instance).await {
+            eprintln!(
+                "could not remove the {} containers: {error}",
+                options.instance
+            );
+        }
+        let record = outcome?;
+        write(&options.out, &record)
+    })
+}
+
+async fn measure(
+    settings: &Settings,
+    options: &Options,
+    docker: &Docker,
+) -> Result<RunRecord, String> {
+    let workload = Workload::new(&options.languages)?;
+    let registry = LanguageRegistry::new(settings);
+    let reference = registry
+        .resolve(&options.reference)
+        .ok_or_else(|| format!("unknown --reference {:?}", options.reference))?
+        .clone();
+    let alone = Workload::new(std::slice::from_ref(&reference.name))?;
+    let top = check_counts("--concurrency", &options.concurrency)?;
+    check_counts("--ceiling-parallelism", &options.ceiling_parallelism)?;
+    let client = ServiceClient::new(&options.url)?;
+    let settle = Duration::from_secs(options.settle_secs);
+    let secs = Duration::from_secs;
+
+    eprintln!(
+        "waiting for the service at {} to be idle with full pools",
+        options.url
+    );
+    client.wait_until_idle(settle).await?;
+    let date = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let machine = Machine::describe(docker).await;
+    remove_instance_containers(docker, &options.instance)
+        .await
+        .map_err(|error| format!("cannot list containers: {error}"))?;
+
+    // The ceiling is measured while the service idles with full pools (their containers wait
+    // on stdin and use no CPU), before the load and again after it, so a change in what else
+    // the machine does shows as a difference between the two.
+    let spec = ceiling::labelled_spec(settings, &reference, &options.instance);
+    let parallelisms = &options.ceiling_parallelism;
+    let ceiling_secs = secs(options.ceiling_secs);
+    let mut ceiling_runs = ceiling::measure_ceiling(
+        docker,
+        &spec,
+        &reference,
+        parallelisms,
+        ceiling_secs,
+        "before",
+    )
+    .await?;
+    let job = workload::hello_world_job(settings, &reference)?;
+    let cold =
+        ceiling::measure_cold_path(docker, &spec, settings, &job, options.cold_samples).await;
+
+    let warmup = secs(options.warmup_secs);
+    let mut sweep = Vec::new();
+    for &concurrency in &options.concurrency {
+        client.wait_until_idle(settle).await?;
+        let title = format!("mixed, {concurrency} client(s)");
+        let times = StepTimes {
+            warmup,
+            window: secs(options.step_secs),
+        };
+        sweep.push(runner::run_step(&client, &workload, concurrency, times, &title).await);
+    }
+    client.wait_until_idle(settle).await?;
+    let title = format!("{} alone, {top} clients", reference.name);
+    let times = StepTimes {
+        warmup,
+        window: secs(options.saturation_secs),
+    };
+    let saturation = runner::run_step(&client, &alone, top, times, &title).await;
+
+    client.wait_until_idle(settle).await?;
+    ceiling_runs.extend(
+        ceiling::measure_ceiling(
+            docker,
+            &spec,
+            &reference,
+            parallelisms,
+            ceiling_secs,
+            "after",
+        )
+        .await?,
+    );
+    let ceiling = CeilingRecord {
+        language: reference.name.clone(),
+        image: reference.settings.image.clone(),
+        runs: ceiling_runs,
+    };
+
+    Ok(RunRecord {
+        date,
+        command: command_line(std::env::args()),
+        label: options.label.clone(),
+        service_url: options.url.clone(),
+        machine,
+        max_parallel_starts: settings.docker.max_parallel_starts,
+        ceiling,
+        cold,
+        sweep,
+        saturation,
+    })
+}
+
+/// A list of counts must be non-empty and without zeros; returns its largest.
+fn check_counts(option: &str, counts: &[usize]) -> Result<usize, String> {
+    match counts.iter().max() {
+        Some(&largest) if !counts.contains(&0) => Ok(largest),
+        _ => Err(format!("{option} needs one or more counts above zero")),
+    }
+}
+
+/// Writes the raw numbers, the chart and the report under `out`.
+fn write(out: &Path, record: &RunRecord) -> Result<(), String> {
+    let companions = out.join("benchmarks");
+    std::fs::create_dir_all(&companions)
+        .map_err(|error| format!("cannot create {}: {error}", companions.display()))?;
+    let save = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text)
+            .map_err(|error| format!("cannot write {}: {error}", path.display()))
+    };
+    let raw = serde_json::to_string_pretty(record).expect("the record serializes");
+    save(companions.join("raw.json"), &raw)?;
+    let sweep: Vec<stats::StepStats> = record.sweep.iter().map(stats::step_stats).collect();
+    let languages = record
+        .sweep
+        .first()
+        .map_or(&[][..], |step| &step.languages[..]);
+    save(
+        companions.join("latency.svg"),
+        &chart::latency_chart(&sweep, languages)?,
+    )?;
+    let links = report::Links {
+        chart: "benchmarks/latency.svg",
+        raw: "benchmarks/raw.json",
+    };
+    save(out.join("benchmarks.md"), &report::render(record, &links))?;
+    let low = sweep.iter().min_by_key(|step| step.concurrency);
+    let saturation = stats::step_stats(&record.saturation);
+    for target in targets::evaluate(record, low, &saturation) {
+        println!("{}: {}", target.name, target.describe());
+    }
+    eprintln!(
+        "wrote {} with its chart and raw numbers in {}",
+        out.join("benchmarks.md").display(),
+        companions.display()
+    );
+    Ok(())
+}
+
+/// The command as typed, with the program shown by its name and arguments quoted where a shell
+/// would need it.
+fn command_line(args: impl IntoIterator<Item = String>) -> String {
+    let mut args = args.into_iter();
+    let program = args
+        .next()
+        .map(|path| {
+            Path::new(&path)
+                .file_name()
+                .map_or(path.clone(), |name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "codeexec".to_string());
+    std::iter::once(program)
+        .chain(args.map(|arg| {
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@".contains(c));
+            if plain {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_names_the_program_and_quotes_what_needs_it() {
+        let args = [
+            "/var/cache/t/release/codeexec",
+            "loadtest",
+            "--label",
+            "busy machine",
+            "--step-secs",
+            "5",
+        ];
+        assert_eq!(
+            command_line(args.map(String::from)),
+            "codeexec loadtest --label 'busy machine' --step-secs 5"
+        );
+    }
+
+    #[test]
+    fn counts_must_be_given_and_above_zero() {
+        assert_eq!(check_counts("--concurrency", &[1, 16, 4]), Ok(16));
+        assert!(check_counts("--concurrency", &[]).is_err());
+        assert!(check_counts("--concurrency", &[0, 2]).is_err());
+    }
+}
