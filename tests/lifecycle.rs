@@ -87,15 +87,10 @@ fn sigterm_finishes_the_job_in_flight_and_removes_every_container() {
                 &json!({ "language": "python", "code": "import time\ntime.sleep(2)\nprint('done')" }),
             )
         });
-        // The job is in flight once the pool has started a replacement for its container: for
-        // the two seconds it sleeps, three python containers exist.
+        // The job is in flight once it has taken one of the two ready python containers: the
+        // pool replaces it only after the job, so for the two seconds it sleeps one is ready.
         wait_until("the job has taken a container", || {
-            let python = service
-                .containers()
-                .into_iter()
-                .filter(|c| c.labels.as_ref().unwrap()["codeexec.language"] == "python")
-                .count();
-            python >= 3
+            service.metric(r#"codeexec_pool_ready{language="python"}"#) == Some(1.0)
         });
         let status = service.terminate();
         assert!(status.success(), "the service exits cleanly: {status}");

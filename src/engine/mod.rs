@@ -28,7 +28,8 @@ use container::WarmContainer;
 use job::JobSpec;
 use outcome::{ContainerReport, Verdict};
 use supervisor::{
-    Acquire, AcquireError, ContainerTicket, Drain, GetPoolState, LanguageSupervisor, PoolState,
+    Acquire, AcquireError, ContainerTicket, Drain, GetPoolState, JobFinished, LanguageSupervisor,
+    PoolState,
 };
 
 /// Longest wait at shutdown for container starts already under way.
@@ -59,6 +60,16 @@ pub struct Timings {
     /// the runner measured them), and reading the result back.
     pub exchange: Duration,
     pub total: Duration,
+}
+
+/// Tells the language's supervisor that a job is done with its container when dropped, whichever
+/// way the job ends, so the pool's deferred replacement always starts.
+struct TellWhenFinished(Addr<LanguageSupervisor>);
+
+impl Drop for TellWhenFinished {
+    fn drop(&mut self) {
+        self.0.do_send(JobFinished);
+    }
 }
 
 /// Cheap to clone: every handler holds one.
@@ -141,6 +152,7 @@ impl Engine {
         let asked = Instant::now();
         let container = self.acquire(&spec.language.name).await?;
         let acquired = Instant::now();
+        let _finished = TellWhenFinished(self.supervisors[&spec.language.name].clone());
         tracing::info!(
             container = %container.id,
             queue_ms = (acquired - received).as_millis() as u64,

@@ -273,7 +273,12 @@ impl Handler<Acquire> for LanguageSupervisor {
             });
         }
         if let Some(container) = self.ready.pop_front() {
-            self.replenish(ctx);
+            // While another container is still ready, the replacement waits until this job is
+            // done (`JobFinished`) instead of competing with it for the CPU; a pool running dry
+            // refills at once.
+            if self.ready.is_empty() {
+                self.replenish(ctx);
+            }
             return Ok(ContainerTicket::Ready(container));
         }
         if let Some(reason) = self.last_error.clone() {
@@ -294,6 +299,19 @@ impl Handler<Acquire> for LanguageSupervisor {
         self.waiters.push_back(sender);
         self.replenish(ctx);
         Ok(ContainerTicket::Queued(receiver))
+    }
+}
+
+/// A job is done with the container it took: start the replacement held back at [`Acquire`].
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct JobFinished;
+
+impl Handler<JobFinished> for LanguageSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: JobFinished, ctx: &mut Context<Self>) {
+        self.replenish(ctx);
     }
 }
 
