@@ -78,15 +78,27 @@ fn hello_world_latency(c: &mut Criterion) {
     service.terminate();
 }
 
-/// One container per job, created and removed around it, labelled apart from the service's so
-/// its sweeps never touch them.
-fn cold_path(c: &mut Criterion, service_instance: &str) {
+/// What the engine-level benches drive containers with, outside the service: a runtime, the
+/// service's settings and languages, and a Docker connection.
+fn engine_parts() -> (
+    tokio::runtime::Runtime,
+    Settings,
+    LanguageRegistry,
+    bollard::Docker,
+) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let settings = Settings::load_default().expect("settings");
     let registry = LanguageRegistry::new(&settings);
     let docker = runtime
         .block_on(docker::connect(&settings.docker))
         .expect("Docker");
+    (runtime, settings, registry, docker)
+}
+
+/// One container per job, created and removed around it, labelled apart from the service's so
+/// its sweeps never touch them.
+fn cold_path(c: &mut Criterion, service_instance: &str) {
+    let (runtime, settings, registry, docker) = engine_parts();
     let mut group = c.benchmark_group("cold_container");
     group.sampling_mode(SamplingMode::Flat);
     for language in COLD {
@@ -124,12 +136,7 @@ fn cold_path(c: &mut Criterion, service_instance: &str) {
 /// sending the frame, the runner writing no files and starting `true`, and the result coming
 /// back through the engine. The container is removed in the background, as the pool does.
 fn bare_exchange(c: &mut Criterion, service_instance: &str) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let settings = Settings::load_default().expect("settings");
-    let registry = LanguageRegistry::new(&settings);
-    let docker = runtime
-        .block_on(docker::connect(&settings.docker))
-        .expect("Docker");
+    let (runtime, settings, registry, docker) = engine_parts();
     let python = registry.resolve("python").unwrap();
     let instance = format!("{service_instance}-exchange");
     let spec = labelled_spec(&settings, python, &instance);

@@ -6,16 +6,6 @@ mod common;
 use common::Service;
 use serde_json::{json, Value};
 
-fn container_ids(service: &Service) -> Vec<String> {
-    let mut ids: Vec<String> = service
-        .containers()
-        .into_iter()
-        .filter_map(|container| container.id)
-        .collect();
-    ids.sort();
-    ids
-}
-
 fn files(count: usize) -> Value {
     let list: Vec<Value> = (0..count)
         .map(|i| json!({ "filename": format!("f{i}.py"), "code": "print(1)" }))
@@ -128,7 +118,7 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
 #[test]
 fn bad_requests_get_a_clear_4xx_and_start_no_container() {
     let service = Service::start_ready("bad-input", &[]);
-    let before = container_ids(&service);
+    let before = service.container_ids();
     assert_eq!(before.len(), 12, "six pools of two");
     for (path, body, status, phrase) in bad_requests() {
         let (got, _, answer) = service.post_raw(path, body);
@@ -141,7 +131,7 @@ fn bad_requests_get_a_clear_4xx_and_start_no_container() {
         );
     }
     assert_eq!(
-        container_ids(&service),
+        service.container_ids(),
         before,
         "a bad request touched a container"
     );

@@ -118,12 +118,6 @@ fn a_request_abandoned_by_its_client_leaves_no_container_behind() {
         .json(&body)
         .send();
     assert!(sent.is_err(), "the client gave up before the program ended");
-    wait_until("only the pools' running containers remain", || {
-        let containers = service.containers();
-        containers.len() == 12
-            && containers
-                .iter()
-                .all(|c| c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running"))
-    });
+    service.wait_until_only_pools_remain(12);
     assert!(service.terminate().success());
 }

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use attack::HELLO;
-use common::{wait_until, Service};
+use common::Service;
 use serde_json::{json, Value};
 
 const REQUESTS: usize = 200;
@@ -93,13 +93,7 @@ fn a_burst_of_200_mixed_requests_at_concurrency_16_is_answered_in_full() {
     }
     eprintln!("answers: {by_status:?}");
 
-    wait_until("only the pools' running containers remain", || {
-        let containers = service.containers();
-        containers.len() == 12
-            && containers
-                .iter()
-                .all(|c| c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running"))
-    });
+    service.wait_until_only_pools_remain(12);
     let rss_after = service.resident_kib();
     eprintln!("service VmRSS: {rss_before} KiB before, {rss_after} KiB after");
     assert!(

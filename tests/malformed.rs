@@ -176,20 +176,10 @@ fn nasty_bodies() -> Vec<Nasty> {
     ]
 }
 
-fn container_ids(service: &Service) -> Vec<String> {
-    let mut ids: Vec<String> = service
-        .containers()
-        .into_iter()
-        .filter_map(|container| container.id)
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[test]
 fn nasty_bodies_get_a_short_4xx_and_the_service_keeps_working() {
     let service = Service::start_ready("malformed", &[]);
-    let before = container_ids(&service);
+    let before = service.container_ids();
     for (what, path, content_type, body) in nasty_bodies() {
         let headers: Vec<(&str, &str)> = content_type
             .map(|value| ("content-type", value))
@@ -207,7 +197,7 @@ fn nasty_bodies_get_a_short_4xx_and_the_service_keeps_working() {
         );
     }
     assert_eq!(
-        container_ids(&service),
+        service.container_ids(),
         before,
         "a bad request touched a container"
     );

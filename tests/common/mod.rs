@@ -210,6 +210,30 @@ impl Service {
         instance_containers(&self.instance)
     }
 
+    /// The ids of this service's containers, sorted: equal before and after means no container
+    /// was started or removed in between.
+    pub fn container_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .containers()
+            .into_iter()
+            .filter_map(|container| container.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Waits until the service has exactly `pooled` containers, all running: the pools' warm
+    /// ones, with every container that served a job gone.
+    pub fn wait_until_only_pools_remain(&self, pooled: usize) {
+        wait_until("only the pools' running containers remain", || {
+            let containers = self.containers();
+            containers.len() == pooled
+                && containers
+                    .iter()
+                    .all(|c| c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running"))
+        });
+    }
+
     /// The service process's resident memory (VmRSS), in KiB.
     pub fn resident_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
