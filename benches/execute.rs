@@ -14,12 +14,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use codeexec::config::Settings;
-use codeexec::docker;
-use codeexec::engine::cleanup::remove_instance_containers;
-use codeexec::engine::container::WarmContainer;
-use codeexec::language::LanguageRegistry;
-use codeexec::loadtest::ceiling::labelled_spec;
+use codeexec::loadtest::ceiling::labelled_runtime;
 use codeexec::loadtest::workload::{hello_world, hello_world_job, HELLO_OUTPUT, HELLO_WORLD};
+use codeexec_engine::{ContainerRuntime, DockerRuntime, LanguageRegistry};
 use codeexec_protocol::{JobFrame, StageCommand};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 
@@ -78,19 +75,22 @@ fn hello_world_latency(c: &mut Criterion) {
     service.terminate();
 }
 
-/// What the engine-level benches drive containers with, outside the service: a runtime, the
-/// service's settings and languages, and a Docker connection.
-fn engine_parts() -> (
+/// What the engine-level benches drive containers with, outside the service: an async runtime,
+/// the service's settings and languages, and the pools' Docker runtime, labelling its
+/// containers as `instance`'s so the service's sweeps never touch them.
+fn engine_parts(
+    instance: &str,
+) -> (
     tokio::runtime::Runtime,
     Settings,
     LanguageRegistry,
-    bollard::Docker,
+    DockerRuntime,
 ) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let settings = Settings::load_default().expect("settings");
-    let registry = LanguageRegistry::new(&settings);
+    let registry = LanguageRegistry::new(&settings.languages);
     let docker = runtime
-        .block_on(docker::connect(&settings.docker))
+        .block_on(labelled_runtime(&settings, instance))
         .expect("Docker");
     (runtime, settings, registry, docker)
 }
@@ -98,13 +98,12 @@ fn engine_parts() -> (
 /// One container per job, created and removed around it, labelled apart from the service's so
 /// its sweeps never touch them.
 fn cold_path(c: &mut Criterion, service_instance: &str) {
-    let (runtime, settings, registry, docker) = engine_parts();
+    let (runtime, settings, registry, docker) = engine_parts(&format!("{service_instance}-cold"));
     let mut group = c.benchmark_group("cold_container");
     group.sampling_mode(SamplingMode::Flat);
     for language in COLD {
         let language = registry.resolve(language).unwrap();
         assert!(hello_world(&language.name).is_some());
-        let spec = labelled_spec(&settings, language, &format!("{service_instance}-cold"));
         let job = hello_world_job(&settings, language).expect("a valid job");
         let frame = job.to_frame(settings.limits.output_limit_bytes);
         let (samples, time) = if is_compiled(&language.name) {
@@ -117,13 +116,10 @@ fn cold_path(c: &mut Criterion, service_instance: &str) {
             .measurement_time(Duration::from_secs(time));
         group.bench_function(BenchmarkId::from_parameter(&language.name), |b| {
             b.to_async(&runtime).iter(|| async {
-                let container = WarmContainer::start(&docker, &spec, job.memory_mb)
-                    .await
-                    .expect("start");
+                let mut container = docker.start(language).await.expect("start");
                 let deadline = Duration::from_secs(60);
-                let report = container
-                    .run_and_remove(&frame, job.memory_mb, deadline)
-                    .await;
+                let report = container.run(&frame, job.memory_mb, deadline).await;
+                container.remove().await;
                 let run = report.result.expect("result").run.expect("run stage");
                 assert_eq!(run.stdout, HELLO_OUTPUT);
             })
@@ -136,10 +132,9 @@ fn cold_path(c: &mut Criterion, service_instance: &str) {
 /// sending the frame, the runner writing no files and starting `true`, and the result coming
 /// back through the engine. The container is removed in the background, as the pool does.
 fn bare_exchange(c: &mut Criterion, service_instance: &str) {
-    let (runtime, settings, registry, docker) = engine_parts();
+    let (runtime, settings, registry, docker) =
+        engine_parts(&format!("{service_instance}-exchange"));
     let python = registry.resolve("python").unwrap();
-    let instance = format!("{service_instance}-exchange");
-    let spec = labelled_spec(&settings, python, &instance);
     let memory_mb = python.settings.memory_mb;
     let frame = JobFrame {
         files: Vec::new(),
@@ -155,13 +150,11 @@ fn bare_exchange(c: &mut Criterion, service_instance: &str) {
     group.sampling_mode(SamplingMode::Flat).sample_size(20);
     group.bench_function("python_noop", |b| {
         b.to_async(&runtime).iter_custom(|iterations| {
-            let (docker, spec, frame) = (&docker, &spec, &frame);
+            let (docker, frame) = (&docker, &frame);
             async move {
                 let mut total = Duration::ZERO;
                 for _ in 0..iterations {
-                    let container = WarmContainer::start(docker, spec, memory_mb)
-                        .await
-                        .expect("start");
+                    let mut container = docker.start(python).await.expect("start");
                     let started = Instant::now();
                     let report = container
                         .run(frame, memory_mb, Duration::from_secs(30))
@@ -177,7 +170,7 @@ fn bare_exchange(c: &mut Criterion, service_instance: &str) {
     group.finish();
     // Removals still running in the background end with the runtime; finish them here.
     runtime
-        .block_on(remove_instance_containers(&docker, &instance))
+        .block_on(docker.remove_all())
         .expect("remove the exchange containers");
 }
 

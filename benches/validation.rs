@@ -6,8 +6,8 @@ use std::hint::black_box;
 
 use codeexec::api::request::{ExecuteRequest, ExecuteV1, ExecuteV2};
 use codeexec::config::Settings;
-use codeexec::language::LanguageRegistry;
 use codeexec::loadtest::workload::hello_world_body;
+use codeexec_engine::LanguageRegistry;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::json;
 
@@ -38,7 +38,7 @@ fn many_files_body() -> Vec<u8> {
 
 fn request_validation(c: &mut Criterion) {
     let settings = Settings::load_default().expect("settings");
-    let registry = LanguageRegistry::new(&settings);
+    let registry = LanguageRegistry::new(&settings.languages);
     let limits = &settings.limits;
     let v1 = serde_json::to_vec(&hello_world_body("python").unwrap()).unwrap();
     let v2 = many_files_body();

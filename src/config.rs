@@ -6,6 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use codeexec_engine::{
+    DockerSettings, EngineSettings, GlobalLimits, LanguageSettings, RuntimeKind, RuntimeSettings,
+};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -17,6 +20,7 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
 pub struct Settings {
     pub server: ServerSettings,
     pub docker: DockerSettings,
+    pub runtime: RuntimeSettings,
     pub images: ImageSettings,
     pub limits: GlobalLimits,
     pub mongo: MongoSettings,
@@ -35,26 +39,15 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Seconds given to requests in flight after SIGTERM/SIGINT before they are cut.
     pub shutdown_timeout_secs: u64,
-    /// `text` or `json`.
-    pub log_format: String,
+    pub log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DockerSettings {
-    /// Engine address; empty means `DOCKER_HOST` or the local default socket.
-    pub host: String,
-    /// OCI runtime for job containers (`runc`, or `runsc` for gVisor); empty means the engine's.
-    pub runtime: String,
-    /// Names this service's containers (`codeexec.instance` label), so that several services can
-    /// share an engine and each cleans up only what it left behind.
-    pub instance: String,
-    /// User the runner and the program run as inside the container.
-    pub user: String,
-    /// Containers being created and started at once, across all languages. Keeping this at the
-    /// core count stops replenishment from starving running jobs of CPU.
-    pub max_parallel_starts: usize,
-    /// Seconds to wait for one Docker API call.
-    pub api_timeout_secs: u64,
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,33 +63,6 @@ pub struct ImageSettings {
     pub debian_suite: String,
     /// Debian mirror used by debootstrap.
     pub debian_mirror: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GlobalLimits {
-    /// Smallest time limit a request may ask for.
-    pub min_timeout_ms: u64,
-    /// Smallest memory limit a request may ask for.
-    pub min_memory_mb: u64,
-    /// Bytes kept of each of stdout and stderr.
-    pub output_limit_bytes: usize,
-    /// Size of the `/sandbox` tmpfs.
-    pub sandbox_size_mb: u64,
-    /// Size of the `/tmp` tmpfs.
-    pub tmp_size_mb: u64,
-    /// Open files per process (`nofile`).
-    pub open_files: u64,
-    /// Largest file a program may write (`fsize`).
-    pub file_size_mb: u64,
-    /// Files in one request.
-    pub max_files: usize,
-    /// Longest time a job waits in its language's queue before it is refused with 503.
-    pub queue_timeout_ms: u64,
-    /// Added to a job's compile and run limits to bound how long the engine waits for its result.
-    pub result_margin_ms: u64,
-    /// Execute requests admitted at once across all languages, queued or running; one more gets
-    /// 503 at once.
-    pub max_jobs_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,57 +134,6 @@ pub struct RateLimitSettings {
     pub sweep_interval_secs: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LanguageSettings {
-    /// Whether the service offers the language at all: a disabled one has no pool and requests
-    /// naming it get 400. Defaults to true.
-    #[serde(default = "enabled_by_default")]
-    pub enabled: bool,
-    /// Name shown to users, e.g. "Python".
-    pub display_name: String,
-    /// Other names a request may use.
-    pub aliases: Vec<String>,
-    /// Image the pool runs, built by `codeexec images build`.
-    pub image: String,
-    /// Base image when building with registry access (the official language image).
-    pub base_image: String,
-    /// Debian packages that make the base when building offline.
-    pub debian_packages: Vec<String>,
-    /// File name given to `code` on `/api/v1/execute`.
-    pub default_file_name: String,
-    /// Extensions of the files handed to the compiler as `{sources}`.
-    pub source_extensions: Vec<String>,
-    /// Whether file names may contain `/` (packages, modules in folders).
-    pub allow_subdirectories: bool,
-    /// Compile argv; empty for interpreted languages. Placeholders: `{entry}` (entry file name),
-    /// `{entry_stem}` (without extension, e.g. Java's class), `{sources}` (every source file).
-    pub compile: Vec<String>,
-    /// Run argv, same placeholders; the request's args are appended.
-    pub run: Vec<String>,
-    /// Argv whose output names the toolchain's version.
-    pub version_command: Vec<String>,
-    /// `KEY=value` pairs set in the container.
-    pub env: Vec<String>,
-    /// Containers kept started and waiting.
-    pub pool_size: usize,
-    /// Jobs that may wait for a container; more get 503.
-    pub queue_size: usize,
-    /// Memory limit (swap equal to it, so none extra); a request may ask for less.
-    pub memory_mb: u64,
-    /// CPU quota in cores.
-    pub cpus: f64,
-    /// Processes and threads in the container.
-    pub pids: i64,
-    /// Run stage time limit; a request may ask for less.
-    pub timeout_ms: u64,
-    /// Compile stage time limit.
-    pub compile_timeout_ms: u64,
-}
-
-fn enabled_by_default() -> bool {
-    true
-}
-
 /// A settings file or override that could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -264,38 +179,20 @@ impl Settings {
         Ok(settings)
     }
 
+    /// What the engine reads of these settings.
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings {
+            docker: self.docker.clone(),
+            runtime: self.runtime.clone(),
+            limits: self.limits.clone(),
+            languages: self.languages.clone(),
+        }
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
-        if !self.languages.values().any(|language| language.enabled) {
-            return Err(ConfigError("no language is configured and enabled".into()));
-        }
-        for (name, language) in &self.languages {
-            let fail = |what: &str| Err(ConfigError(format!("languages.{name}: {what}")));
-            if language.run.is_empty() {
-                return fail("run must name a command");
-            }
-            if language.pool_size == 0 {
-                return fail("pool_size must be at least 1");
-            }
-            if language.memory_mb < self.limits.min_memory_mb {
-                return fail("memory_mb is below limits.min_memory_mb");
-            }
-            if language.timeout_ms < self.limits.min_timeout_ms {
-                return fail("timeout_ms is below limits.min_timeout_ms");
-            }
-            if language.cpus <= 0.0 {
-                return fail("cpus must be positive");
-            }
-        }
-        if self.docker.max_parallel_starts == 0 {
-            return Err(ConfigError(
-                "docker.max_parallel_starts must be at least 1".into(),
-            ));
-        }
-        if self.limits.max_jobs_in_flight == 0 {
-            return Err(ConfigError(
-                "limits.max_jobs_in_flight must be at least 1".into(),
-            ));
-        }
+        self.engine_settings()
+            .check()
+            .map_err(|invalid| ConfigError(invalid.to_string()))?;
         self.rate_limit.check().map_err(ConfigError)?;
         self.mongo.check()
     }
@@ -357,7 +254,7 @@ mod tests {
             let settings = Settings::load(&repo_config()).unwrap();
             assert_eq!(settings.server.port, 4100);
             assert_eq!(settings.mongo.uri, "mongodb://127.0.0.1:1");
-            assert_eq!(settings.languages["python"].pool_size, 5);
+            assert_eq!(settings.languages["python"].pool_size.get(), 5);
             Ok(())
         });
     }
@@ -401,7 +298,9 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("CODEEXEC_LANGUAGES__RUBY__POOL_SIZE", "0");
             let error = Settings::load(&repo_config()).unwrap_err();
-            assert!(error.to_string().contains("languages.ruby: pool_size"));
+            // Figment names the key as the environment spelled it.
+            let message = error.to_string().to_lowercase();
+            assert!(message.contains("languages.ruby.pool_size"), "{error}");
             Ok(())
         });
     }
@@ -436,7 +335,8 @@ mod tests {
             jail.set_env("CODEEXEC_RATE_LIMIT__REQUESTS_PER_SECOND", "1");
             jail.set_env("CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT", "0");
             let error = Settings::load(&repo_config()).unwrap_err();
-            assert!(error.to_string().contains("max_jobs_in_flight"));
+            let message = error.to_string().to_lowercase();
+            assert!(message.contains("limits.max_jobs_in_flight"), "{error}");
             Ok(())
         });
     }

@@ -3,11 +3,8 @@
 
 pub mod api;
 pub mod config;
-pub mod docker;
-pub mod engine;
 pub mod execution_log;
 pub mod images;
-pub mod language;
 pub mod loadtest;
 pub mod metrics;
 pub mod rate_limit;

@@ -2,10 +2,11 @@
 //! rendering behind `GET /metrics`. Metric names follow Prometheus conventions (base units,
 //! `_total` for counters, `_seconds` and `_bytes`); the README lists them.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
-use crate::engine::outcome::RunStatus;
-use crate::engine::Execution;
+use codeexec_engine::{ContainerFailure, EngineObserver, Execution, RunStatus};
+use strum::IntoEnumIterator;
 
 use prometheus::{
     exponential_buckets, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -21,10 +22,6 @@ const DURATION_BUCKETS: &[f64] = &[
 const CPU_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0,
 ];
-
-/// Why a pool container failed: it could not be started, it died while waiting idle in the
-/// pool, or it ended a job without the runner's result.
-pub const CONTAINER_FAILURE_REASONS: [&str; 3] = ["start_failed", "died_idle", "no_result"];
 
 /// Why an execute request was refused before it ran.
 pub const REJECTION_REASONS: [&str; 8] = [
@@ -65,7 +62,7 @@ pub struct Metrics {
 }
 
 /// The process-wide metrics; registered on first use.
-pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+pub static METRICS: LazyLock<Arc<Metrics>> = LazyLock::new(|| Arc::new(Metrics::new()));
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels).expect("valid counter")
@@ -220,7 +217,8 @@ impl Metrics {
 
     /// Records one finished execution: its status, where its time went, and what the program
     /// used (CPU over both stages, the larger peak RSS of the two).
-    pub fn observe_execution(&self, language: &str, execution: &Execution) {
+    fn observe_execution(&self, execution: &Execution) {
+        let language = execution.spec.language.name.as_str();
         let status = execution.verdict.status.as_str();
         self.executions_total
             .with_label_values(&[language, status])
@@ -261,13 +259,13 @@ impl Metrics {
     /// (and `rate()` works) before the first event of its kind.
     pub fn initialize_labels<'a>(&self, languages: impl IntoIterator<Item = &'a str>) {
         for language in languages {
-            for status in RunStatus::ALL {
+            for status in RunStatus::iter() {
                 self.executions_total
                     .with_label_values(&[language, status.as_str()]);
             }
-            for reason in CONTAINER_FAILURE_REASONS {
+            for failure in ContainerFailure::iter() {
                 self.container_failures_total
-                    .with_label_values(&[language, reason]);
+                    .with_label_values(&[language, failure.into()]);
             }
             let gauges = [
                 &self.pool_ready,
@@ -294,6 +292,33 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buffer)
             .expect("text encoding to memory cannot fail");
         String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+/// The engine reports here what the metrics count.
+impl EngineObserver for Metrics {
+    fn languages(&self, names: &[&str]) {
+        self.initialize_labels(names.iter().copied());
+    }
+
+    fn container_started(&self, language: &str, took: Duration) {
+        self.container_start_seconds
+            .with_label_values(&[language])
+            .observe(took.as_secs_f64());
+    }
+
+    fn container_failed(&self, language: &str, failure: ContainerFailure) {
+        self.container_failures_total
+            .with_label_values(&[language, failure.into()])
+            .inc();
+    }
+
+    fn jobs_in_flight(&self, count: usize) {
+        self.jobs_in_flight.set(count as i64);
+    }
+
+    fn execution_finished(&self, execution: &Execution) {
+        self.observe_execution(execution);
     }
 }
 

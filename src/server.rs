@@ -7,18 +7,18 @@ use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
 
+use codeexec_engine::{connect_runtime, Engine, EngineError};
+
 use crate::api::{self, AppState};
-use crate::config::Settings;
-use crate::docker;
-use crate::engine::Engine;
+use crate::config::{LogFormat, Settings};
 use crate::execution_log::ExecutionLog;
-use crate::language::LanguageRegistry;
+use crate::metrics::METRICS;
 use crate::rate_limit::RateLimit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot reach the Docker engine ({0}); is dockerd running? (scripts/up starts it)")]
-    Docker(bollard::errors::Error),
+    #[error(transparent)]
+    Engine(EngineError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -32,18 +32,18 @@ pub enum ServeError {
 
 /// Runs the service until SIGTERM or SIGINT, then cleans up.
 pub fn run(settings: Settings) -> Result<(), ServeError> {
-    init_logging(&settings.server.log_format);
+    init_logging(settings.server.log_format);
     actix_web::rt::System::new().block_on(serve(Arc::new(settings)))
 }
 
-fn init_logging(format: &str) {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    if format == "json" {
+    if format == LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();
@@ -51,19 +51,19 @@ fn init_logging(format: &str) {
 }
 
 async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
-    let registry = Arc::new(LanguageRegistry::new(&settings));
     let execution_log = ExecutionLog::start(&settings.mongo)
         .await
         .map_err(ServeError::ExecutionLog)?;
-    let docker = docker::connect(&settings.docker)
+    let engine_settings = settings.engine_settings();
+    let runtime = connect_runtime(&engine_settings)
         .await
-        .map_err(ServeError::Docker)?;
-    let engine = Engine::start(settings.clone(), &registry, docker)
+        .map_err(ServeError::Engine)?;
+    let engine = Engine::start(engine_settings, runtime, METRICS.clone())
         .await
-        .map_err(ServeError::Docker)?;
+        .map_err(ServeError::Engine)?;
     let state = web::Data::new(AppState {
         settings: settings.clone(),
-        registry,
+        registry: engine.languages().clone(),
         engine: engine.clone(),
         rate_limit: RateLimit::start(&settings.rate_limit),
         execution_log: execution_log.clone(),

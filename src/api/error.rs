@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::rate_limit;
 use super::request::Invalid;
-use crate::engine::supervisor::AcquireError;
 use crate::metrics::METRICS;
 use crate::rate_limit::Decision;
+use codeexec_engine::EngineError;
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
@@ -26,7 +26,7 @@ pub enum ApiError {
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
-    Busy(AcquireError),
+    Busy(EngineError),
     #[error("{0}")]
     NotFound(String),
     /// A service the answer depends on (the execution log database) did not answer.
@@ -44,11 +44,13 @@ impl ApiError {
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited(_) => "rate_limited",
-            ApiError::Busy(AcquireError::InFlightCap { .. }) => "in_flight_cap",
-            ApiError::Busy(AcquireError::QueueFull { .. }) => "queue_full",
-            ApiError::Busy(AcquireError::QueueTimeout { .. }) => "queue_timeout",
-            ApiError::Busy(AcquireError::Unavailable { .. }) => "unavailable",
-            ApiError::Busy(AcquireError::ShuttingDown) => "shutting_down",
+            ApiError::Busy(EngineError::InFlightCap { .. }) => "in_flight_cap",
+            ApiError::Busy(EngineError::QueueFull { .. }) => "queue_full",
+            ApiError::Busy(EngineError::QueueTimeout { .. }) => "queue_timeout",
+            ApiError::Busy(EngineError::Unavailable { .. } | EngineError::Start(_)) => {
+                "unavailable"
+            }
+            ApiError::Busy(EngineError::ShuttingDown) => "shutting_down",
             ApiError::NotFound(_) | ApiError::Unavailable(_) => return None,
         })
     }
@@ -119,8 +121,8 @@ impl From<Invalid> for ApiError {
     }
 }
 
-impl From<AcquireError> for ApiError {
-    fn from(error: AcquireError) -> ApiError {
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> ApiError {
         ApiError::Busy(error)
     }
 }

@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 
 use super::request::{ExecuteRequest, ExecuteV1, ExecuteV2};
 use crate::config::{GlobalLimits, Settings};
-use crate::engine::job::JobSpec;
-use crate::language::LanguageRegistry;
+use codeexec_engine::JobSpec;
+use codeexec_engine::LanguageRegistry;
 
 /// Fields the endpoints know, so generated objects hit them often.
 const FIELDS: &[&str] = &[
@@ -33,7 +33,7 @@ const FIELDS: &[&str] = &[
 /// The repository's languages and limits, read once for all cases.
 static SETUP: LazyLock<(LanguageRegistry, GlobalLimits)> = LazyLock::new(|| {
     let settings = Settings::repository_defaults();
-    (LanguageRegistry::new(&settings), settings.limits)
+    (LanguageRegistry::new(&settings.languages), settings.limits)
 });
 
 /// Parses `body` as each endpoint would and validates what parses, checking what passes.

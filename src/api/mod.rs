@@ -16,10 +16,10 @@ use std::sync::Arc;
 use actix_web::{middleware, web};
 
 use crate::config::Settings;
-use crate::engine::Engine;
 use crate::execution_log::ExecutionLog;
-use crate::language::LanguageRegistry;
 use crate::rate_limit::RateLimit;
+use codeexec_engine::Engine;
+use codeexec_engine::LanguageRegistry;
 use request::{ExecuteV1, ExecuteV2};
 
 /// What every handler shares.

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::config::GlobalLimits;
-use crate::engine::job::JobSpec;
-use crate::language::{Language, LanguageRegistry};
+use codeexec_engine::JobSpec;
+use codeexec_engine::{Language, LanguageRegistry};
 
 /// Arguments a program may be given.
 const MAX_ARGS: usize = 256;
@@ -315,7 +315,7 @@ mod tests {
 
     fn setup() -> (LanguageRegistry, GlobalLimits) {
         let settings = Settings::repository_defaults();
-        (LanguageRegistry::new(&settings), settings.limits)
+        (LanguageRegistry::new(&settings.languages), settings.limits)
     }
 
     fn v2(language: &str, files: &[(&str, &str, bool)]) -> Result<JobSpec, Invalid> {

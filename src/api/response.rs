@@ -3,8 +3,8 @@
 use codeexec_protocol::StageReport;
 use serde::Serialize;
 
-use crate::engine::outcome::RunStatus;
-use crate::engine::Execution;
+use codeexec_engine::Execution;
+use codeexec_engine::RunStatus;
 
 /// `{"succeeded": true, "result": {...}}`.
 #[derive(Debug, Serialize)]
@@ -52,7 +52,7 @@ pub struct CompileResult {
     pub execution_time: f64,
 }
 
-/// Where the time went, seconds; see [`crate::engine::Timings`].
+/// Where the time went, seconds; see [`codeexec_engine::Timings`].
 #[derive(Debug, Serialize)]
 pub struct TimingsSeconds {
     pub queue: f64,

@@ -1,7 +1,7 @@
 //! The HTTP handlers: execute (v1 and v2), languages, health and metrics.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
@@ -11,11 +11,8 @@ use super::error::ApiError;
 use super::request::ExecuteRequest;
 use super::response::ExecuteResponse;
 use super::AppState;
-use crate::engine::supervisor::PoolState;
 use crate::metrics::METRICS;
-
-/// How long a scrape waits for Docker to answer before reporting it down.
-const DOCKER_PING_LIMIT: Duration = Duration::from_secs(2);
+use codeexec_engine::PoolState;
 
 /// `POST /api/v1/execute` and `/api/v2/execute`: validate, run, answer. The clock starts once
 /// the body is parsed. Every log line of the job is inside a `job` span carrying its `jobId` and
@@ -110,10 +107,10 @@ struct PoolHealth {
 #[get("/health")]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     let mut problems = Vec::new();
-    let docker = match state.engine.docker().ping().await {
-        Ok(_) => "OK".to_string(),
-        Err(error) => {
-            problems.push(format!("the Docker engine does not answer: {error}"));
+    let docker = match state.engine.ping_runtime().await {
+        Ok(()) => "OK".to_string(),
+        Err(problem) => {
+            problems.push(problem);
             "unreachable".to_string()
         }
     };
@@ -158,11 +155,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
 /// they are never staler than the scrape itself.
 #[get("/metrics")]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let ping = state.engine.docker().ping();
-    let docker_up = matches!(
-        tokio::time::timeout(DOCKER_PING_LIMIT, ping).await,
-        Ok(Ok(_))
-    );
+    let docker_up = state.engine.ping_runtime().await.is_ok();
     METRICS.docker_up.set(i64::from(docker_up));
     for language in state.registry.all() {
         METRICS

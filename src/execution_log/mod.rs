@@ -22,9 +22,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MongoSettings;
-use crate::engine::Execution;
 use crate::metrics::METRICS;
 use backlog::Backlog;
+use codeexec_engine::Execution;
 use queries::LanguageStats;
 use record::ExecutionRecord;
 use throttle::LogThrottle;

@@ -7,8 +7,8 @@ use mongodb::bson::DateTime;
 use serde::Serialize;
 
 use crate::api::response::format_cpu_usage;
-use crate::engine::outcome::RunStatus;
-use crate::engine::Execution;
+use codeexec_engine::Execution;
+use codeexec_engine::RunStatus;
 
 /// Every record belongs to the anonymous user: the service has no accounts.
 pub const ANONYMOUS_USER: &str = "anonymous";
@@ -145,13 +145,13 @@ mod tests {
 
     use super::*;
     use crate::config::Settings;
-    use crate::engine::job::JobSpec;
-    use crate::engine::outcome::Verdict;
-    use crate::engine::Timings;
-    use crate::language::LanguageRegistry;
+    use codeexec_engine::JobSpec;
+    use codeexec_engine::LanguageRegistry;
+    use codeexec_engine::Timings;
+    use codeexec_engine::Verdict;
 
     fn execution(files: &[(&str, &str)], stdout: &str, error: Option<&str>) -> Execution {
-        let registry = LanguageRegistry::new(&Settings::repository_defaults());
+        let registry = LanguageRegistry::new(&Settings::repository_defaults().languages);
         let spec = JobSpec {
             id: Uuid::from_u128(7),
             language: registry.resolve("python").unwrap().clone(),

@@ -15,7 +15,8 @@ use super::inspect::image_exists;
 use super::plan::{Base, ImagePlan, RUNNER_IN_CONTEXT};
 use super::progress::Progress;
 use super::ImageError;
-use crate::docker::{LABEL_IMAGE_HASH, LABEL_LANGUAGE};
+use super::LABEL_IMAGE_HASH;
+use codeexec_engine::LABEL_LANGUAGE;
 
 /// Builds `plan.image` from its Dockerfile. `nocache` makes every step run again (`--force`).
 pub async fn build(

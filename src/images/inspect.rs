@@ -7,7 +7,7 @@ use bollard::query_parameters::RemoveImageOptions;
 use bollard::Docker;
 
 use super::ImageError;
-use crate::docker::LABEL_IMAGE_HASH;
+use super::LABEL_IMAGE_HASH;
 
 /// The image's details, or `None` when the engine has no image of that name.
 async fn inspect(docker: &Docker, image: &str) -> Result<Option<ImageInspect>, ImageError> {

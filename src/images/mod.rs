@@ -19,6 +19,9 @@ use std::time::Instant;
 use bollard::Docker;
 
 use crate::config::Settings;
+
+/// On images: hash of the Dockerfile, package list and runner the image was built from.
+pub const LABEL_IMAGE_HASH: &str = "codeexec.image-hash";
 use plan::{Base, ImagePlan};
 use progress::Progress;
 
@@ -92,7 +95,7 @@ pub fn build_from_cli(
     let runtime = tokio::runtime::Runtime::new().map_err(ImageError::Runtime)?;
     runtime.block_on(async {
         let plans = plan::load(settings, languages)?;
-        let docker = crate::docker::connect(&settings.docker)
+        let docker = codeexec_engine::connect_docker(&settings.docker)
             .await
             .map_err(ImageError::Connect)?;
         build_all(&docker, &plans, force).await

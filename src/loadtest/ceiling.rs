@@ -1,48 +1,38 @@
 //! What the Docker engine alone allows, measured with nothing of the service in the way: the
 //! container ceiling (containers per second created, started and removed by several loops at
 //! once) and the cold path (one job per fresh container, one after another). Both use a
-//! language's own image with the service's own hardening and limits
-//! ([`container_spec`]), and the same container code as the pools ([`WarmContainer`]).
+//! language's own image with the service's own hardening and limits, started by the same
+//! runtime as the pools ([`DockerRuntime`]), under an instance label of the load test's own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::models::ContainerCreateBody;
-use bollard::Docker;
+use codeexec_engine::{ContainerRuntime, DockerRuntime, JobSpec, Language};
 
 use super::progress;
 use super::record::{CeilingRun, ColdRecord};
 use super::workload::HELLO_OUTPUT;
 use crate::config::Settings;
-use crate::docker::LABEL_INSTANCE;
-use crate::engine::container::WarmContainer;
-use crate::engine::hardening::container_spec;
-use crate::engine::job::JobSpec;
-use crate::language::Language;
 
 /// A failed start is retried after this pause, so a broken engine is not hammered.
 const FAILURE_PAUSE: Duration = Duration::from_millis(200);
 
-/// The container a job of `language` would get, but labelled as `instance`'s, so the service's
-/// own sweeps never touch it and a sweep of `instance` removes whatever a broken run left.
-pub fn labelled_spec(
+/// The runtime the pools use, but labelling its containers as `instance`'s, so the service's
+/// own sweeps never touch them and a sweep of `instance` removes whatever a broken run left.
+pub async fn labelled_runtime(
     settings: &Settings,
-    language: &Language,
     instance: &str,
-) -> ContainerCreateBody {
-    let mut spec = container_spec(settings, language);
-    spec.labels
-        .get_or_insert_with(Default::default)
-        .insert(LABEL_INSTANCE.to_string(), instance.to_string());
-    spec
+) -> Result<DockerRuntime, String> {
+    let mut docker = settings.docker.clone();
+    docker.instance = instance.to_string();
+    DockerRuntime::connect(&docker, &settings.limits).await
 }
 
 /// Creates, starts and removes containers of `language` from `parallelism` loops at once, for
 /// `duration` at each parallelism given; `when` says whether this is before or after the load.
 pub async fn measure_ceiling(
-    docker: &Docker,
-    spec: &ContainerCreateBody,
+    runtime: &DockerRuntime,
     language: &Language,
     parallelisms: &[usize],
     duration: Duration,
@@ -50,20 +40,18 @@ pub async fn measure_ceiling(
 ) -> Result<Vec<CeilingRun>, String> {
     let mut runs = Vec::new();
     for &parallelism in parallelisms {
-        runs.push(ceiling_run(docker, spec, language, parallelism, duration, when).await?);
+        runs.push(ceiling_run(runtime, language, parallelism, duration, when).await?);
     }
     Ok(runs)
 }
 
 async fn ceiling_run(
-    docker: &Docker,
-    spec: &ContainerCreateBody,
+    runtime: &DockerRuntime,
     language: &Language,
     parallelism: usize,
     duration: Duration,
     when: &str,
 ) -> Result<CeilingRun, String> {
-    let memory_mb = language.settings.memory_mb;
     let done = Arc::new(AtomicU64::new(0));
     let ticker = {
         let done = done.clone();
@@ -78,14 +66,14 @@ async fn ceiling_run(
         let mut failures = 0;
         let mut last_error = None;
         while Instant::now() < deadline {
-            match WarmContainer::start(docker, spec, memory_mb).await {
+            match runtime.start(language).await {
                 Ok(container) => {
-                    container.remove_now().await;
+                    container.remove().await;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(error) => {
                     failures += 1;
-                    last_error = Some(error.to_string());
+                    last_error = Some(error);
                     tokio::time::sleep(FAILURE_PAUSE).await;
                 }
             }
@@ -122,8 +110,7 @@ async fn ceiling_run(
 /// Runs `samples` hello world jobs one after another, each in a container created, started and
 /// removed for it: what every job would cost without a warm pool.
 pub async fn measure_cold_path(
-    docker: &Docker,
-    spec: &ContainerCreateBody,
+    runtime: &DockerRuntime,
     settings: &Settings,
     job: &JobSpec,
     samples: usize,
@@ -146,11 +133,10 @@ pub async fn measure_cold_path(
     let mut failures = 0;
     for _ in 0..samples {
         let started = Instant::now();
-        let ran = match WarmContainer::start(docker, spec, job.memory_mb).await {
-            Ok(container) => {
-                let report = container
-                    .run_and_remove(&frame, job.memory_mb, deadline)
-                    .await;
+        let ran = match runtime.start(&job.language).await {
+            Ok(mut container) => {
+                let report = container.run(&frame, job.memory_mb, deadline).await;
+                container.remove().await;
                 report
                     .result
                     .ok()

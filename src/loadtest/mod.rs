@@ -23,9 +23,7 @@ use std::time::Duration;
 use bollard::Docker;
 
 use crate::config::Settings;
-use crate::docker;
-use crate::engine::cleanup::remove_instance_containers;
-use crate::language::LanguageRegistry;
+use codeexec_engine::{connect_docker, ContainerRuntime, DockerRuntime, LanguageRegistry};
 use machine::Machine;
 use record::{CeilingRecord, RunRecord};
 use runner::{ServiceClient, StepTimes};
@@ -109,14 +107,15 @@ pub fn run(settings: Settings, options: Options) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
     runtime.block_on(async {
-        let docker = docker::connect(&settings.docker)
+        let docker = connect_docker(&settings.docker)
             .await
             .map_err(|error| format!("cannot reach the Docker engine: {error}"))?;
+        let ceiling_runtime = ceiling::labelled_runtime(&settings, &options.instance).await?;
         let outcome = tokio::select! {
-            outcome = measure(&settings, &options, &docker) => outcome,
+            outcome = measure(&settings, &options, &docker, &ceiling_runtime) => outcome,
             _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
         };
-        if let Err(error) = remove_instance_containers(&docker, &options.instance).await {
+        if let Err(error) = ceiling_runtime.remove_all().await {
             eprintln!(
                 "could not remove the {} containers: {error}",
                 options.instance
@@ -131,9 +130,10 @@ async fn measure(
     settings: &Settings,
     options: &Options,
     docker: &Docker,
+    ceiling_runtime: &DockerRuntime,
 ) -> Result<RunRecord, String> {
     let workload = Workload::new(&options.languages)?;
-    let registry = LanguageRegistry::new(settings);
+    let registry = LanguageRegistry::new(&settings.languages);
     let reference = registry
         .resolve(&options.reference)
         .ok_or_else(|| format!("unknown --reference {:?}", options.reference))?
@@ -152,19 +152,18 @@ async fn measure(
     client.wait_until_idle(settle).await?;
     let date = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let machine = Machine::describe(docker).await;
-    remove_instance_containers(docker, &options.instance)
+    ceiling_runtime
+        .remove_all()
         .await
         .map_err(|error| format!("cannot list containers: {error}"))?;
 
     // The ceiling is measured while the service idles with full pools (their containers wait
     // on stdin and use no CPU), before the load and again after it, so a change in what else
     // the machine does shows as a difference between the two.
-    let spec = ceiling::labelled_spec(settings, &reference, &options.instance);
     let parallelisms = &options.ceiling_parallelism;
     let ceiling_secs = secs(options.ceiling_secs);
     let mut ceiling_runs = ceiling::measure_ceiling(
-        docker,
-        &spec,
+        ceiling_runtime,
         &reference,
         parallelisms,
         ceiling_secs,
@@ -173,7 +172,7 @@ async fn measure(
     .await?;
     let job = workload::hello_world_job(settings, &reference)?;
     let cold =
-        ceiling::measure_cold_path(docker, &spec, settings, &job, options.cold_samples).await;
+        ceiling::measure_cold_path(ceiling_runtime, settings, &job, options.cold_samples).await;
 
     let warmup = secs(options.warmup_secs);
     let mut sweep = Vec::new();
@@ -197,8 +196,7 @@ async fn measure(
     client.wait_until_idle(settle).await?;
     ceiling_runs.extend(
         ceiling::measure_ceiling(
-            docker,
-            &spec,
+            ceiling_runtime,
             &reference,
             parallelisms,
             ceiling_secs,
@@ -218,7 +216,7 @@ async fn measure(
         label: options.label.clone(),
         service_url: options.url.clone(),
         machine,
-        max_parallel_starts: settings.docker.max_parallel_starts,
+        max_parallel_starts: settings.docker.max_parallel_starts.get(),
         ceiling,
         cold,
         sweep,

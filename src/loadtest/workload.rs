@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 
 use crate::api::request::{ExecuteRequest, ExecuteV1};
 use crate::config::Settings;
-use crate::engine::job::JobSpec;
-use crate::language::{Language, LanguageRegistry};
+use codeexec_engine::{JobSpec, Language, LanguageRegistry};
 
 /// What every hello world prints.
 pub const HELLO_OUTPUT: &str = "Hello, World!\n";
@@ -54,7 +53,7 @@ pub fn hello_world_job(settings: &Settings, language: &Arc<Language>) -> Result<
         code: Some(code.to_string()),
         ..Default::default()
     };
-    let registry = LanguageRegistry::new(settings);
+    let registry = LanguageRegistry::new(&settings.languages);
     request
         .validate(&registry, &settings.limits)
         .map_err(|invalid| invalid.0)
@@ -151,7 +150,7 @@ mod tests {
     #[test]
     fn hello_world_jobs_are_validated_as_the_service_would() {
         let settings = Settings::repository_defaults();
-        let registry = LanguageRegistry::new(&settings);
+        let registry = LanguageRegistry::new(&settings.languages);
         let java = hello_world_job(&settings, registry.resolve("java").unwrap()).unwrap();
         assert_eq!(java.entry, "Main.java");
         assert!(java.to_frame(1024).compile.is_some());

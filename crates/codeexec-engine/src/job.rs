@@ -80,11 +80,10 @@ fn file_stem(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
-    use crate::language::LanguageRegistry;
+    use crate::test_support::repository_registry;
 
     fn spec(language: &str, names: &[&str], entry: &str) -> JobSpec {
-        let registry = LanguageRegistry::new(&Settings::repository_defaults());
+        let registry = repository_registry();
         JobSpec {
             id: Uuid::nil(),
             language: registry.resolve(language).unwrap().clone(),

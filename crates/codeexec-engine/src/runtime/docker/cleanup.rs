@@ -7,7 +7,7 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 
 use super::container;
-use crate::docker::{LABEL_INSTANCE, LABEL_MANAGED};
+use super::{LABEL_INSTANCE, LABEL_MANAGED};
 
 /// Force-removes every container labelled as this instance's; returns how many there were.
 pub async fn remove_instance_containers(

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use codeexec_protocol::{JobFrame, StageCommand};
 
-use super::container::WarmContainer;
-use crate::config::LanguageSettings;
+use crate::settings::LanguageSettings;
+use crate::supervisor::Container;
 
 /// The first line the version command printed (some, like `java -version`, print to stderr).
 /// Uses up `container`, which is removed afterwards.
 pub async fn probe_version(
-    container: WarmContainer,
+    mut container: Container,
     settings: &LanguageSettings,
 ) -> Result<String, String> {
     let frame = JobFrame {

@@ -1,14 +1,16 @@
 //! Turning what the runner and Docker reported into the job's outcome: one status a user can act
 //! on, and the message that explains it.
 
-use codeexec_protocol::{ResultFrame, StageReport, StageStatus};
+use codeexec_protocol::{StageReport, StageStatus};
 use serde::Serialize;
 
-use super::job::JobSpec;
+use crate::job::JobSpec;
+use crate::runtime::ContainerReport;
 
 /// How a job ended, as the API reports it in `runTimeStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumIter)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RunStatus {
     Succeeded,
     CompileError,
@@ -20,36 +22,9 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 7] = [
-        RunStatus::Succeeded,
-        RunStatus::CompileError,
-        RunStatus::RuntimeError,
-        RunStatus::TimeLimitExceeded,
-        RunStatus::MemoryLimitExceeded,
-        RunStatus::OutputLimitExceeded,
-        RunStatus::InternalError,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::CompileError => "compile_error",
-            RunStatus::RuntimeError => "runtime_error",
-            RunStatus::TimeLimitExceeded => "time_limit_exceeded",
-            RunStatus::MemoryLimitExceeded => "memory_limit_exceeded",
-            RunStatus::OutputLimitExceeded => "output_limit_exceeded",
-            RunStatus::InternalError => "internal_error",
-        }
+        self.into()
     }
-}
-
-/// What the container gave back for one job.
-#[derive(Debug)]
-pub struct ContainerReport {
-    /// The runner's result, or why there is none.
-    pub result: Result<ResultFrame, String>,
-    /// Docker's OOMKilled flag: the only trusted sign that the memory limit was hit.
-    pub oom_killed: bool,
 }
 
 /// The status of a job and the sentence or compiler output that explains it.
@@ -185,12 +160,12 @@ fn verdict(status: RunStatus, message: String) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
-    use crate::language::LanguageRegistry;
+    use crate::test_support::repository_registry;
+    use codeexec_protocol::ResultFrame;
     use uuid::Uuid;
 
     fn spec() -> JobSpec {
-        let registry = LanguageRegistry::new(&Settings::repository_defaults());
+        let registry = repository_registry();
         JobSpec {
             id: Uuid::nil(),
             language: registry.resolve("cpp").unwrap().clone(),

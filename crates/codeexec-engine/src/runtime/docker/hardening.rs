@@ -6,28 +6,32 @@ use std::collections::HashMap;
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use codeexec_protocol::{RUNNER_PATH, SANDBOX_DIR};
 
-use crate::config::Settings;
-use crate::docker::{LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
+use super::{LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
 use crate::language::Language;
+use crate::settings::{DockerSettings, GlobalLimits};
 
 const MB: i64 = 1024 * 1024;
 
 /// The create request for a pool container of `language`: the runner waiting on stdin, with the
 /// language's limits fixed at creation.
-pub fn container_spec(settings: &Settings, language: &Language) -> ContainerCreateBody {
+pub fn container_spec(
+    docker: &DockerSettings,
+    global: &GlobalLimits,
+    language: &Language,
+) -> ContainerCreateBody {
     let limits = &language.settings;
     let memory = limits.memory_mb as i64 * MB;
     let labels = HashMap::from([
         (LABEL_MANAGED.to_string(), "true".to_string()),
         (LABEL_LANGUAGE.to_string(), language.name.clone()),
-        (LABEL_INSTANCE.to_string(), settings.docker.instance.clone()),
+        (LABEL_INSTANCE.to_string(), docker.instance.clone()),
     ]);
     let mut env = vec!["HOME=/tmp".to_string(), "LANG=C.UTF-8".to_string()];
     env.extend(limits.env.iter().cloned());
     ContainerCreateBody {
         image: Some(limits.image.clone()),
         cmd: Some(vec![RUNNER_PATH.to_string()]),
-        user: Some(settings.docker.user.clone()),
+        user: Some(docker.user.clone()),
         working_dir: Some(SANDBOX_DIR.to_string()),
         env: Some(env),
         labels: Some(labels),
@@ -39,14 +43,25 @@ pub fn container_spec(settings: &Settings, language: &Language) -> ContainerCrea
         attach_stderr: Some(true),
         tty: Some(false),
         network_disabled: Some(true),
-        host_config: Some(host_config(settings, memory, limits.cpus, limits.pids)),
+        host_config: Some(host_config(
+            docker,
+            global,
+            memory,
+            limits.cpus,
+            limits.pids,
+        )),
         ..Default::default()
     }
 }
 
-fn host_config(settings: &Settings, memory: i64, cpus: f64, pids: i64) -> HostConfig {
-    let global = &settings.limits;
-    let user_ids = settings.docker.user.replace(':', ",gid=");
+fn host_config(
+    docker: &DockerSettings,
+    global: &GlobalLimits,
+    memory: i64,
+    cpus: f64,
+    pids: i64,
+) -> HostConfig {
+    let user_ids = docker.user.replace(':', ",gid=");
     let tmpfs = HashMap::from([
         (
             SANDBOX_DIR.to_string(),
@@ -87,7 +102,7 @@ fn host_config(settings: &Settings, memory: i64, cpus: f64, pids: i64) -> HostCo
             typ: Some("none".to_string()),
             config: None,
         }),
-        runtime: (!settings.docker.runtime.is_empty()).then(|| settings.docker.runtime.clone()),
+        runtime: (!docker.runtime.is_empty()).then(|| docker.runtime.clone()),
         ipc_mode: Some("private".to_string()),
         ..Default::default()
     }
@@ -104,13 +119,15 @@ fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::language::LanguageRegistry;
+    use crate::test_support::repository_settings;
+    use crate::LanguageRegistry;
 
     #[test]
     fn sandbox_tmpfs_belongs_to_the_run_user() {
-        let settings = Settings::repository_defaults();
-        let registry = LanguageRegistry::new(&settings);
-        let spec = container_spec(&settings, registry.resolve("python").unwrap());
+        let settings = repository_settings();
+        let registry = LanguageRegistry::new(&settings.languages);
+        let python = registry.resolve("python").unwrap();
+        let spec = container_spec(&settings.docker, &settings.limits, python);
         let tmpfs = spec.host_config.unwrap().tmpfs.unwrap();
         assert!(tmpfs["/sandbox"].contains("uid=65534,gid=65534"));
         assert!(tmpfs["/sandbox"].contains("size=64m"));

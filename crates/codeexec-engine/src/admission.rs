@@ -4,61 +4,84 @@
 
 use std::sync::Arc;
 
-use prometheus::IntGauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::supervisor::AcquireError;
+use crate::observer::EngineObserver;
+use crate::EngineError;
 
 pub struct Admission {
     permits: Arc<Semaphore>,
     limit: usize,
-    /// Counts the jobs admitted and not yet finished (`codeexec_jobs_in_flight`).
-    in_flight: IntGauge,
+    /// Told the count of jobs admitted and not yet finished after each change.
+    observer: Arc<dyn EngineObserver>,
 }
 
 /// A job's place under the cap. Dropping it, however the job ends (an error, a panic, a
-/// cancelled request), frees the place and lowers the gauge.
-pub struct InFlight {
-    _permit: OwnedSemaphorePermit,
-    in_flight: IntGauge,
+/// cancelled request), frees the place and tells the observer.
+pub struct InFlight<'a> {
+    permit: Option<OwnedSemaphorePermit>,
+    admission: &'a Admission,
 }
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.in_flight.dec();
+        drop(self.permit.take());
+        self.admission.report();
     }
 }
 
 impl Admission {
-    pub fn new(limit: usize, in_flight: IntGauge) -> Admission {
+    pub fn new(limit: usize, observer: Arc<dyn EngineObserver>) -> Admission {
         Admission {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
-            in_flight,
+            observer,
         }
     }
 
-    /// A place for one job, or [`AcquireError::InFlightCap`] at once when all are taken.
-    pub fn admit(&self) -> Result<InFlight, AcquireError> {
+    /// A place for one job, or [`EngineError::InFlightCap`] at once when all are taken.
+    pub fn admit(&self) -> Result<InFlight<'_>, EngineError> {
         let permit = self
             .permits
             .clone()
             .try_acquire_owned()
-            .map_err(|_| AcquireError::InFlightCap { limit: self.limit })?;
-        self.in_flight.inc();
+            .map_err(|_| EngineError::InFlightCap { limit: self.limit })?;
+        self.report();
         Ok(InFlight {
-            _permit: permit,
-            in_flight: self.in_flight.clone(),
+            permit: Some(permit),
+            admission: self,
         })
+    }
+
+    fn report(&self) {
+        let in_flight = self.limit - self.permits.available_permits();
+        self.observer.jobs_in_flight(in_flight);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn admission(limit: usize) -> (Admission, IntGauge) {
-        let gauge = IntGauge::new("test_jobs_in_flight", "test").unwrap();
+    /// Remembers the last in-flight count it was told.
+    #[derive(Default)]
+    struct Gauge(AtomicUsize);
+
+    impl EngineObserver for Gauge {
+        fn jobs_in_flight(&self, count: usize) {
+            self.0.store(count, Ordering::SeqCst);
+        }
+    }
+
+    impl Gauge {
+        fn get(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn admission(limit: usize) -> (Admission, Arc<Gauge>) {
+        let gauge = Arc::new(Gauge::default());
         (Admission::new(limit, gauge.clone()), gauge)
     }
 
@@ -69,7 +92,7 @@ mod tests {
         let _second = admission.admit().unwrap();
         assert_eq!(gauge.get(), 2);
         let refused = admission.admit().err().unwrap();
-        assert!(matches!(refused, AcquireError::InFlightCap { limit: 2 }));
+        assert!(matches!(refused, EngineError::InFlightCap { limit: 2 }));
         assert_eq!(gauge.get(), 2, "a refusal is not in flight");
         drop(first);
         assert_eq!(gauge.get(), 1);

@@ -1,36 +1,27 @@
-//! The engine: one supervisor actor per language over Docker, and the path of one job through
-//! it (acquire a warm container, run, judge, remove). No HTTP here.
-
-mod admission;
-pub mod cleanup;
-pub mod container;
-mod events;
-pub mod hardening;
-pub mod job;
-pub mod outcome;
-pub mod supervisor;
-mod version_probe;
+//! The engine's front door: one supervisor actor per language over a container runtime, and the
+//! path of one job through it (admit, acquire a warm container, run, judge, let the container go).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Addr};
-use bollard::Docker;
 use codeexec_protocol::StageReport;
 use dashmap::DashMap;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 
-use crate::config::Settings;
+use crate::admission::Admission;
+use crate::job::JobSpec;
 use crate::language::LanguageRegistry;
-use crate::metrics::METRICS;
-use container::WarmContainer;
-use job::JobSpec;
-use outcome::{ContainerReport, Verdict};
-use supervisor::{
-    Acquire, AcquireError, ContainerTicket, Drain, GetPoolState, JobFinished, LanguageSupervisor,
-    PoolState,
+use crate::observer::{ContainerFailure, EngineObserver};
+use crate::outcome::{self, Verdict};
+use crate::pool::{PoolState, Ticket};
+use crate::runtime::{ContainerReport, ContainerRuntime, RuntimeEvent};
+use crate::settings::{EngineSettings, GlobalLimits};
+use crate::supervisor::{
+    Acquire, Container, Drain, FromRuntime, GetPoolState, JobFinished, LanguageSupervisor,
 };
+use crate::EngineError;
 
 /// Longest wait at shutdown for container starts already under way.
 const SETTLE_LIMIT: Duration = Duration::from_secs(60);
@@ -63,75 +54,86 @@ pub struct Timings {
 }
 
 /// Tells the language's supervisor that a job is done with its container when dropped, whichever
-/// way the job ends, so the pool's deferred replacement always starts.
-struct TellWhenFinished(Addr<LanguageSupervisor>);
+/// way the job ends (a cancelled request included), so the pool's deferred replacement starts.
+struct TellWhenFinished {
+    supervisor: Addr<LanguageSupervisor>,
+    replacement_deferred: bool,
+}
 
 impl Drop for TellWhenFinished {
     fn drop(&mut self) {
-        self.0.do_send(JobFinished);
+        self.supervisor.do_send(JobFinished {
+            replacement_deferred: self.replacement_deferred,
+        });
     }
 }
 
 /// Cheap to clone: every handler holds one.
 #[derive(Clone)]
 pub struct Engine {
-    docker: Docker,
-    settings: Arc<Settings>,
+    runtime: Arc<dyn ContainerRuntime>,
+    observer: Arc<dyn EngineObserver>,
+    limits: Arc<GlobalLimits>,
+    registry: Arc<LanguageRegistry>,
     supervisors: Arc<HashMap<String, Addr<LanguageSupervisor>>>,
     versions: Arc<DashMap<String, String>>,
-    admission: Arc<admission::Admission>,
+    admission: Arc<Admission>,
 }
 
 impl Engine {
     /// Removes what an earlier run of this instance left behind, then starts every pool and the
-    /// watch on container deaths and on the engine itself. Must run inside an actix system.
+    /// watch on the runtime. Must run inside an actix system.
     pub async fn start(
-        settings: Arc<Settings>,
-        registry: &LanguageRegistry,
-        docker: Docker,
-    ) -> Result<Engine, bollard::errors::Error> {
-        let leftovers =
-            cleanup::remove_instance_containers(&docker, &settings.docker.instance).await?;
+        settings: EngineSettings,
+        runtime: Arc<dyn ContainerRuntime>,
+        observer: Arc<dyn EngineObserver>,
+    ) -> Result<Engine, EngineError> {
+        settings.check()?;
+        let leftovers = runtime.remove_all().await.map_err(EngineError::Start)?;
         if leftovers > 0 {
             tracing::info!(leftovers, "removed containers left by an earlier run");
         }
-        METRICS.initialize_labels(registry.all().map(|language| language.name.as_str()));
-        let permits = Arc::new(Semaphore::new(settings.docker.max_parallel_starts));
+        let registry = Arc::new(LanguageRegistry::new(&settings.languages));
+        let names: Vec<&str> = registry.all().map(|l| l.name.as_str()).collect();
+        observer.languages(&names);
+        let permits = Arc::new(Semaphore::new(settings.docker.max_parallel_starts.get()));
         let versions = Arc::new(DashMap::new());
         let supervisors: HashMap<_, _> = registry
             .all()
             .map(|language| {
-                let spec = hardening::container_spec(&settings, language);
                 let supervisor = LanguageSupervisor::new(
                     language.clone(),
-                    docker.clone(),
-                    spec,
+                    runtime.clone(),
+                    observer.clone(),
                     permits.clone(),
                     versions.clone(),
                 );
                 (language.name.clone(), supervisor.start())
             })
             .collect();
-        tokio::spawn(events::watch_engine(
-            docker.clone(),
-            settings.docker.instance.clone(),
-            supervisors.clone(),
-        ));
-        let admission = admission::Admission::new(
-            settings.limits.max_jobs_in_flight,
-            crate::metrics::METRICS.jobs_in_flight.clone(),
-        );
+        let (events, received) = mpsc::unbounded_channel();
+        runtime.watch(events);
+        tokio::spawn(forward_runtime_events(received, supervisors.clone()));
+        let admission = Admission::new(settings.limits.max_jobs_in_flight.get(), observer.clone());
         Ok(Engine {
-            docker,
-            settings,
+            runtime,
+            observer,
+            limits: Arc::new(settings.limits),
+            registry,
             supervisors: Arc::new(supervisors),
             versions,
             admission: Arc::new(admission),
         })
     }
 
-    pub fn docker(&self) -> &Docker {
-        &self.docker
+    /// The languages this engine runs, for validating requests against.
+    pub fn languages(&self) -> &Arc<LanguageRegistry> {
+        &self.registry
+    }
+
+    /// Whether the container runtime answers now; the error says what does not.
+    pub async fn ping_runtime(&self) -> Result<(), String> {
+        self.runtime.ping().await
     }
 
     /// Runs one job on a warm container of its language. `received` is when the request
@@ -140,21 +142,19 @@ impl Engine {
     /// Refused at once when `limits.max_jobs_in_flight` jobs are already in flight. Otherwise,
     /// whatever the program does, the answer comes within `limits.queue_timeout_ms` (waiting
     /// for a container) + the compile and run limits + `limits.result_margin_ms` (the exchange
-    /// with the runner, cut at that deadline) + [`container::EXIT_WAIT`] (the OOM check after a
-    /// kill) + Docker's own latency for two calls (lowering the memory limit and inspecting the
-    /// container), each cut at `docker.api_timeout_secs`.
+    /// with the runner, cut at that deadline) + the runtime's own latency to learn how a killed
+    /// container ended.
     pub async fn execute(
         &self,
         spec: JobSpec,
         received: Instant,
-    ) -> Result<Execution, AcquireError> {
+    ) -> Result<Execution, EngineError> {
         let _in_flight = self.admission.admit()?;
         let asked = Instant::now();
-        let container = self.acquire(&spec.language.name).await?;
+        let (container, _finished) = self.acquire(&spec.language.name).await?;
         let acquired = Instant::now();
-        let _finished = TellWhenFinished(self.supervisors[&spec.language.name].clone());
         tracing::info!(
-            container = %container.id,
+            container = %container.id(),
             queue_ms = (acquired - received).as_millis() as u64,
             "container acquired"
         );
@@ -162,10 +162,8 @@ impl Engine {
         let exchange = acquired.elapsed();
         let verdict = outcome::judge(&spec, &report);
         if report.result.is_err() {
-            METRICS
-                .container_failures_total
-                .with_label_values(&[spec.language.name.as_str(), "no_result"])
-                .inc();
+            self.observer
+                .container_failed(&spec.language.name, ContainerFailure::NoResult);
         }
         let (compile, run) = match report.result {
             Ok(frame) => (frame.compile, frame.run),
@@ -196,45 +194,53 @@ impl Engine {
             run,
             timings,
         };
-        METRICS.observe_execution(&execution.spec.language.name, &execution);
+        self.observer.execution_finished(&execution);
         Ok(execution)
     }
 
-    /// A warm container, at once or after waiting in the language's queue.
-    async fn acquire(&self, language: &str) -> Result<WarmContainer, AcquireError> {
+    /// A warm container, at once or after waiting in the language's queue, with the guard that
+    /// tells its pool when the job is done with it.
+    async fn acquire(&self, language: &str) -> Result<(Container, TellWhenFinished), EngineError> {
         let supervisor = &self.supervisors[language];
         let ticket = supervisor
             .send(Acquire)
             .await
-            .map_err(|_| AcquireError::ShuttingDown)??;
-        let receiver = match ticket {
-            ContainerTicket::Ready(container) => return Ok(container),
-            ContainerTicket::Queued(receiver) => receiver,
+            .map_err(|_| EngineError::ShuttingDown)??;
+        let finished = |replacement_deferred| TellWhenFinished {
+            supervisor: supervisor.clone(),
+            replacement_deferred,
         };
-        let limit = Duration::from_millis(self.settings.limits.queue_timeout_ms);
+        let receiver = match ticket {
+            Ticket::Ready {
+                container,
+                replacement_deferred,
+            } => return Ok((container, finished(replacement_deferred))),
+            Ticket::Queued(receiver) => receiver,
+        };
+        let limit = Duration::from_millis(self.limits.queue_timeout_ms);
         match tokio::time::timeout(limit, receiver).await {
-            Ok(Ok(container)) => Ok(container),
-            Ok(Err(_)) => Err(AcquireError::Unavailable {
+            Ok(Ok(container)) => Ok((container, finished(false))),
+            Ok(Err(_)) => Err(EngineError::Unavailable {
                 language: language.to_string(),
                 reason: "no container could be started".into(),
             }),
-            Err(_) => Err(AcquireError::QueueTimeout {
+            Err(_) => Err(EngineError::QueueTimeout {
                 language: language.to_string(),
-                waited_ms: self.settings.limits.queue_timeout_ms,
+                waited_ms: self.limits.queue_timeout_ms,
             }),
         }
     }
 
-    /// Runs the job's frame on `container`, which is removed afterwards: it never serves a
-    /// second job.
-    async fn run_on(&self, container: WarmContainer, spec: &JobSpec) -> ContainerReport {
-        let frame = spec.to_frame(self.settings.limits.output_limit_bytes);
+    /// Runs the job's frame on `container`, which is let go afterwards (dropping it removes it):
+    /// it never serves a second job.
+    async fn run_on(&self, mut container: Container, spec: &JobSpec) -> ContainerReport {
+        let frame = spec.to_frame(self.limits.output_limit_bytes);
         let compile_ms = frame
             .compile
             .as_ref()
             .map_or(0, |stage| stage.time_limit_ms);
         let deadline = Duration::from_millis(
-            compile_ms + frame.run.time_limit_ms + self.settings.limits.result_margin_ms,
+            compile_ms + frame.run.time_limit_ms + self.limits.result_margin_ms,
         );
         container.run(&frame, spec.memory_mb, deadline).await
     }
@@ -252,34 +258,41 @@ impl Engine {
         states
     }
 
-    /// Waits (boundedly) until no pool is still creating a container, so that the final sweep
-    /// sees every container this instance made.
-    async fn wait_for_starts_to_settle(&self) {
-        let deadline = Instant::now() + SETTLE_LIMIT;
-        while Instant::now() < deadline {
-            let states = self.pool_states().await;
-            let starting: usize = states.values().flatten().map(|state| state.starting).sum();
-            if starting == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tracing::warn!("container starts still pending at shutdown; removing what exists");
-    }
-
-    /// Stops every pool and removes every container of this instance, in use or not.
+    /// Stops every pool, waits (boundedly) until no pool is still starting a container, then
+    /// removes every container of this instance, in use or not.
     pub async fn shutdown(&self) {
         let drains = self
             .supervisors
             .values()
             .map(|supervisor| supervisor.send(Drain));
-        futures_util::future::join_all(drains).await;
-        self.wait_for_starts_to_settle().await;
-        match cleanup::remove_instance_containers(&self.docker, &self.settings.docker.instance)
-            .await
-        {
+        let drained = futures_util::future::join_all(drains);
+        if tokio::time::timeout(SETTLE_LIMIT, drained).await.is_err() {
+            tracing::warn!("container starts still pending at shutdown; removing what exists");
+        }
+        match self.runtime.remove_all().await {
             Ok(removed) => tracing::info!(removed, "removed this instance's containers"),
             Err(error) => tracing::error!(%error, "could not remove this instance's containers"),
+        }
+    }
+}
+
+/// Hands each runtime event to the supervisors it concerns, until the runtime stops reporting.
+async fn forward_runtime_events(
+    mut events: mpsc::UnboundedReceiver<RuntimeEvent>,
+    supervisors: HashMap<String, Addr<LanguageSupervisor>>,
+) {
+    while let Some(event) = events.recv().await {
+        match &event {
+            RuntimeEvent::ContainerDied { language, .. } => {
+                if let Some(supervisor) = supervisors.get(language) {
+                    supervisor.do_send(FromRuntime(event));
+                }
+            }
+            RuntimeEvent::Lost { .. } | RuntimeEvent::Back => {
+                for supervisor in supervisors.values() {
+                    supervisor.do_send(FromRuntime(event.clone()));
+                }
+            }
         }
     }
 }

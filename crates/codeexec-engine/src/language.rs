@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{LanguageSettings, Settings};
+use crate::settings::LanguageSettings;
 
 /// One configured language.
 #[derive(Debug)]
@@ -42,10 +42,11 @@ pub struct LanguageRegistry {
 }
 
 impl LanguageRegistry {
-    pub fn new(settings: &Settings) -> LanguageRegistry {
+    /// The enabled languages of `settings`, keyed by canonical name.
+    pub fn new(settings: &BTreeMap<String, LanguageSettings>) -> LanguageRegistry {
         let mut languages = BTreeMap::new();
         let mut by_any_name = BTreeMap::new();
-        let enabled = settings.languages.iter().filter(|(_, l)| l.enabled);
+        let enabled = settings.iter().filter(|(_, l)| l.enabled);
         for (name, language_settings) in enabled {
             let language = Arc::new(Language {
                 name: name.clone(),

@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use actix::Addr;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::cleanup;
-use super::supervisor::{ContainerDied, EngineBack, EngineLost, LanguageSupervisor};
-use crate::docker::{LABEL_INSTANCE, LABEL_LANGUAGE};
+use super::{LABEL_INSTANCE, LABEL_LANGUAGE};
+use crate::runtime::RuntimeEvent;
 
 /// First wait before asking an unreachable engine again; doubles up to [`MAX_RECONNECT_DELAY`].
 const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(250);
@@ -26,31 +27,33 @@ const PING_LIMIT: Duration = Duration::from_secs(5);
 struct Watch {
     docker: Docker,
     instance: String,
-    supervisors: HashMap<String, Addr<LanguageSupervisor>>,
-    /// The supervisors were told the engine is gone and not yet told it is back.
+    events: UnboundedSender<RuntimeEvent>,
+    /// The engine was reported lost and not yet reported back.
     engine_lost: bool,
 }
 
-/// Forwards every `die` event of this instance's containers to the supervisor of its language,
-/// and tells every supervisor when the engine stops answering and when it answers again, for as
-/// long as the service runs.
-pub async fn watch_engine(
-    docker: Docker,
-    instance: String,
-    supervisors: HashMap<String, Addr<LanguageSupervisor>>,
-) {
+/// Reports every `die` event of this instance's containers, and when the engine stops answering
+/// and when it answers again, for as long as anyone listens.
+pub async fn watch_engine(docker: Docker, instance: String, events: UnboundedSender<RuntimeEvent>) {
     let mut watch = Watch {
         docker,
         instance,
-        supervisors,
+        events,
         engine_lost: false,
     };
-    let mut delay = FIRST_RECONNECT_DELAY;
-    loop {
+    let reconnect_delays = || {
+        ExponentialBuilder::default()
+            .with_min_delay(FIRST_RECONNECT_DELAY)
+            .with_max_delay(MAX_RECONNECT_DELAY)
+            .without_max_times()
+            .build()
+    };
+    let mut delays = reconnect_delays();
+    while !watch.events.is_closed() {
         match watch.ping().await {
             Ok(()) => {
                 watch.engine_answers().await;
-                delay = FIRST_RECONNECT_DELAY;
+                delays = reconnect_delays();
                 let broken = watch.forward_deaths().await;
                 match watch.ping().await {
                     Ok(()) => {
@@ -63,8 +66,8 @@ pub async fn watch_engine(
             }
             Err(reason) => {
                 watch.engine_gone(reason);
+                let delay = delays.next().unwrap_or(MAX_RECONNECT_DELAY);
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RECONNECT_DELAY);
             }
         }
     }
@@ -85,11 +88,7 @@ impl Watch {
         }
         self.engine_lost = true;
         tracing::error!(%reason, "the Docker engine is unreachable; refusing jobs until it is back");
-        for supervisor in self.supervisors.values() {
-            supervisor.do_send(EngineLost {
-                reason: reason.clone(),
-            });
-        }
+        let _ = self.events.send(RuntimeEvent::Lost { reason });
     }
 
     /// After an outage: removes what the engine kept of this instance's stopped containers (their
@@ -106,9 +105,7 @@ impl Watch {
                 tracing::warn!(%error, "could not remove containers stopped by the outage")
             }
         }
-        for supervisor in self.supervisors.values() {
-            supervisor.do_send(EngineBack);
-        }
+        let _ = self.events.send(RuntimeEvent::Back);
     }
 
     /// Deaths while the stream was broken went unseen (an engine restarted within a ping would
@@ -135,11 +132,7 @@ impl Watch {
                 .labels
                 .as_ref()
                 .and_then(|l| l.get(LABEL_LANGUAGE));
-            if let (Some(id), Some(supervisor)) =
-                (container.id, language.and_then(|l| self.supervisors.get(l)))
-            {
-                supervisor.do_send(ContainerDied { id });
-            }
+            self.report_death(container.id, language);
         }
     }
 
@@ -162,12 +155,17 @@ impl Watch {
                 .attributes
                 .as_ref()
                 .and_then(|attributes| attributes.get(LABEL_LANGUAGE));
-            if let (Some(id), Some(supervisor)) =
-                (actor.id, language.and_then(|l| self.supervisors.get(l)))
-            {
-                supervisor.do_send(ContainerDied { id });
-            }
+            self.report_death(actor.id, language);
         }
         "the stream ended".to_string()
+    }
+
+    fn report_death(&self, id: Option<String>, language: Option<&String>) {
+        if let (Some(id), Some(language)) = (id, language) {
+            let _ = self.events.send(RuntimeEvent::ContainerDied {
+                language: language.clone(),
+                id,
+            });
+        }
     }
 }

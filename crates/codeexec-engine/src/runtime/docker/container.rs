@@ -1,9 +1,11 @@
-//! One pool container over its life: created, attached and started ahead of time, then given
-//! exactly one job frame, read for the result, and removed.
+//! One Docker container over its life: created, attached and started ahead of time, then given
+//! exactly one job frame over its attach stream, read for the result, and removed.
 
 use std::pin::Pin;
 use std::time::Duration;
 
+use async_trait::async_trait;
+use backon::{ExponentialBuilder, Retryable};
 use bollard::container::LogOutput;
 use bollard::errors::Error::DockerResponseServerError;
 use bollard::models::{ContainerCreateBody, ContainerUpdateBody};
@@ -15,7 +17,7 @@ use codeexec_protocol::{JobFrame, ResultFrame, StageReport};
 use futures_util::{Stream, StreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::outcome::ContainerReport;
+use crate::runtime::{ContainerReport, StartedContainer};
 
 /// The runner's result is at most a few times the output caps; anything past this is not a
 /// result frame and is not kept.
@@ -24,18 +26,18 @@ const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DIAGNOSTIC_BYTES: usize = 16 * 1024;
 /// How long to wait for Docker to record a container's exit when the OOM flag is needed.
 pub const EXIT_WAIT: Duration = Duration::from_secs(5);
-/// Tries at removing a container, the n-th retry coming n times [`REMOVE_RETRY_DELAY`] later.
-const REMOVE_ATTEMPTS: u32 = 4;
+/// Retries of a refused removal, the first [`REMOVE_RETRY_DELAY`] later, then doubling.
+const REMOVE_RETRIES: usize = 3;
 const REMOVE_RETRY_DELAY: Duration = Duration::from_millis(250);
 
 type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
 
 /// A started container whose runner is waiting for its job frame on stdin. It serves at most
-/// one job, and is removed when dropped (in the background) or by [`WarmContainer::remove_now`]:
+/// one job, and is removed when dropped (in the background) or by [`StartedContainer::remove`]:
 /// however a job ends, a cancelled request included, its container does not outlive it.
-pub struct WarmContainer {
-    pub id: String,
+pub struct DockerContainer {
+    id: String,
     /// Memory limit the container was created with, in MB.
     pub memory_mb: u64,
     docker: Docker,
@@ -45,7 +47,7 @@ pub struct WarmContainer {
     removed: bool,
 }
 
-impl Drop for WarmContainer {
+impl Drop for DockerContainer {
     fn drop(&mut self) {
         if self.removed {
             return;
@@ -63,26 +65,26 @@ impl Drop for WarmContainer {
     }
 }
 
-impl std::fmt::Debug for WarmContainer {
+impl std::fmt::Debug for DockerContainer {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
-            .debug_struct("WarmContainer")
+            .debug_struct("DockerContainer")
             .field("id", &self.id)
             .finish()
     }
 }
 
-impl WarmContainer {
+impl DockerContainer {
     /// Creates, attaches and starts a container. Attaching comes before starting, or the
     /// runner's first output could be lost. A container that fails half-way is removed.
     pub async fn start(
         docker: &Docker,
         spec: &ContainerCreateBody,
         memory_mb: u64,
-    ) -> Result<WarmContainer, bollard::errors::Error> {
+    ) -> Result<DockerContainer, bollard::errors::Error> {
         let id = docker.create_container(None, spec.clone()).await?.id;
         match Self::attach_and_start(docker, &id).await {
-            Ok((input, output)) => Ok(WarmContainer {
+            Ok((input, output)) => Ok(DockerContainer {
                 id,
                 memory_mb,
                 docker: docker.clone(),
@@ -110,34 +112,6 @@ impl WarmContainer {
         let attached = docker.attach_container(id, Some(options)).await?;
         docker.start_container(id, None).await?;
         Ok((attached.input, attached.output))
-    }
-
-    /// Serves one job, then lets the container go: it is removed in the background.
-    pub async fn run(
-        mut self,
-        frame: &JobFrame,
-        memory_mb: u64,
-        deadline: Duration,
-    ) -> ContainerReport {
-        self.serve(frame, memory_mb, deadline).await
-    }
-
-    /// Serves one job and removes the container before answering, as `docker run --rm` would.
-    pub async fn run_and_remove(
-        mut self,
-        frame: &JobFrame,
-        memory_mb: u64,
-        deadline: Duration,
-    ) -> ContainerReport {
-        let report = self.serve(frame, memory_mb, deadline).await;
-        self.remove_now().await;
-        report
-    }
-
-    /// Removes the container and waits until it is gone.
-    pub async fn remove_now(mut self) {
-        self.removed = true;
-        remove(&self.docker, &self.id).await;
     }
 
     /// Gives the runner its job and collects the report. `memory_mb` below the container's own
@@ -219,25 +193,51 @@ impl WarmContainer {
     }
 }
 
+#[async_trait]
+impl StartedContainer for DockerContainer {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn run(
+        &mut self,
+        frame: &JobFrame,
+        memory_mb: u64,
+        deadline: Duration,
+    ) -> ContainerReport {
+        self.serve(frame, memory_mb, deadline).await
+    }
+
+    async fn remove(mut self: Box<Self>) {
+        self.removed = true;
+        remove(&self.docker, &self.id).await;
+    }
+}
+
 /// Removes a container whatever its state. The engine may refuse a forced removal while the
 /// container is exiting on its own (500: "cannot remove - container is not running"), so a failure
 /// is retried; what still fails is logged, and the startup sweep removes whatever is left.
 pub async fn remove(docker: &Docker, id: &str) {
-    for attempt in 1..=REMOVE_ATTEMPTS {
+    let attempt = || async {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match docker.remove_container(id, Some(options)).await {
             // Gone already, or another removal (shutdown's sweep) is under way: the goal is met.
-            Ok(())
-            | Err(DockerResponseServerError {
+            Err(DockerResponseServerError {
                 status_code: 404 | 409,
                 ..
-            }) => return,
-            Err(error) if attempt < REMOVE_ATTEMPTS => {
-                tracing::debug!(container = id, %error, attempt, "removal failed; retrying");
-                tokio::time::sleep(REMOVE_RETRY_DELAY * attempt).await;
-            }
-            Err(error) => tracing::warn!(container = id, %error, "could not remove a container"),
+            }) => Ok(()),
+            other => other,
         }
+    };
+    let retries = ExponentialBuilder::default()
+        .with_min_delay(REMOVE_RETRY_DELAY)
+        .with_max_times(REMOVE_RETRIES);
+    let removed = attempt
+        .retry(retries)
+        .notify(|error, _| tracing::debug!(container = id, %error, "removal failed; retrying"))
+        .await;
+    if let Err(error) = removed {
+        tracing::warn!(container = id, %error, "could not remove a container");
     }
 }
 

@@ -1,0 +1,95 @@
+//! The container-runtime seam: what the engine needs from wherever jobs run. Start a container
+//! whose runner waits for one job, hand it the job, learn how it ended, remove it; and hear when
+//! an idle container dies or the runtime itself goes away. [`DockerRuntime`] is the sandbox;
+//! [`LocalRuntime`] runs the runner as a host process, for tests and development only.
+
+mod docker;
+mod local;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use codeexec_protocol::{JobFrame, ResultFrame};
+use tokio::sync::mpsc;
+
+use crate::language::Language;
+use crate::settings::{EngineSettings, RuntimeKind};
+use crate::EngineError;
+pub use docker::{
+    connect as connect_docker, DockerRuntime, LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED,
+};
+pub use local::LocalRuntime;
+
+/// What a runtime reports while the service runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeEvent {
+    /// A container of this instance stopped; if it was idle in its pool it must be replaced.
+    ContainerDied { language: String, id: String },
+    /// The runtime stopped answering: every started container went with it.
+    Lost { reason: String },
+    /// The runtime answers again.
+    Back,
+}
+
+/// What the container gave back for one job.
+#[derive(Debug)]
+pub struct ContainerReport {
+    /// The runner's result, or why there is none.
+    pub result: Result<ResultFrame, String>,
+    /// The runtime's sign that the memory limit was hit (Docker's OOMKilled flag): the only one
+    /// trusted.
+    pub oom_killed: bool,
+}
+
+/// Where containers come from.
+#[async_trait]
+pub trait ContainerRuntime: Send + Sync + 'static {
+    /// Starts a container for `language` whose runner waits for its one job.
+    async fn start(&self, language: &Language) -> Result<Box<dyn StartedContainer>, String>;
+
+    /// Removes every container this service instance owns, in use or not; returns how many.
+    async fn remove_all(&self) -> Result<usize, String>;
+
+    /// Whether the runtime answers now; the error says what does not, in a sentence.
+    async fn ping(&self) -> Result<(), String>;
+
+    /// Reports [`RuntimeEvent`]s on `events` for as long as the service runs.
+    fn watch(&self, events: mpsc::UnboundedSender<RuntimeEvent>);
+}
+
+/// A started container waiting for one job. Dropping it removes it (in the background): however
+/// a job ends, a cancelled request included, its container does not outlive it.
+#[async_trait]
+pub trait StartedContainer: Send + std::fmt::Debug {
+    fn id(&self) -> &str;
+
+    /// Serves one job. `memory_mb` below the container's own limit lowers it first; `deadline`
+    /// bounds the whole exchange. A container serves one job only: drop or remove it after.
+    async fn run(
+        &mut self,
+        frame: &JobFrame,
+        memory_mb: u64,
+        deadline: Duration,
+    ) -> ContainerReport;
+
+    /// Removes the container and waits until it is gone.
+    async fn remove(self: Box<Self>);
+}
+
+/// The runtime the settings name: Docker, connected; or the local one, when allowed.
+pub async fn connect_runtime(
+    settings: &EngineSettings,
+) -> Result<Arc<dyn ContainerRuntime>, EngineError> {
+    settings.check()?;
+    Ok(match settings.runtime.kind {
+        RuntimeKind::Docker => Arc::new(
+            DockerRuntime::connect(&settings.docker, &settings.limits)
+                .await
+                .map_err(EngineError::Start)?,
+        ),
+        RuntimeKind::Local => Arc::new(LocalRuntime::new(
+            settings.runtime.local_runner_path.clone(),
+        )),
+    })
+}

@@ -1,0 +1,177 @@
+//! The engine's settings: how it reaches its container runtime, the limits every job gets, and
+//! each language's table. The service reads them from its config file (the `[docker]`,
+//! `[runtime]`, `[limits]` and `[languages.*]` sections); types carry what they can check.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything [`Engine::start`](crate::Engine::start) needs.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub docker: DockerSettings,
+    pub runtime: RuntimeSettings,
+    pub limits: GlobalLimits,
+    /// Keyed by canonical language name (`python`, `javascript`, ...).
+    pub languages: BTreeMap<String, LanguageSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DockerSettings {
+    /// Engine address; empty means `DOCKER_HOST` or the local default socket.
+    pub host: String,
+    /// OCI runtime for job containers (`runc`, or `runsc` for gVisor); empty means the engine's.
+    pub runtime: String,
+    /// Names this service's containers (`codeexec.instance` label), so that several services can
+    /// share an engine and each cleans up only what it left behind.
+    pub instance: String,
+    /// User the runner and the program run as inside the container.
+    pub user: String,
+    /// Containers being created and started at once, across all languages. Keeping this near
+    /// the core count stops replenishment from starving running jobs of CPU.
+    pub max_parallel_starts: NonZeroUsize,
+    /// Seconds to wait for one Docker API call.
+    pub api_timeout_secs: u64,
+}
+
+/// Which container runtime the engine runs jobs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuntimeKind {
+    /// Hardened single-use Docker containers: the only sandbox.
+    Docker,
+    /// `codeexec-runner --sandbox <tmpdir>` as a plain host process, for tests and development.
+    /// No isolation at all: refused unless `allow_unsandboxed` is set.
+    Local,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuntimeSettings {
+    pub kind: RuntimeKind,
+    /// Must be `true` for the `local` runtime, which runs submitted code on the host as the
+    /// service's own user.
+    #[serde(default)]
+    pub allow_unsandboxed: bool,
+    /// The host's `codeexec-runner` binary, for the `local` runtime.
+    #[serde(default)]
+    pub local_runner_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GlobalLimits {
+    /// Smallest time limit a request may ask for.
+    pub min_timeout_ms: u64,
+    /// Smallest memory limit a request may ask for.
+    pub min_memory_mb: u64,
+    /// Bytes kept of each of stdout and stderr.
+    pub output_limit_bytes: usize,
+    /// Size of the `/sandbox` tmpfs.
+    pub sandbox_size_mb: u64,
+    /// Size of the `/tmp` tmpfs.
+    pub tmp_size_mb: u64,
+    /// Open files per process (`nofile`).
+    pub open_files: u64,
+    /// Largest file a program may write (`fsize`).
+    pub file_size_mb: u64,
+    /// Files in one request.
+    pub max_files: usize,
+    /// Longest time a job waits in its language's queue before it is refused with 503.
+    pub queue_timeout_ms: u64,
+    /// Added to a job's compile and run limits to bound how long the engine waits for its result.
+    pub result_margin_ms: u64,
+    /// Execute requests admitted at once across all languages, queued or running; one more gets
+    /// 503 at once.
+    pub max_jobs_in_flight: NonZeroUsize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LanguageSettings {
+    /// Whether the service offers the language at all: a disabled one has no pool and requests
+    /// naming it get 400. Defaults to true.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Name shown to users, e.g. "Python".
+    pub display_name: String,
+    /// Other names a request may use.
+    pub aliases: Vec<String>,
+    /// Image the pool runs, built by `codeexec images build`.
+    pub image: String,
+    /// Base image when building with registry access (the official language image).
+    pub base_image: String,
+    /// Debian packages that make the base when building offline.
+    pub debian_packages: Vec<String>,
+    /// File name given to `code` on `/api/v1/execute`.
+    pub default_file_name: String,
+    /// Extensions of the files handed to the compiler as `{sources}`.
+    pub source_extensions: Vec<String>,
+    /// Whether file names may contain `/` (packages, modules in folders).
+    pub allow_subdirectories: bool,
+    /// Compile argv; empty for interpreted languages. Placeholders: `{entry}` (entry file name),
+    /// `{entry_stem}` (without extension, e.g. Java's class), `{sources}` (every source file).
+    pub compile: Vec<String>,
+    /// Run argv, same placeholders; the request's args are appended.
+    pub run: Vec<String>,
+    /// Argv whose output names the toolchain's version.
+    pub version_command: Vec<String>,
+    /// `KEY=value` pairs set in the container.
+    pub env: Vec<String>,
+    /// Containers kept started and waiting.
+    pub pool_size: NonZeroUsize,
+    /// Jobs that may wait for a container; more get 503.
+    pub queue_size: usize,
+    /// Memory limit (swap equal to it, so none extra); a request may ask for less.
+    pub memory_mb: u64,
+    /// CPU quota in cores.
+    pub cpus: f64,
+    /// Processes and threads in the container.
+    pub pids: i64,
+    /// Run stage time limit; a request may ask for less.
+    pub timeout_ms: u64,
+    /// Compile stage time limit.
+    pub compile_timeout_ms: u64,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// Settings the engine cannot run with.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidSettings(String);
+
+impl EngineSettings {
+    /// What types cannot say: relations between values, and the unsandboxed runtime's consent.
+    pub fn check(&self) -> Result<(), InvalidSettings> {
+        if !self.languages.values().any(|language| language.enabled) {
+            return Err(InvalidSettings(
+                "no language is configured and enabled".into(),
+            ));
+        }
+        for (name, language) in &self.languages {
+            let fail = |what: &str| Err(InvalidSettings(format!("languages.{name}: {what}")));
+            if language.run.is_empty() {
+                return fail("run must name a command");
+            }
+            if language.memory_mb < self.limits.min_memory_mb {
+                return fail("memory_mb is below limits.min_memory_mb");
+            }
+            if language.timeout_ms < self.limits.min_timeout_ms {
+                return fail("timeout_ms is below limits.min_timeout_ms");
+            }
+            if language.cpus <= 0.0 {
+                return fail("cpus must be positive");
+            }
+        }
+        if self.runtime.kind == RuntimeKind::Local && !self.runtime.allow_unsandboxed {
+            return Err(InvalidSettings(
+                "runtime.kind = \"local\" runs submitted code on this host without any sandbox; \
+                 it is for tests and development only, and needs runtime.allow_unsandboxed = true"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
