@@ -8,7 +8,6 @@ pub mod engine;
 pub mod execution_log;
 pub mod images;
 pub mod language;
-pub mod loadtest;
 pub mod metrics;
 pub mod rate_limit;
 pub mod server;

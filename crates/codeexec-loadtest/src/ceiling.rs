@@ -14,12 +14,12 @@ use bollard::Docker;
 use super::progress;
 use super::record::{CeilingRun, ColdRecord};
 use super::workload::HELLO_OUTPUT;
-use crate::config::Settings;
-use crate::docker::LABEL_INSTANCE;
-use crate::engine::container::WarmContainer;
-use crate::engine::hardening::container_spec;
-use crate::engine::job::JobSpec;
-use crate::language::Language;
+use codeexec::config::Settings;
+use codeexec::docker::LABEL_INSTANCE;
+use codeexec::engine::container::WarmContainer;
+use codeexec::engine::hardening::container_spec;
+use codeexec::engine::job::JobSpec;
+use codeexec::language::Language;
 
 /// A failed start is retried after this pause, so a broken engine is not hammered.
 const FAILURE_PAUSE: Duration = Duration::from_millis(200);

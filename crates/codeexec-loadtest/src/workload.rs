@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::api::request::{ExecuteRequest, ExecuteV1};
-use crate::config::Settings;
-use crate::engine::job::JobSpec;
-use crate::language::{Language, LanguageRegistry};
+use codeexec::api::request::{ExecuteRequest, ExecuteV1};
+use codeexec::config::Settings;
+use codeexec::engine::job::JobSpec;
+use codeexec::language::{Language, LanguageRegistry};
 
 /// What every hello world prints.
 pub const HELLO_OUTPUT: &str = "Hello, World!\n";
@@ -105,6 +105,9 @@ impl Workload {
 
 #[cfg(test)]
 mod tests {
+    use figment::providers::{Format, Toml};
+    use figment::Figment;
+
     use super::*;
 
     fn workload(names: &[&str]) -> Result<Workload, String> {
@@ -148,9 +151,20 @@ mod tests {
         }
     }
 
+    /// The repository's `config/default.toml` alone, without the environment, which unit tests
+    /// must not see.
+    fn repository_defaults() -> Settings {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+        Figment::new()
+            .merge(Toml::file_exact(path))
+            .extract()
+            .expect("the repository's default settings")
+    }
+
     #[test]
     fn hello_world_jobs_are_validated_as_the_service_would() {
-        let settings = Settings::repository_defaults();
+        let settings = repository_defaults();
         let registry = LanguageRegistry::new(&settings);
         let java = hello_world_job(&settings, registry.resolve("java").unwrap()).unwrap();
         assert_eq!(java.entry, "Main.java");

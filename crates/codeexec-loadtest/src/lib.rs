@@ -1,7 +1,7 @@
-//! `codeexec loadtest`: drives a running service with a mixed-language workload at a series of
-//! concurrencies, measures beside it what the Docker engine alone allows (the container ceiling
-//! and the cold path), and writes the report (`docs/benchmarks.md`), its chart and the raw
-//! numbers behind them.
+//! The load tool behind the `codeexec-loadtest` binary: drives a running service with a
+//! mixed-language workload at a series of concurrencies, measures beside it what the Docker engine
+//! alone allows (the container ceiling and the cold path), and writes the report
+//! (`docs/benchmarks.md`), its chart and the raw numbers behind them.
 //!
 //! The service is not started here: the command drives whatever answers at `--url`, so it
 //! measures the service as deployed. `scripts/loadtest` builds, starts and stops one for it.
@@ -22,16 +22,16 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-use crate::config::Settings;
-use crate::docker;
-use crate::engine::cleanup::remove_instance_containers;
-use crate::language::LanguageRegistry;
+use codeexec::config::Settings;
+use codeexec::docker;
+use codeexec::engine::cleanup::remove_instance_containers;
+use codeexec::language::LanguageRegistry;
 use machine::Machine;
 use record::{CeilingRecord, RunRecord};
 use runner::{ServiceClient, StepTimes};
 use workload::Workload;
 
-/// What `codeexec loadtest` takes. The defaults make a run of about 3.5 minutes on a 2-core
+/// What `codeexec-loadtest` takes. The defaults make a run of about 3.5 minutes on a 2-core
 /// machine.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
@@ -283,7 +283,7 @@ fn command_line(args: impl IntoIterator<Item = String>) -> String {
                 .file_name()
                 .map_or(path.clone(), |name| name.to_string_lossy().into_owned())
         })
-        .unwrap_or_else(|| "codeexec".to_string());
+        .unwrap_or_else(|| "codeexec-loadtest".to_string());
     std::iter::once(program)
         .chain(args.map(|arg| {
             let plain = !arg.is_empty()
@@ -307,8 +307,7 @@ mod tests {
     #[test]
     fn the_command_line_names_the_program_and_quotes_what_needs_it() {
         let args = [
-            "/var/cache/t/release/codeexec",
-            "loadtest",
+            "/var/cache/t/release/codeexec-loadtest",
             "--label",
             "busy machine",
             "--step-secs",
@@ -316,7 +315,7 @@ mod tests {
         ];
         assert_eq!(
             command_line(args.map(String::from)),
-            "codeexec loadtest --label 'busy machine' --step-secs 5"
+            "codeexec-loadtest --label 'busy machine' --step-secs 5"
         );
     }
 
