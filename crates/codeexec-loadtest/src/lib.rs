@@ -8,6 +8,7 @@
 
 pub mod ceiling;
 mod chart;
+pub mod client;
 mod machine;
 mod progress;
 mod record;
@@ -22,13 +23,14 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+use client::ServiceClient;
 use codeexec::config::Settings;
 use codeexec::docker;
 use codeexec::engine::cleanup::remove_instance_containers;
 use codeexec::language::LanguageRegistry;
 use machine::Machine;
 use record::{CeilingRecord, RunRecord};
-use runner::{ServiceClient, StepTimes};
+use runner::StepTimes;
 use workload::Workload;
 
 /// What `codeexec-loadtest` takes. The defaults make a run of about 3.5 minutes on a 2-core
@@ -149,7 +151,7 @@ async fn measure(
         "waiting for the service at {} to be idle with full pools",
         options.url
     );
-    client.wait_until_idle(settle).await?;
+    runner::wait_until_idle(&client, settle).await?;
     let date = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let machine = Machine::describe(docker).await;
     remove_instance_containers(docker, &options.instance)
@@ -178,7 +180,7 @@ async fn measure(
     let warmup = secs(options.warmup_secs);
     let mut sweep = Vec::new();
     for &concurrency in &options.concurrency {
-        client.wait_until_idle(settle).await?;
+        runner::wait_until_idle(&client, settle).await?;
         let title = format!("mixed, {concurrency} client(s)");
         let times = StepTimes {
             warmup,
@@ -186,7 +188,7 @@ async fn measure(
         };
         sweep.push(runner::run_step(&client, &workload, concurrency, times, &title).await);
     }
-    client.wait_until_idle(settle).await?;
+    runner::wait_until_idle(&client, settle).await?;
     let title = format!("{} alone, {top} clients", reference.name);
     let times = StepTimes {
         warmup,
@@ -194,7 +196,7 @@ async fn measure(
     };
     let saturation = runner::run_step(&client, &alone, top, times, &title).await;
 
-    client.wait_until_idle(settle).await?;
+    runner::wait_until_idle(&client, settle).await?;
     ceiling_runs.extend(
         ceiling::measure_ceiling(
             docker,

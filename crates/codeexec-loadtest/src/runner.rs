@@ -6,179 +6,98 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_json::Value;
 use tokio::task::JoinSet;
 
+use super::client::{ExecuteBody, ExecuteReply, LanguageState, ServiceClient};
 use super::progress;
 use super::record::{Sample, StepRecord};
 use super::workload::{Workload, HELLO_OUTPUT};
 
-/// A request can wait for a queue and a compile on a loaded machine; past this it has failed.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often the pools' state is polled while waiting for them to refill.
 const POLL: Duration = Duration::from_millis(250);
 
-/// An HTTP client of one codeexec service.
-#[derive(Clone)]
-pub struct ServiceClient {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl ServiceClient {
-    pub fn new(url: &str) -> Result<ServiceClient, String> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|error| format!("cannot make an HTTP client: {error}"))?;
-        Ok(ServiceClient {
-            http,
-            url: url.trim_end_matches('/').to_string(),
-        })
-    }
-
-    /// Runs one job through `POST /api/v1/execute` and records what came back.
-    pub async fn execute(&self, language: &str, body: &Value) -> Sample {
-        let started = Instant::now();
-        let answer = async {
-            let response = self
-                .http
-                .post(format!("{}/api/v1/execute", self.url))
-                .json(body)
-                .send()
-                .await?;
-            let status = response.status().as_u16();
-            Ok::<_, reqwest::Error>((status, response.bytes().await?))
-        }
-        .await;
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match answer {
-            Ok((status, bytes)) => sample_from_answer(language, latency_ms, status, &bytes),
-            Err(error) => Sample {
-                language: language.to_string(),
-                latency_ms,
-                http_status: None,
-                run_status: None,
-                output_ok: false,
-                error: Some(error.without_url().to_string()),
-                timings: None,
-                sent_secs: 0.0,
-                finished_secs: 0.0,
-            },
-        }
-    }
-
-    /// Waits until every pool holds its target of ready containers with nothing starting or
-    /// queued: the service is idle and warm.
-    pub async fn wait_until_idle(&self, limit: Duration) -> Result<(), String> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let state = self.pool_states().await;
-            match &state {
-                Ok(pools) if pools.iter().all(PoolView::is_idle) => return Ok(()),
-                _ if Instant::now() >= deadline => {
-                    let why = match state {
-                        Ok(pools) => pools
-                            .iter()
-                            .map(PoolView::describe)
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        Err(error) => error,
-                    };
-                    return Err(format!(
-                        "the service at {} did not become idle with full pools within {} s: {why}",
-                        self.url,
-                        limit.as_secs()
-                    ));
-                }
-                _ => tokio::time::sleep(POLL).await,
-            }
-        }
-    }
-
-    async fn pool_states(&self) -> Result<Vec<PoolView>, String> {
-        let url = format!("{}/api/v1/languages", self.url);
-        let response = self.http.get(&url).send().await.map_err(|error| {
-            format!("no codeexec service answers at {url} ({error}); start one (scripts/up) or give --url")
-        })?;
-        let languages: LanguagesView = response
-            .json()
-            .await
-            .map_err(|error| format!("{url} did not answer with the languages: {error}"))?;
-        Ok(languages
-            .languages
-            .into_iter()
-            .map(|language| PoolView {
-                name: language.name,
-                pool: language.pool,
-            })
-            .collect())
-    }
-}
-
-#[derive(Deserialize)]
-struct LanguagesView {
-    languages: Vec<LanguageView>,
-}
-
-#[derive(Deserialize)]
-struct LanguageView {
-    name: String,
-    pool: Option<PoolCounts>,
-}
-
-#[derive(Deserialize)]
-struct PoolCounts {
-    ready: usize,
-    starting: usize,
-    target: usize,
-    queued: usize,
-}
-
-struct PoolView {
-    name: String,
-    pool: Option<PoolCounts>,
-}
-
-impl PoolView {
-    fn is_idle(&self) -> bool {
-        self.pool
-            .as_ref()
-            .is_some_and(|pool| pool.ready >= pool.target && pool.starting == 0 && pool.queued == 0)
-    }
-
-    fn describe(&self) -> String {
-        match &self.pool {
-            Some(pool) => format!(
-                "{} {}/{} ready, {} starting, {} queued",
-                self.name, pool.ready, pool.target, pool.starting, pool.queued
-            ),
-            None => format!("{} has no pool state", self.name),
-        }
+/// Runs one job and records what came back, with the latency the client saw.
+async fn execute(client: &ServiceClient, language: &str, body: &ExecuteBody) -> Sample {
+    let started = Instant::now();
+    let reply = client.execute(body).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match reply {
+        Ok(reply) => sample_from_reply(language, latency_ms, reply),
+        Err(error) => Sample {
+            language: language.to_string(),
+            latency_ms,
+            http_status: None,
+            run_status: None,
+            output_ok: false,
+            error: Some(error),
+            timings: None,
+            sent_secs: 0.0,
+            finished_secs: 0.0,
+        },
     }
 }
 
 /// What an HTTP answer says about one job.
-fn sample_from_answer(language: &str, latency_ms: f64, status: u16, body: &[u8]) -> Sample {
-    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let result = &body["result"];
-    let run_status = (status == 200)
-        .then(|| result["runTimeStatus"].as_str().map(str::to_string))
-        .flatten();
+fn sample_from_reply(language: &str, latency_ms: f64, reply: ExecuteReply) -> Sample {
+    let ExecuteReply { status, answer } = reply;
+    let result = answer.result.filter(|_| status == 200);
     Sample {
         language: language.to_string(),
         latency_ms,
         http_status: Some(status),
-        run_status,
-        output_ok: result["output"] == HELLO_OUTPUT,
-        error: body["errorMessage"]
-            .as_str()
-            .filter(|_| status != 200)
-            .map(str::to_string),
-        timings: serde_json::from_value(result["timings"].clone()).ok(),
+        run_status: result.as_ref().map(|result| result.run_time_status.clone()),
+        output_ok: result
+            .as_ref()
+            .is_some_and(|result| result.output == HELLO_OUTPUT),
+        error: answer.error_message.filter(|_| status != 200),
+        timings: result.and_then(|result| result.timings),
         sent_secs: 0.0,
         finished_secs: 0.0,
+    }
+}
+
+/// Waits until every pool holds its target of ready containers with nothing starting or
+/// queued: the service is idle and warm.
+pub async fn wait_until_idle(client: &ServiceClient, limit: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let state = client.languages().await;
+        match &state {
+            Ok(languages) if languages.iter().all(is_idle) => return Ok(()),
+            _ if Instant::now() >= deadline => {
+                let why = match state {
+                    Ok(languages) => languages
+                        .iter()
+                        .map(describe_pool)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Err(error) => error,
+                };
+                return Err(format!(
+                    "the service at {} did not become idle with full pools within {} s: {why}",
+                    client.url(),
+                    limit.as_secs()
+                ));
+            }
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+fn is_idle(language: &LanguageState) -> bool {
+    language
+        .pool
+        .as_ref()
+        .is_some_and(|pool| pool.ready >= pool.target && pool.starting == 0 && pool.queued == 0)
+}
+
+fn describe_pool(language: &LanguageState) -> String {
+    match &language.pool {
+        Some(pool) => format!(
+            "{} {}/{} ready, {} starting, {} queued",
+            language.name, pool.ready, pool.target, pool.starting, pool.queued
+        ),
+        None => format!("{} has no pool state", language.name),
     }
 }
 
@@ -217,7 +136,7 @@ pub async fn run_step(
                 let (language, body) = workload.request_for(worker, round);
                 sent.fetch_add(1, Ordering::Relaxed);
                 let sent_secs = started.elapsed().as_secs_f64();
-                let mut sample = client.execute(language, body).await;
+                let mut sample = execute(&client, language, body).await;
                 sample.sent_secs = sent_secs;
                 sample.finished_secs = started.elapsed().as_secs_f64();
                 answered.fetch_add(1, Ordering::Relaxed);
@@ -256,13 +175,21 @@ pub async fn run_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ExecuteAnswer;
+
+    fn reply(status: u16, body: &[u8]) -> ExecuteReply {
+        ExecuteReply {
+            status,
+            answer: ExecuteAnswer::from_body(body),
+        }
+    }
 
     #[test]
     fn a_finished_job_keeps_its_status_output_check_and_timings() {
         let body = br#"{"succeeded": true, "result": {"runTimeStatus": "succeeded",
             "output": "Hello, World!\n", "timings": {"queue": 0.001, "acquire": 0.0009,
             "compile": 0.0, "run": 0.02, "exchange": 0.023, "total": 0.025}}}"#;
-        let sample = sample_from_answer("python", 31.0, 200, body);
+        let sample = sample_from_reply("python", 31.0, reply(200, body));
         assert!(sample.ran() && sample.output_ok);
         assert_eq!(sample.outcome(), "200 succeeded");
         let timings = sample.timings.unwrap();
@@ -273,7 +200,7 @@ mod tests {
     #[test]
     fn a_refusal_keeps_the_services_message() {
         let body = br#"{"succeeded": false, "errorMessage": "the python queue is full"}"#;
-        let sample = sample_from_answer("python", 2.0, 503, body);
+        let sample = sample_from_reply("python", 2.0, reply(503, body));
         assert!(!sample.ran());
         assert_eq!(sample.outcome(), "503");
         assert_eq!(sample.error.as_deref(), Some("the python queue is full"));
@@ -283,14 +210,14 @@ mod tests {
     fn wrong_output_is_told_apart_from_success() {
         let body = br#"{"succeeded": true, "result": {"runTimeStatus": "succeeded",
             "output": "Hello\n", "timings": {"queue": 0, "compile": 0, "run": 0, "total": 0}}}"#;
-        let sample = sample_from_answer("python", 2.0, 200, body);
+        let sample = sample_from_reply("python", 2.0, reply(200, body));
         assert_eq!(sample.outcome(), "200 succeeded, wrong output");
         assert_eq!(sample.timings.unwrap().acquire, None);
     }
 
     #[test]
     fn an_unreadable_answer_is_still_counted_by_its_status() {
-        let sample = sample_from_answer("go", 2.0, 502, b"<html>bad gateway</html>");
+        let sample = sample_from_reply("go", 2.0, reply(502, b"<html>bad gateway</html>"));
         assert_eq!(sample.outcome(), "502");
         assert!(!sample.ran());
     }

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
-
+use super::client::ExecuteBody;
 use codeexec::api::request::{ExecuteRequest, ExecuteV1};
 use codeexec::config::Settings;
 use codeexec::engine::job::JobSpec;
@@ -41,8 +40,11 @@ pub fn hello_world(language: &str) -> Option<&'static str> {
 }
 
 /// The request body that runs `language`'s hello world.
-pub fn hello_world_body(language: &str) -> Option<Value> {
-    hello_world(language).map(|code| json!({ "language": language, "code": code }))
+pub fn hello_world_body(language: &str) -> Option<ExecuteBody> {
+    hello_world(language).map(|code| ExecuteBody {
+        language: language.to_string(),
+        code: code.to_string(),
+    })
 }
 
 /// The job a hello world request for `language` becomes, validated as the service would.
@@ -64,7 +66,7 @@ pub fn hello_world_job(settings: &Settings, language: &Arc<Language>) -> Result<
 #[derive(Debug, Clone)]
 pub struct Workload {
     languages: Vec<String>,
-    bodies: Vec<Value>,
+    bodies: Vec<ExecuteBody>,
 }
 
 impl Workload {
@@ -97,7 +99,7 @@ impl Workload {
     /// The language and body of a worker's `round`-th request. Workers start at different
     /// languages, so at any concurrency the requests in flight spread over the mix instead of
     /// moving through it in lockstep.
-    pub fn request_for(&self, worker: usize, round: usize) -> (&str, &Value) {
+    pub fn request_for(&self, worker: usize, round: usize) -> (&str, &ExecuteBody) {
         let index = (worker + round) % self.languages.len();
         (&self.languages[index], &self.bodies[index])
     }
@@ -146,8 +148,8 @@ mod tests {
         let mix = workload(&["python", "java"]).unwrap();
         for round in 0..4 {
             let (language, body) = mix.request_for(0, round);
-            assert_eq!(body["language"], language);
-            assert_eq!(body["code"], hello_world(language).unwrap());
+            assert_eq!(body.language, language);
+            assert_eq!(body.code, hello_world(language).unwrap());
         }
     }
 
@@ -176,8 +178,8 @@ mod tests {
     #[test]
     fn bodies_name_the_language_and_its_code() {
         let body = hello_world_body("ruby").unwrap();
-        assert_eq!(body["language"], "ruby");
-        assert_eq!(body["code"], "puts 'Hello, World!'\n");
+        assert_eq!(body.language, "ruby");
+        assert_eq!(body.code, "puts 'Hello, World!'\n");
         assert!(hello_world_body("cobol").is_none());
     }
 }
