@@ -6,7 +6,7 @@
 //!
 //! Before each warm request the bench waits, untimed, until the language's pool is full again,
 //! so every request finds a ready container: this is latency at low load, not the container
-//! start rate at saturation (`codeexec loadtest` measures that).
+//! start rate at saturation (`codeexec-loadtest` measures that).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -14,9 +14,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use codeexec::config::Settings;
-use codeexec::loadtest::ceiling::labelled_runtime;
-use codeexec::loadtest::workload::{hello_world, hello_world_job, HELLO_OUTPUT, HELLO_WORLD};
 use codeexec_engine::{ContainerRuntime, DockerRuntime, LanguageRegistry};
+use codeexec_loadtest::ceiling::labelled_runtime;
+use codeexec_loadtest::workload::{hello_world, hello_world_job, HELLO_OUTPUT, HELLO_WORLD};
 use codeexec_protocol::{JobFrame, StageCommand};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 

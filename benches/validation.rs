@@ -6,8 +6,8 @@ use std::hint::black_box;
 
 use codeexec::api::request::{ExecuteRequest, ExecuteV1, ExecuteV2};
 use codeexec::config::Settings;
-use codeexec::loadtest::workload::hello_world_body;
 use codeexec_engine::LanguageRegistry;
+use codeexec_loadtest::workload::hello_world_body;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::json;
 

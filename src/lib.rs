@@ -5,7 +5,6 @@ pub mod api;
 pub mod config;
 pub mod execution_log;
 pub mod images;
-pub mod loadtest;
 pub mod metrics;
 pub mod rate_limit;
 pub mod server;

@@ -1,5 +1,5 @@
 //! The `codeexec` command: `serve` (the default) runs the HTTP service, `images build` builds the
-//! language images it needs, `loadtest` measures a running service and writes its report.
+//! language images it needs. The load tool is a binary of its own, `codeexec-loadtest`.
 
 use std::process::ExitCode;
 
@@ -25,9 +25,6 @@ enum Command {
         #[command(subcommand)]
         command: ImagesCommand,
     },
-    /// Drive a running service with a mixed-language load, measure the Docker engine's container
-    /// ceiling beside it, and write docs/benchmarks.md (see scripts/loadtest).
-    Loadtest(Box<codeexec::loadtest::Options>),
 }
 
 #[derive(Subcommand)]
@@ -57,7 +54,6 @@ fn main() -> ExitCode {
             command: ImagesCommand::Build { languages, force },
         } => codeexec::images::build_from_cli(&settings, &languages, force)
             .map_err(|error| error.to_string()),
-        Command::Loadtest(options) => codeexec::loadtest::run(settings, *options),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

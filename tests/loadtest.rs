@@ -1,4 +1,4 @@
-//! `codeexec loadtest` end to end, against a real service and the real Docker engine: a short
+//! `codeexec-loadtest` end to end, against a real service and the real Docker engine: a short
 //! run writes the report, the chart and the raw numbers, and leaves none of its containers.
 
 mod common;
@@ -9,15 +9,31 @@ use std::process::Command;
 use common::Service;
 use serde_json::Value;
 
+/// The `codeexec-loadtest` binary, built beside `codeexec` in the same target directory. Cargo
+/// builds only this package's binaries for its tests, so the load tool's must be built first.
+fn loadtest_binary() -> PathBuf {
+    let codeexec = PathBuf::from(env!("CARGO_BIN_EXE_codeexec"));
+    let binary =
+        codeexec.with_file_name(format!("codeexec-loadtest{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` (with the same profile and target \
+         directory as the tests) before this test",
+        binary.display()
+    );
+    binary
+}
+
 #[test]
 fn a_short_load_run_writes_the_report_the_chart_and_the_raw_numbers() {
+    let loadtest = loadtest_binary();
     let service = Service::start_ready("loadtest", &[]);
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("loadtest-report-{}", std::process::id()));
     let instance = format!("{}-load", service.instance);
-    let output = Command::new(env!("CARGO_BIN_EXE_codeexec"))
+    let output = Command::new(loadtest)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["loadtest", "--url", &service.url])
+        .args(["--url", &service.url])
         .args([
             "--concurrency",
             "1,2",
@@ -33,7 +49,7 @@ fn a_short_load_run_writes_the_report_the_chart_and_the_raw_numbers() {
         .arg("--out")
         .arg(&out)
         .output()
-        .expect("run codeexec loadtest");
+        .expect("run codeexec-loadtest");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "loadtest failed:\n{stderr}");
 

@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
-
-use crate::api::request::{ExecuteRequest, ExecuteV1};
-use crate::config::Settings;
+use super::client::ExecuteBody;
+use codeexec::api::request::{ExecuteRequest, ExecuteV1};
+use codeexec::config::Settings;
 use codeexec_engine::{JobSpec, Language, LanguageRegistry};
 
 /// What every hello world prints.
@@ -40,8 +39,11 @@ pub fn hello_world(language: &str) -> Option<&'static str> {
 }
 
 /// The request body that runs `language`'s hello world.
-pub fn hello_world_body(language: &str) -> Option<Value> {
-    hello_world(language).map(|code| json!({ "language": language, "code": code }))
+pub fn hello_world_body(language: &str) -> Option<ExecuteBody> {
+    hello_world(language).map(|code| ExecuteBody {
+        language: language.to_string(),
+        code: code.to_string(),
+    })
 }
 
 /// The job a hello world request for `language` becomes, validated as the service would.
@@ -63,7 +65,7 @@ pub fn hello_world_job(settings: &Settings, language: &Arc<Language>) -> Result<
 #[derive(Debug, Clone)]
 pub struct Workload {
     languages: Vec<String>,
-    bodies: Vec<Value>,
+    bodies: Vec<ExecuteBody>,
 }
 
 impl Workload {
@@ -96,7 +98,7 @@ impl Workload {
     /// The language and body of a worker's `round`-th request. Workers start at different
     /// languages, so at any concurrency the requests in flight spread over the mix instead of
     /// moving through it in lockstep.
-    pub fn request_for(&self, worker: usize, round: usize) -> (&str, &Value) {
+    pub fn request_for(&self, worker: usize, round: usize) -> (&str, &ExecuteBody) {
         let index = (worker + round) % self.languages.len();
         (&self.languages[index], &self.bodies[index])
     }
@@ -104,6 +106,9 @@ impl Workload {
 
 #[cfg(test)]
 mod tests {
+    use figment::providers::{Format, Toml};
+    use figment::Figment;
+
     use super::*;
 
     fn workload(names: &[&str]) -> Result<Workload, String> {
@@ -142,14 +147,25 @@ mod tests {
         let mix = workload(&["python", "java"]).unwrap();
         for round in 0..4 {
             let (language, body) = mix.request_for(0, round);
-            assert_eq!(body["language"], language);
-            assert_eq!(body["code"], hello_world(language).unwrap());
+            assert_eq!(body.language, language);
+            assert_eq!(body.code, hello_world(language).unwrap());
         }
+    }
+
+    /// The repository's `config/default.toml` alone, without the environment, which unit tests
+    /// must not see.
+    fn repository_defaults() -> Settings {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+        Figment::new()
+            .merge(Toml::file_exact(path))
+            .extract()
+            .expect("the repository's default settings")
     }
 
     #[test]
     fn hello_world_jobs_are_validated_as_the_service_would() {
-        let settings = Settings::repository_defaults();
+        let settings = repository_defaults();
         let registry = LanguageRegistry::new(&settings.languages);
         let java = hello_world_job(&settings, registry.resolve("java").unwrap()).unwrap();
         assert_eq!(java.entry, "Main.java");
@@ -161,8 +177,8 @@ mod tests {
     #[test]
     fn bodies_name_the_language_and_its_code() {
         let body = hello_world_body("ruby").unwrap();
-        assert_eq!(body["language"], "ruby");
-        assert_eq!(body["code"], "puts 'Hello, World!'\n");
+        assert_eq!(body.language, "ruby");
+        assert_eq!(body.code, "puts 'Hello, World!'\n");
         assert!(hello_world_body("cobol").is_none());
     }
 }

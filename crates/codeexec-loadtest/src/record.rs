@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::machine::Machine;
 
-/// Everything one `codeexec loadtest` run measured.
+/// Everything one `codeexec-loadtest` run measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {

@@ -13,7 +13,7 @@ use codeexec_engine::{ContainerRuntime, DockerRuntime, JobSpec, Language};
 use super::progress;
 use super::record::{CeilingRun, ColdRecord};
 use super::workload::HELLO_OUTPUT;
-use crate::config::Settings;
+use codeexec::config::Settings;
 
 /// A failed start is retried after this pause, so a broken engine is not hammered.
 const FAILURE_PAUSE: Duration = Duration::from_millis(200);

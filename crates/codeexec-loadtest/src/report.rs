@@ -41,8 +41,8 @@ fn header(out: &mut String, run: &RunRecord, links: &Links) {
     }
     let _ = writeln!(
         out,
-        "Written by `codeexec loadtest` on {} against the service at {}. To reproduce on your \
-         machine, run `{REPRODUCE}` (it builds the release binary and the images, starts a \
+        "Written by `codeexec-loadtest` on {} against the service at {}. To reproduce on your \
+         machine, run `{REPRODUCE}` (it builds the release binaries and the images, starts a \
          service, runs the load and stops the service). This run's command: `{}`. The raw \
          numbers behind every figure: [`{}`]({}).\n",
         run.date, run.service_url, run.command, links.raw, links.raw
@@ -379,9 +379,9 @@ fn shares(outcomes: &[(String, f64)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loadtest::machine::Machine;
-    use crate::loadtest::record::{CeilingRecord, CeilingRun, ColdRecord, StepRecord};
-    use crate::loadtest::stats::tests::{finished, refused};
+    use crate::machine::Machine;
+    use crate::record::{CeilingRecord, CeilingRun, ColdRecord, StepRecord};
+    use crate::stats::tests::{finished, refused};
 
     fn step(concurrency: usize, languages: &[&str], latency: f64) -> StepRecord {
         let samples = languages
@@ -404,7 +404,7 @@ mod tests {
         saturation.samples.push(refused("python", 503));
         RunRecord {
             date: "2026-11-26T08:00:00Z".into(),
-            command: "codeexec loadtest --step-secs 10".into(),
+            command: "codeexec-loadtest --step-secs 10".into(),
             label: Some("Preliminary: taken on a busy machine".into()),
             service_url: "http://127.0.0.1:3000".into(),
             machine: Machine {
@@ -461,7 +461,7 @@ mod tests {
         assert!(report.contains("> **Preliminary: taken on a busy machine**"));
         assert!(report.contains("| CPU | Test CPU |"));
         assert!(report.contains("| cores (nproc) | 2 |"));
-        assert!(report.contains("`codeexec loadtest --step-secs 10`"));
+        assert!(report.contains("`codeexec-loadtest --step-secs 10`"));
         assert!(report.contains("`scripts/loadtest`"));
         assert!(report.contains("](benchmarks/raw.json)"));
         assert!(

@@ -128,9 +128,9 @@ fn draw(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loadtest::record::StepRecord;
-    use crate::loadtest::stats::step_stats;
-    use crate::loadtest::stats::tests::finished;
+    use crate::record::StepRecord;
+    use crate::stats::step_stats;
+    use crate::stats::tests::finished;
 
     fn steps() -> Vec<StepStats> {
         [1, 2, 4]

@@ -1,13 +1,14 @@
-//! `codeexec loadtest`: drives a running service with a mixed-language workload at a series of
-//! concurrencies, measures beside it what the Docker engine alone allows (the container ceiling
-//! and the cold path), and writes the report (`docs/benchmarks.md`), its chart and the raw
-//! numbers behind them.
+//! The load tool behind the `codeexec-loadtest` binary: drives a running service with a
+//! mixed-language workload at a series of concurrencies, measures beside it what the Docker engine
+//! alone allows (the container ceiling and the cold path), and writes the report
+//! (`docs/benchmarks.md`), its chart and the raw numbers behind them.
 //!
 //! The service is not started here: the command drives whatever answers at `--url`, so it
 //! measures the service as deployed. `scripts/loadtest` builds, starts and stops one for it.
 
 pub mod ceiling;
 mod chart;
+pub mod client;
 mod machine;
 mod progress;
 mod record;
@@ -22,14 +23,15 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-use crate::config::Settings;
+use client::ServiceClient;
+use codeexec::config::Settings;
 use codeexec_engine::{connect_docker, ContainerRuntime, DockerRuntime, LanguageRegistry};
 use machine::Machine;
 use record::{CeilingRecord, RunRecord};
-use runner::{ServiceClient, StepTimes};
+use runner::StepTimes;
 use workload::Workload;
 
-/// What `codeexec loadtest` takes. The defaults make a run of about 3.5 minutes on a 2-core
+/// What `codeexec-loadtest` takes. The defaults make a run of about 3.5 minutes on a 2-core
 /// machine.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
@@ -149,7 +151,7 @@ async fn measure(
         "waiting for the service at {} to be idle with full pools",
         options.url
     );
-    client.wait_until_idle(settle).await?;
+    runner::wait_until_idle(&client, settle).await?;
     let date = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let machine = Machine::describe(docker).await;
     ceiling_runtime
@@ -177,7 +179,7 @@ async fn measure(
     let warmup = secs(options.warmup_secs);
     let mut sweep = Vec::new();
     for &concurrency in &options.concurrency {
-        client.wait_until_idle(settle).await?;
+        runner::wait_until_idle(&client, settle).await?;
         let title = format!("mixed, {concurrency} client(s)");
         let times = StepTimes {
             warmup,
@@ -185,7 +187,7 @@ async fn measure(
         };
         sweep.push(runner::run_step(&client, &workload, concurrency, times, &title).await);
     }
-    client.wait_until_idle(settle).await?;
+    runner::wait_until_idle(&client, settle).await?;
     let title = format!("{} alone, {top} clients", reference.name);
     let times = StepTimes {
         warmup,
@@ -193,7 +195,7 @@ async fn measure(
     };
     let saturation = runner::run_step(&client, &alone, top, times, &title).await;
 
-    client.wait_until_idle(settle).await?;
+    runner::wait_until_idle(&client, settle).await?;
     ceiling_runs.extend(
         ceiling::measure_ceiling(
             ceiling_runtime,
@@ -281,7 +283,7 @@ fn command_line(args: impl IntoIterator<Item = String>) -> String {
                 .file_name()
                 .map_or(path.clone(), |name| name.to_string_lossy().into_owned())
         })
-        .unwrap_or_else(|| "codeexec".to_string());
+        .unwrap_or_else(|| "codeexec-loadtest".to_string());
     std::iter::once(program)
         .chain(args.map(|arg| {
             let plain = !arg.is_empty()
@@ -305,8 +307,7 @@ mod tests {
     #[test]
     fn the_command_line_names_the_program_and_quotes_what_needs_it() {
         let args = [
-            "/var/cache/t/release/codeexec",
-            "loadtest",
+            "/var/cache/t/release/codeexec-loadtest",
             "--label",
             "busy machine",
             "--step-secs",
@@ -314,7 +315,7 @@ mod tests {
         ];
         assert_eq!(
             command_line(args.map(String::from)),
-            "codeexec loadtest --label 'busy machine' --step-secs 5"
+            "codeexec-loadtest --label 'busy machine' --step-secs 5"
         );
     }
 

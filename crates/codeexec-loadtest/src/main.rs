@@ -1,0 +1,31 @@
+//! The `codeexec-loadtest` command: reads the service's configuration as `codeexec` does, then
+//! measures the service at `--url` and writes its report (see `scripts/loadtest`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use codeexec::config::Settings;
+use codeexec_loadtest::Options;
+
+/// Drive a running service with a mixed-language load, measure the Docker engine's container
+/// ceiling beside it, and write docs/benchmarks.md (see scripts/loadtest).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    options: Options,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = Settings::load_default()
+        .map_err(|error| error.to_string())
+        .and_then(|settings| codeexec_loadtest::run(settings, cli.options));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("codeexec-loadtest: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
