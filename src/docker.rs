@@ -12,7 +12,7 @@ pub const LABEL_MANAGED: &str = "codeexec.managed";
 pub const LABEL_LANGUAGE: &str = "codeexec.language";
 /// The service instance that created a container (see `docker.instance`).
 pub const LABEL_INSTANCE: &str = "codeexec.instance";
-/// On images: hash of the Dockerfile, package list and runner the image was built from.
+/// On images: hash of the Dockerfile, base, package list, labels and runner it was built from.
 pub const LABEL_IMAGE_HASH: &str = "codeexec.image-hash";
 
 /// Connects to the engine named in the settings (or the local default) and negotiates the API
