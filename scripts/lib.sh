@@ -73,3 +73,28 @@ ensure_secantusdb() {
     fi
     export CODEEXEC_TEST_SECANTUSD=$venv/bin/secantusd-py
 }
+
+# The containers labelled codeexec.managed whose codeexec.instance is $1 or starts with "$1-",
+# one "ID INSTANCE" line each. Docker's label filters match whole values only, so the instance
+# is compared here.
+containers_of_instance_prefix() {
+    local prefix=$1
+    docker ps -a --filter label=codeexec.managed=true --format '{{.ID}} {{.Label "codeexec.instance"}}' |
+        awk -v prefix="$prefix" '$2 == prefix || index($2, prefix "-") == 1'
+}
+
+# Fails, naming them, when containers of the instance prefix $1 are still there after waiting up
+# to $2 seconds (default 30) for the services that made them to remove them. Containers of any
+# other instance, such as a codeexec service of the user's own on the same engine, do not count.
+check_no_leaked_containers() {
+    local prefix=$1 wait_secs=${2:-30} left waited
+    for ((waited = 0; ; waited++)); do
+        left=$(containers_of_instance_prefix "$prefix")
+        [[ -z $left ]] && return 0
+        ((waited < wait_secs)) || break
+        sleep 1
+    done
+    printf '%s\n' "$left" >&2
+    printf 'error: %s container(s) of instance %s-* were left behind\n' "$(wc -l <<<"$left")" "$prefix" >&2
+    return 1
+}

@@ -55,7 +55,7 @@ pub struct ImageSettings {
     /// Build base images from Debian's packages (debootstrap + import) instead of pulling the
     /// official language images: for machines without registry access.
     pub offline: bool,
-    /// Folder holding one Dockerfile folder per language.
+    /// Folder holding the Dockerfile template every language's image is built from.
     pub dockerfiles_dir: PathBuf,
     /// The statically linked runner copied into every image.
     pub runner_path: PathBuf,

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::KillContainerOptionsBuilder;
-use common::{block_on_docker, instance_containers, wait_until, Service};
+use common::{block_on_docker, instance_containers, test_instance, wait_until, Service};
 use serde_json::json;
 
 #[test]
 fn containers_left_by_an_earlier_run_are_removed_at_start() {
-    let instance = format!("test-leftover-{}", std::process::id());
+    let instance = test_instance("leftover");
     let labels = HashMap::from([
         ("codeexec.managed".to_string(), "true".to_string()),
         ("codeexec.language".to_string(), "python".to_string()),

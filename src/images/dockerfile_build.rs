@@ -1,5 +1,5 @@
-//! Building a language's Dockerfile on its base with the engine's classic builder, and pulling an
-//! official base first when building online.
+//! Building a language's image from the Dockerfile template on its base with the engine's classic
+//! builder, and pulling an official base first when building online.
 
 use std::collections::HashMap;
 
@@ -12,13 +12,14 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::inspect::image_exists;
-use super::plan::{Base, ImagePlan, RUNNER_IN_CONTEXT};
+use super::plan::{Base, ImagePlan, DOCKERFILE, RUNNER_IN_CONTEXT};
 use super::progress::Progress;
 use super::ImageError;
 use super::LABEL_IMAGE_HASH;
 use codeexec_engine::LABEL_LANGUAGE;
 
-/// Builds `plan.image` from its Dockerfile. `nocache` makes every step run again (`--force`).
+/// Builds `plan.image` from the Dockerfile template. `nocache` makes every step run again
+/// (`--force`).
 pub async fn build(
     docker: &Docker,
     plan: &ImagePlan,
@@ -40,12 +41,15 @@ pub async fn build(
 
 fn build_options(plan: &ImagePlan, nocache: bool) -> bollard::query_parameters::BuildImageOptions {
     let build_args = HashMap::from([("BASE", plan.base.name())]);
-    let labels = HashMap::from([
-        (LABEL_IMAGE_HASH, plan.hash.as_str()),
-        (LABEL_LANGUAGE, plan.language.as_str()),
-    ]);
+    let mut labels: HashMap<&str, &str> = plan
+        .labels
+        .iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect();
+    labels.insert(LABEL_IMAGE_HASH, &plan.hash);
+    labels.insert(LABEL_LANGUAGE, &plan.language);
     let options = BuildImageOptionsBuilder::new()
-        .dockerfile("Dockerfile")
+        .dockerfile(DOCKERFILE)
         .t(&plan.image)
         .buildargs(&build_args)
         .labels(&labels)
@@ -88,7 +92,7 @@ fn build_error(plan: &ImagePlan, source: DockerError) -> ImageError {
 pub fn build_context(dockerfile: &[u8], runner: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut archive = tar::Builder::new(Vec::new());
     for (name, mode, bytes) in [
-        ("Dockerfile", 0o644, dockerfile),
+        (DOCKERFILE, 0o644, dockerfile),
         (RUNNER_IN_CONTEXT, 0o755, runner),
     ] {
         let mut header = tar::Header::new_gnu();

@@ -1,6 +1,7 @@
-//! Building the language images (`codeexec images build`): each language's Dockerfile from
-//! `docker-images/` on its base, with the runner copied in, labelled with a hash of everything it
-//! was built from so that an up-to-date image is skipped.
+//! Building the language images (`codeexec images build`): the one Dockerfile template in
+//! `docker-images/` on each language's base, with the runner copied in, labelled with the
+//! language's title and description and a hash of everything it was built from so that an
+//! up-to-date image is skipped.
 //!
 //! Online, the base is the official language image. Offline (`images.offline`), it is a Debian
 //! root file system made with debootstrap and imported into the engine; see [`offline_base`].

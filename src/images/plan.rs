@@ -1,6 +1,8 @@
-//! What each language image is built from, and the hash that tells whether a built image is still
-//! what those inputs would make.
+//! What each language image is built from: the one Dockerfile template, the language's base and
+//! labels, the runner; and the hash that tells whether a built image is still what those inputs
+//! would make.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,10 +11,17 @@ use sha2::{Digest, Sha256};
 use super::ImageError;
 use crate::config::{ImageSettings, LanguageSettings, Settings};
 
-/// Name of the runner inside the build context; the Dockerfiles copy it from there.
+/// Name of the runner inside the build context; the Dockerfile copies it from there.
 pub const RUNNER_IN_CONTEXT: &str = "codeexec-runner";
 
-/// The image a language's Dockerfile is built `FROM`.
+/// The template every language's image is built from, inside `images.dockerfiles_dir`.
+pub const DOCKERFILE: &str = "Dockerfile";
+
+/// OCI labels naming what an image holds, given by the builder since the template is shared.
+const LABEL_TITLE: &str = "org.opencontainers.image.title";
+const LABEL_DESCRIPTION: &str = "org.opencontainers.image.description";
+
+/// The image the Dockerfile is built `FROM` for a language.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Base {
     /// An official language image, pulled from a registry when absent.
@@ -48,7 +57,10 @@ pub struct ImagePlan {
     /// The image's name, e.g. `codeexec/python:latest`.
     pub image: String,
     pub base: Base,
-    pub dockerfile: Vec<u8>,
+    /// The image's title and description labels.
+    pub labels: BTreeMap<&'static str, String>,
+    /// The Dockerfile template, the same for every language.
+    pub dockerfile: Arc<[u8]>,
     pub runner: Runner,
     /// Value of the image-hash label an up-to-date image carries.
     pub hash: String,
@@ -59,7 +71,7 @@ impl ImagePlan {
         language: &str,
         settings: &LanguageSettings,
         images: &ImageSettings,
-        dockerfile: Vec<u8>,
+        dockerfile: Arc<[u8]>,
         runner: Runner,
     ) -> ImagePlan {
         let base = if images.offline {
@@ -72,11 +84,22 @@ impl ImagePlan {
         } else {
             Base::Official(settings.base_image.clone())
         };
-        let hash = image_hash(&dockerfile, &base, &runner.digest);
+        let labels = BTreeMap::from([
+            (LABEL_TITLE, format!("codeexec-{language}")),
+            (
+                LABEL_DESCRIPTION,
+                format!(
+                    "{} toolchain and the codeexec runner",
+                    settings.display_name
+                ),
+            ),
+        ]);
+        let hash = image_hash(&dockerfile, &base, &labels, &runner.digest);
         ImagePlan {
             language: language.to_string(),
             image: settings.image.clone(),
             base,
+            labels,
             dockerfile,
             runner,
             hash,
@@ -84,33 +107,28 @@ impl ImagePlan {
     }
 }
 
-/// Reads the runner and the Dockerfiles of `requested` (all languages when empty) and plans their
-/// images. Everything that can be checked without the engine is checked here, before any build.
+/// Reads the runner and the Dockerfile template and plans the images of `requested` (all
+/// languages when empty). Everything that can be checked without the engine is checked here,
+/// before any build.
 pub fn load(settings: &Settings, requested: &[String]) -> Result<Vec<ImagePlan>, ImageError> {
     let languages = select_languages(settings, requested)?;
     let runner = read_runner(&settings.images.runner_path)?;
-    languages
+    let path = settings.images.dockerfiles_dir.join(DOCKERFILE);
+    let dockerfile: Arc<[u8]> = std::fs::read(&path)
+        .map_err(|source| ImageError::Dockerfile { path, source })?
+        .into();
+    Ok(languages
         .iter()
         .map(|language| {
-            let path = settings
-                .images
-                .dockerfiles_dir
-                .join(language)
-                .join("Dockerfile");
-            let dockerfile = std::fs::read(&path).map_err(|source| ImageError::Dockerfile {
-                path: path.clone(),
-                source,
-            })?;
-            let language_settings = &settings.languages[language];
-            Ok(ImagePlan::new(
+            ImagePlan::new(
                 language,
-                language_settings,
+                &settings.languages[language],
                 &settings.images,
-                dockerfile,
+                dockerfile.clone(),
                 runner.clone(),
-            ))
+            )
         })
-        .collect()
+        .collect())
 }
 
 /// The runner binary, shared by every plan since all languages copy the same one. Its digest is
@@ -204,8 +222,14 @@ fn sorted_packages(packages: &[String]) -> Vec<&str> {
     sorted
 }
 
-/// Hash of every input of an image: Dockerfile, base, (offline) suite and packages, runner.
-pub fn image_hash(dockerfile: &[u8], base: &Base, runner_digest: &[u8]) -> String {
+/// Hash of every input of an image: Dockerfile, base, (offline) suite and packages, labels,
+/// runner.
+pub fn image_hash(
+    dockerfile: &[u8],
+    base: &Base,
+    labels: &BTreeMap<&str, String>,
+    runner_digest: &[u8],
+) -> String {
     let mut hasher = Sha256::new();
     // Each field is named and length-prefixed so that bytes moving between fields change the hash.
     let mut field = |name: &str, bytes: &[u8]| {
@@ -221,6 +245,9 @@ pub fn image_hash(dockerfile: &[u8], base: &Base, runner_digest: &[u8]) -> Strin
             "packages",
             sorted_packages(&debian.packages).join(",").as_bytes(),
         );
+    }
+    for (key, value) in labels {
+        field("label", format!("{key}={value}").as_bytes());
     }
     field("runner", runner_digest);
     hex::encode(hasher.finalize())
@@ -294,27 +321,45 @@ mod tests {
         assert_ne!(tag("bookworm", &["g++"]), tag("trixie", &["g++"]));
     }
 
+    fn labels(title: &str) -> BTreeMap<&'static str, String> {
+        BTreeMap::from([(LABEL_TITLE, title.to_string())])
+    }
+
+    fn plan(language: &str, offline: bool, dockerfile: &[u8]) -> ImagePlan {
+        let mut settings = settings();
+        settings.images.offline = offline;
+        ImagePlan::new(
+            language,
+            &settings.languages[language],
+            &settings.images,
+            dockerfile.into(),
+            Runner::new(Vec::new()),
+        )
+    }
+
     #[test]
     fn hash_changes_with_the_dockerfile() {
         let base = Base::Official("python:3.11-slim-bookworm".into());
+        let labels = labels("codeexec-python");
         assert_ne!(
-            image_hash(b"FROM a", &base, b"runner"),
-            image_hash(b"FROM b", &base, b"runner")
+            image_hash(b"FROM a", &base, &labels, b"runner"),
+            image_hash(b"FROM b", &base, &labels, b"runner")
         );
     }
 
     #[test]
     fn hash_changes_with_the_runner() {
         let base = Base::Official("python:3.11-slim-bookworm".into());
+        let labels = labels("codeexec-python");
         assert_ne!(
-            image_hash(b"FROM a", &base, b"v1"),
-            image_hash(b"FROM a", &base, b"v2")
+            image_hash(b"FROM a", &base, &labels, b"v1"),
+            image_hash(b"FROM a", &base, &labels, b"v2")
         );
     }
 
     #[test]
     fn hash_changes_with_the_package_list_and_the_base() {
-        let hash = |base: &Base| image_hash(b"FROM a", base, b"runner");
+        let hash = |base: &Base| image_hash(b"FROM a", base, &labels("codeexec-python"), b"runner");
         assert_ne!(
             hash(&debian(&["python3"])),
             hash(&debian(&["python3", "python3-numpy"]))
@@ -326,35 +371,71 @@ mod tests {
     }
 
     #[test]
+    fn hash_changes_with_the_labels() {
+        let base = Base::Official("python:3.11-slim-bookworm".into());
+        assert_ne!(
+            image_hash(b"FROM a", &base, &labels("codeexec-python"), b"runner"),
+            image_hash(b"FROM a", &base, &labels("codeexec-py"), b"runner")
+        );
+    }
+
+    #[test]
     fn hash_is_stable_for_the_same_inputs() {
-        let hash = || image_hash(b"FROM a", &debian(&["python3"]), b"runner");
+        let hash = || image_hash(b"FROM a", &debian(&["python3"]), &labels("x"), b"runner");
         assert_eq!(hash(), hash());
     }
 
     #[test]
-    fn offline_setting_picks_a_debian_base() {
+    fn languages_sharing_the_template_get_their_own_labels_and_hashes() {
+        for offline in [false, true] {
+            let python = plan("python", offline, b"FROM x");
+            let ruby = plan("ruby", offline, b"FROM x");
+            assert_eq!(python.labels[LABEL_TITLE], "codeexec-python");
+            assert_eq!(
+                ruby.labels[LABEL_DESCRIPTION],
+                "Ruby toolchain and the codeexec runner"
+            );
+            assert_ne!(python.hash, ruby.hash);
+            assert_ne!(python.hash, plan("python", offline, b"FROM y").hash);
+        }
+    }
+
+    #[test]
+    fn every_language_is_planned_from_the_one_template_on_its_configured_base() {
         let mut settings = settings();
-        settings.images.offline = true;
-        let python = &settings.languages["python"];
-        let plan = ImagePlan::new(
-            "python",
-            python,
-            &settings.images,
-            b"FROM x".to_vec(),
-            Runner::new(Vec::new()),
-        );
-        assert!(plan
+        // Any readable file stands in for the runner.
+        settings.images.runner_path = "Cargo.toml".into();
+        let template = std::fs::read("docker-images/Dockerfile").unwrap();
+        let plans = load(&settings, &[]).unwrap();
+        assert_eq!(plans.len(), settings.languages.len());
+        for plan in plans {
+            assert_eq!(*plan.dockerfile, *template);
+            let language = &settings.languages[&plan.language];
+            assert_eq!(plan.base.name(), language.base_image);
+            assert_eq!(plan.image, language.image);
+        }
+    }
+
+    #[test]
+    fn the_template_takes_its_base_as_an_argument_and_runs_nothing() {
+        let template = std::fs::read_to_string("docker-images/Dockerfile").unwrap();
+        let instructions: Vec<&str> = template
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .collect();
+        assert_eq!(instructions[..2], ["ARG BASE", "FROM ${BASE}"]);
+        // Builds must need neither a container nor the network: offline machines have none.
+        assert!(!instructions.iter().any(|line| line.starts_with("RUN")));
+    }
+
+    #[test]
+    fn offline_setting_picks_a_debian_base() {
+        let offline = plan("python", true, b"FROM x");
+        assert!(offline
             .base
             .name()
             .starts_with("codeexec-base/python:bookworm-"));
-        settings.images.offline = false;
-        let plan = ImagePlan::new(
-            "python",
-            python,
-            &settings.images,
-            b"FROM x".to_vec(),
-            Runner::new(Vec::new()),
-        );
-        assert_eq!(plan.base.name(), "python:3.11-slim-bookworm");
+        let online = plan("python", false, b"FROM x");
+        assert_eq!(online.base.name(), "python:3.11-slim-bookworm");
     }
 }

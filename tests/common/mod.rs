@@ -35,10 +35,7 @@ impl Service {
     /// (environment variables), and waits until it listens. The process gets SIGTERM when the
     /// test process exits, so it removes its containers even when a test fails.
     pub fn start(name: &str, overrides: &[(&str, &str)]) -> Service {
-        static STARTED: AtomicUsize = AtomicUsize::new(0);
-        let count = STARTED.fetch_add(1, Ordering::Relaxed);
-        let instance = format!("test-{name}-{}-{count}", std::process::id());
-        Service::start_instance(&instance, overrides)
+        Service::start_instance(&test_instance(name), overrides)
     }
 
     /// Like [`Service::start`] with a given instance name.
@@ -255,6 +252,20 @@ impl Service {
             .recv_timeout(Duration::from_secs(120))
             .expect("the service exited after SIGTERM")
     }
+}
+
+/// An instance name for a test's service or containers, unique within this test process:
+/// `<prefix>-<name>-<pid>-<count>`. The prefix is `CODEEXEC_TEST_INSTANCE_PREFIX`, which
+/// scripts/test sets for each run so that its leak check counts that run's containers alone, or
+/// `test` when it is unset.
+pub fn test_instance(name: &str) -> String {
+    static NAMED: AtomicUsize = AtomicUsize::new(0);
+    let count = NAMED.fetch_add(1, Ordering::Relaxed);
+    let prefix = std::env::var("CODEEXEC_TEST_INSTANCE_PREFIX")
+        .ok()
+        .filter(|prefix| !prefix.is_empty())
+        .unwrap_or_else(|| "test".to_string());
+    format!("{prefix}-{name}-{}-{count}", std::process::id())
 }
 
 /// The status, the headers (names in lower case) and the JSON body (`null` if it is not JSON).
