@@ -142,17 +142,21 @@ pub struct ConfigError(String);
 impl Settings {
     /// Reads `path` and applies the environment on top.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-        Self::from_figment(
-            Figment::new()
-                .merge(Toml::file_exact(path))
-                .merge(Env::prefixed("CODEEXEC_").split("__"))
-                .merge(
-                    Env::raw()
-                        .only(&["PORT", "HOST"])
-                        .map(|key| format!("server.{}", key.as_str().to_ascii_lowercase()).into()),
-                )
-                .merge(Env::raw().only(&["DB"]).map(|_| "mongo.uri".into())),
-        )
+        Self::from_figment(Self::figment(path))
+    }
+
+    /// The layers [`Settings::load`] reads: `path`, then the environment. A caller may merge
+    /// more on top (a service started inside a test) before [`Settings::from_figment`].
+    pub fn figment(path: &Path) -> Figment {
+        Figment::new()
+            .merge(Toml::file_exact(path))
+            .merge(Env::prefixed("CODEEXEC_").split("__"))
+            .merge(
+                Env::raw()
+                    .only(&["PORT", "HOST"])
+                    .map(|key| format!("server.{}", key.as_str().to_ascii_lowercase()).into()),
+            )
+            .merge(Env::raw().only(&["DB"]).map(|_| "mongo.uri".into()))
     }
 
     /// Reads the file named by `CODEEXEC_CONFIG`, else [`DEFAULT_CONFIG_PATH`].
@@ -171,7 +175,8 @@ impl Settings {
         Self::from_figment(Figment::new().merge(Toml::file_exact(path))).unwrap()
     }
 
-    fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
+    /// The settings `figment` holds, checked.
+    pub fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
         let settings: Settings = figment
             .extract()
             .map_err(|error| ConfigError(error.to_string()))?;

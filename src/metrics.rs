@@ -2,7 +2,6 @@
 //! rendering behind `GET /metrics`. Metric names follow Prometheus conventions (base units,
 //! `_total` for counters, `_seconds` and `_bytes`); the README lists them.
 
-use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use codeexec_engine::{ContainerFailure, EngineObserver, Execution, RunStatus};
@@ -61,9 +60,6 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
 }
 
-/// The process-wide metrics; registered on first use.
-pub static METRICS: LazyLock<Arc<Metrics>> = LazyLock::new(|| Arc::new(Metrics::new()));
-
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels).expect("valid counter")
 }
@@ -78,7 +74,9 @@ fn histogram_vec(name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> 
 }
 
 impl Metrics {
-    fn new() -> Metrics {
+    /// Every metric, in a registry of its own: one per service, so that services in one
+    /// process (the in-process tests) count apart.
+    pub fn new() -> Metrics {
         let registry = Registry::new();
         let metrics = Metrics {
             executions_total: counter_vec(
@@ -295,6 +293,12 @@ impl Metrics {
     }
 }
 
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
 /// The engine reports here what the metrics count.
 impl EngineObserver for Metrics {
     fn languages(&self, names: &[&str]) {
@@ -328,11 +332,12 @@ mod tests {
 
     #[test]
     fn render_names_every_metric_family_with_help_and_type() {
-        METRICS
+        let metrics = Metrics::new();
+        metrics
             .executions_total
             .with_label_values(&["python", "success"])
             .inc();
-        let text = METRICS.render();
+        let text = metrics.render();
         for name in [
             "codeexec_executions_total",
             "codeexec_build_info",

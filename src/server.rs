@@ -1,18 +1,21 @@
-//! Running the service: logging, the Docker connection, the engine's pools, the HTTP server, and
-//! an orderly shutdown on SIGTERM or SIGINT (stop taking requests, finish those in flight, remove
-//! every container, write the buffered execution logs).
+//! Running the service: logging, the container runtime, the engine's pools, the HTTP server, and
+//! an orderly shutdown (stop taking requests, finish those in flight, remove every container,
+//! write the buffered execution logs). [`serve`] is the service as a library function, on a
+//! listener and a shutdown signal of the caller's; [`run`] is the binary's way in, on the
+//! configured address until SIGTERM or SIGINT.
 
+use std::future::Future;
 use std::io::IsTerminal;
+use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
-
 use codeexec_engine::{connect_runtime, Engine, EngineError};
 
 use crate::api::{self, AppState};
 use crate::config::{LogFormat, Settings};
 use crate::execution_log::ExecutionLog;
-use crate::metrics::METRICS;
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,10 +33,23 @@ pub enum ServeError {
     Http(std::io::Error),
 }
 
-/// Runs the service until SIGTERM or SIGINT, then cleans up.
+/// Runs the service on the configured address until SIGTERM or SIGINT, then cleans up.
 pub fn run(settings: Settings) -> Result<(), ServeError> {
     init_logging(settings.server.log_format);
-    actix_web::rt::System::new().block_on(serve(Arc::new(settings)))
+    let address = format!("{}:{}", settings.server.host, settings.server.port);
+    let listener =
+        TcpListener::bind(&address).map_err(|source| ServeError::Bind { address, source })?;
+    actix_web::rt::System::new().block_on(serve(settings, listener, shutdown_signal()))
+}
+
+/// Resolves at the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler can be installed");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -50,15 +66,25 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
-    let execution_log = ExecutionLog::start(&settings.mongo)
-        .await
-        .map_err(ServeError::ExecutionLog)?;
+/// Serves on `listener` until `shutdown` resolves, then stops taking requests, lets those in
+/// flight finish (up to `server.shutdown_timeout_secs`), removes every container of this
+/// instance and flushes the execution logs. Must run inside an actix system.
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> Result<(), ServeError> {
+    let settings = Arc::new(settings);
+    let metrics = Arc::new(Metrics::new());
+    let execution_log =
+        ExecutionLog::start(&settings.mongo, metrics.execution_log_writes_total.clone())
+            .await
+            .map_err(ServeError::ExecutionLog)?;
     let engine_settings = settings.engine_settings();
     let runtime = connect_runtime(&engine_settings)
         .await
         .map_err(ServeError::Engine)?;
-    let engine = Engine::start(engine_settings, runtime, METRICS.clone())
+    let engine = Engine::start(engine_settings, runtime, metrics.clone())
         .await
         .map_err(ServeError::Engine)?;
     let state = web::Data::new(AppState {
@@ -67,9 +93,13 @@ async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
         engine: engine.clone(),
         rate_limit: RateLimit::start(&settings.rate_limit),
         execution_log: execution_log.clone(),
+        metrics,
     });
     let max_body_bytes = settings.server.max_body_bytes;
-    let address = format!("{}:{}", settings.server.host, settings.server.port);
+    let address = listener
+        .local_addr()
+        .map(|address| address.to_string())
+        .unwrap_or_default();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
@@ -78,13 +108,21 @@ async fn serve(settings: Arc<Settings>) -> Result<(), ServeError> {
     })
     .workers(settings.server.workers)
     .shutdown_timeout(settings.server.shutdown_timeout_secs)
-    .bind(&address)
+    .disable_signals()
+    .listen(listener)
     .map_err(|source| ServeError::Bind { address, source })?;
     for bound in server.addrs() {
         tracing::info!("listening on http://{bound}");
     }
-    let outcome = server.run().await.map_err(ServeError::Http);
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown.await;
+        tracing::info!("stopping: no new requests; finishing those in flight");
+        handle.stop(true).await;
+    });
+    let outcome = server.await;
     tracing::info!("stopped taking requests; removing containers, flushing execution logs");
     tokio::join!(engine.shutdown(), execution_log.shutdown());
-    outcome
+    outcome.map_err(ServeError::Http)
 }

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::rate_limit;
 use super::request::Invalid;
-use crate::metrics::METRICS;
 use crate::rate_limit::Decision;
 use codeexec_engine::EngineError;
 
@@ -74,12 +73,9 @@ impl ResponseError for ApiError {
         }
     }
 
-    /// Every refused execute request becomes its answer here, once, so this is where refusals
-    /// are counted.
+    /// The answer carries this error, so the metrics middleware counts the refusal by its
+    /// [`ApiError::reason`].
     fn error_response(&self) -> HttpResponse {
-        if let Some(reason) = self.reason() {
-            METRICS.rejected_total.with_label_values(&[reason]).inc();
-        }
         let mut response = HttpResponse::build(self.status_code());
         match self {
             ApiError::Busy(_) | ApiError::Unavailable(_) => {

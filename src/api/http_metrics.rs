@@ -10,7 +10,10 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::Error;
 
-use crate::metrics::METRICS;
+use actix_web::web;
+
+use super::error::ApiError;
+use super::AppState;
 
 /// Route label of requests that match no route.
 const UNMATCHED_ROUTE: &str = "unmatched";
@@ -23,17 +26,27 @@ pub async fn record(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
+    let state = request.app_data::<web::Data<AppState>>().cloned();
     let began = Instant::now();
     let response = next.call(request).await;
-    let code = match &response {
-        Ok(response) => response.status(),
-        Err(error) => error.as_response_error().status_code(),
+    let Some(state) = state else {
+        return response;
     };
-    METRICS
+    let metrics = &state.metrics;
+    let (code, error) = match &response {
+        Ok(response) => (response.status(), response.response().error()),
+        Err(error) => (error.as_response_error().status_code(), Some(error)),
+    };
+    // Every refused execute request is an ApiError in its answer: counted here, once.
+    let reason = error.and_then(|error| error.as_error::<ApiError>()?.reason());
+    if let Some(reason) = reason {
+        metrics.rejected_total.with_label_values(&[reason]).inc();
+    }
+    metrics
         .http_requests_total
         .with_label_values(&[method, route.as_str(), code.as_str()])
         .inc();
-    METRICS
+    metrics
         .http_request_duration_seconds
         .with_label_values(&[route.as_str()])
         .observe(began.elapsed().as_secs_f64());

@@ -17,6 +17,7 @@ use actix_web::{middleware, web};
 
 use crate::config::Settings;
 use crate::execution_log::ExecutionLog;
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
 use codeexec_engine::Engine;
 use codeexec_engine::LanguageRegistry;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub execution_log: ExecutionLog,
     /// `None` when rate limiting is off.
     pub rate_limit: Option<RateLimit>,
+    /// This service's metrics, also handed to the engine as its observer.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Registers every route, with JSON bodies bounded by `server.max_body_bytes`. Only the execute

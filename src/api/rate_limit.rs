@@ -12,7 +12,6 @@ use actix_web::web;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::metrics::METRICS;
 use crate::rate_limit::Decision;
 
 const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
@@ -25,10 +24,10 @@ pub async fn limit(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let rate_limit = request
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.rate_limit.clone());
-    let Some(rate_limit) = rate_limit else {
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    let Some((state, rate_limit)) =
+        state.and_then(|state| Some((state.clone(), state.rate_limit.clone()?)))
+    else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let peer = request.peer_addr().map(|address| address.ip());
@@ -42,7 +41,7 @@ pub async fn limit(
         return Ok(next.call(request).await?.map_into_left_body());
     };
     if !decision.allowed {
-        METRICS.rate_limited_total.inc();
+        state.metrics.rate_limited_total.inc();
         let response = request.error_response(ApiError::RateLimited(decision));
         return Ok(response.map_into_right_body());
     }

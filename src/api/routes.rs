@@ -11,7 +11,6 @@ use super::error::ApiError;
 use super::request::ExecuteRequest;
 use super::response::ExecuteResponse;
 use super::AppState;
-use crate::metrics::METRICS;
 use codeexec_engine::PoolState;
 
 /// `POST /api/v1/execute` and `/api/v2/execute`: validate, run, answer. The clock starts once
@@ -156,9 +155,10 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
 #[get("/metrics")]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let docker_up = state.engine.ping_runtime().await.is_ok();
-    METRICS.docker_up.set(i64::from(docker_up));
+    state.metrics.docker_up.set(i64::from(docker_up));
     for language in state.registry.all() {
-        METRICS
+        state
+            .metrics
             .queue_capacity
             .with_label_values(&[language.name.as_str()])
             .set(language.settings.queue_size as i64);
@@ -166,20 +166,23 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     for (language, pool) in state.engine.pool_states().await {
         let Ok(pool) = pool else { continue };
         let labels = [language.as_str()];
-        METRICS
+        state
+            .metrics
             .pool_ready
             .with_label_values(&labels)
             .set(pool.ready as i64);
-        METRICS
+        state
+            .metrics
             .pool_target
             .with_label_values(&labels)
             .set(pool.target as i64);
-        METRICS
+        state
+            .metrics
             .queue_depth
             .with_label_values(&labels)
             .set(pool.queued as i64);
     }
     HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)
-        .body(METRICS.render())
+        .body(state.metrics.render())
 }

@@ -17,12 +17,12 @@ use std::time::Duration;
 use mongodb::bson::{DateTime, Document};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection};
+use prometheus::IntCounterVec;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MongoSettings;
-use crate::metrics::METRICS;
 use backlog::Backlog;
 use codeexec_engine::Execution;
 use queries::LanguageStats;
@@ -48,6 +48,7 @@ struct Enabled {
     /// Records in the buffer or in the batch being written.
     backlog: Arc<Backlog>,
     drops: LogThrottle,
+    writes: IntCounterVec,
     max_output_bytes: usize,
     operation_timeout: Duration,
     flush_timeout: Duration,
@@ -75,7 +76,11 @@ impl ExecutionLog {
     /// database that is down does not delay the start), starts the writer, and ensures the
     /// indexes in the background. An empty URI gives a log that does nothing. Must run inside
     /// a Tokio runtime.
-    pub async fn start(settings: &MongoSettings) -> Result<ExecutionLog, mongodb::error::Error> {
+    /// `writes` counts what became of each record (`codeexec_execution_log_writes_total`).
+    pub async fn start(
+        settings: &MongoSettings,
+        writes: IntCounterVec,
+    ) -> Result<ExecutionLog, mongodb::error::Error> {
         if settings.uri.is_empty() {
             tracing::info!("execution logs are off (no DB or mongo.uri)");
             return Ok(ExecutionLog::default());
@@ -102,6 +107,7 @@ impl ExecutionLog {
             batch_size: settings.batch_size,
             operation_timeout,
             backlog: backlog.clone(),
+            writes: writes.clone(),
         };
         let retention = Duration::from_secs(settings.retention_days * 86_400);
         let background = Background {
@@ -115,9 +121,7 @@ impl ExecutionLog {
         };
         // Show every outcome on /metrics from the start, at zero.
         for result in ["written", "failed", "dropped"] {
-            METRICS
-                .execution_log_writes_total
-                .with_label_values(&[result]);
+            writes.with_label_values(&[result]);
         }
         Ok(ExecutionLog {
             enabled: Some(Arc::new(Enabled {
@@ -125,6 +129,7 @@ impl ExecutionLog {
                 sender,
                 backlog,
                 drops: LogThrottle::new(WARNING_INTERVAL),
+                writes,
                 max_output_bytes: settings.max_output_bytes,
                 operation_timeout,
                 flush_timeout: Duration::from_millis(settings.flush_timeout_ms),
@@ -182,8 +187,7 @@ impl ExecutionLog {
                 // Once the aborted task is gone nothing else touches the backlog.
                 let _ = (&mut background.writer).await;
                 let lost = log.backlog.abandon();
-                METRICS
-                    .execution_log_writes_total
+                log.writes
                     .with_label_values(&["dropped"])
                     .inc_by(lost as u64);
                 tracing::warn!(
@@ -198,10 +202,7 @@ impl ExecutionLog {
 
 impl Enabled {
     fn count_dropped(&self) {
-        METRICS
-            .execution_log_writes_total
-            .with_label_values(&["dropped"])
-            .inc();
+        self.writes.with_label_values(&["dropped"]).inc();
         if let Some(dropped) = self.drops.count(1) {
             tracing::warn!(
                 dropped,
@@ -252,7 +253,10 @@ mod tests {
     #[tokio::test]
     async fn without_a_uri_nothing_is_stored_or_read() {
         let settings = crate::config::Settings::repository_defaults().mongo;
-        let log = ExecutionLog::start(&settings).await.unwrap();
+        let writes = crate::metrics::Metrics::new()
+            .execution_log_writes_total
+            .clone();
+        let log = ExecutionLog::start(&settings, writes).await.unwrap();
         assert!(log.enabled.is_none());
         assert!(matches!(log.find("x").await, Err(ReadError::Disabled)));
         assert!(matches!(log.stats().await, Err(ReadError::Disabled)));

@@ -16,7 +16,7 @@ use super::backlog::Backlog;
 use super::record::ExecutionRecord;
 use super::throttle::LogThrottle;
 use super::WARNING_INTERVAL;
-use crate::metrics::METRICS;
+use prometheus::IntCounterVec;
 
 pub struct Writer {
     pub collection: Collection<ExecutionRecord>,
@@ -26,6 +26,8 @@ pub struct Writer {
     /// Shared with the handle, which admits records into it; released here once written or
     /// failed.
     pub backlog: Arc<Backlog>,
+    /// Counts each record written or failed.
+    pub writes: IntCounterVec,
 }
 
 /// What became of one batch.
@@ -60,7 +62,7 @@ impl Writer {
             let bytes = batch.iter().map(ExecutionRecord::approximate_bytes).sum();
             self.backlog.release(batch.len(), bytes);
             batch.clear();
-            count(&outcome);
+            count(&self.writes, &outcome);
             if let Some(error) = &outcome.error {
                 failing = true;
                 if let Some(records) = failures.count(outcome.failed as u64) {
@@ -117,8 +119,7 @@ fn settle(result: Result<InsertManyResult, Error>, count: usize) -> BatchOutcome
     }
 }
 
-fn count(outcome: &BatchOutcome) {
-    let counter = &METRICS.execution_log_writes_total;
+fn count(counter: &IntCounterVec, outcome: &BatchOutcome) {
     counter
         .with_label_values(&["written"])
         .inc_by(outcome.written as u64);

@@ -46,8 +46,8 @@ impl ContainerRuntime for LocalRuntime {
             .arg("--sandbox")
             .arg(sandbox.path())
             .current_dir(sandbox.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            // The host's own environment (its PATH finds the host's toolchains), as in a
+            // container with the language's settings on top.
             .env("HOME", sandbox.path())
             .env("LANG", "C.UTF-8")
             .envs(
