@@ -3,11 +3,9 @@
 //! and `codeexec_jobs_in_flight` comes back to 0 however the jobs ended, a client that hung up
 //! included.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{wait_until, Service};
+use crate::common::{wait_until, InProcess};
 use serde_json::json;
 
 const IN_FLIGHT: &str = "codeexec_jobs_in_flight";
@@ -21,8 +19,8 @@ fn slow_job() -> serde_json::Value {
     })
 }
 
-fn capped_service(name: &str, cap: &str) -> Service {
-    Service::start_ready(
+fn capped_service(name: &str, cap: &str) -> InProcess {
+    InProcess::start_ready(
         name,
         &[
             ("CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT", cap),
@@ -43,7 +41,7 @@ fn the_request_over_the_cap_gets_503_at_once_while_admitted_jobs_finish() {
         });
         let (status, headers, body) = service.post_raw(
             "/api/v2/execute",
-            json!({ "language": "ruby", "files": [{ "filename": "a.rb", "code": "puts 1" }] })
+            json!({ "language": "javascript", "files": [{ "filename": "a.js", "code": "console.log(1)" }] })
                 .to_string()
                 .into_bytes(),
         );

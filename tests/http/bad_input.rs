@@ -1,10 +1,12 @@
 //! Every kind of bad request gets a 4xx with a message saying what is wrong, and starts no
 //! container: the pools hold exactly the containers they held before.
 
-mod common;
+use crate::common::InProcess;
 
-use common::Service;
 use serde_json::{json, Value};
+
+/// Counts every container (here: runner process) the service started, in every language.
+const CONTAINERS_STARTED: &str = "codeexec_container_start_seconds_count";
 
 fn files(count: usize) -> Value {
     let list: Vec<Value> = (0..count)
@@ -117,9 +119,13 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
 
 #[test]
 fn bad_requests_get_a_clear_4xx_and_start_no_container() {
-    let service = Service::start_ready("bad-input", &[]);
-    let before = service.container_ids();
-    assert_eq!(before.len(), 12, "six pools of two");
+    let service = InProcess::start_ready("bad-input", &[]);
+    let before = service.metric_sum(CONTAINERS_STARTED);
+    assert_eq!(
+        service.metric_sum("codeexec_pool_ready"),
+        12.0,
+        "six pools of two"
+    );
     for (path, body, status, phrase) in bad_requests() {
         let (got, _, answer) = service.post_raw(path, body);
         assert_eq!(got, status, "{path}: {answer}");
@@ -131,7 +137,7 @@ fn bad_requests_get_a_clear_4xx_and_start_no_container() {
         );
     }
     assert_eq!(
-        service.container_ids(),
+        service.metric_sum(CONTAINERS_STARTED),
         before,
         "a bad request touched a container"
     );

@@ -3,10 +3,12 @@
 //! Each gets a 4xx with a short JSON error, none starts a container, and the service still runs
 //! a hello world afterwards.
 
-mod common;
+use crate::common::InProcess;
 
-use common::Service;
 use serde_json::json;
+
+/// Counts every container (here: runner process) the service started, in every language.
+const CONTAINERS_STARTED: &str = "codeexec_container_start_seconds_count";
 
 /// `server.max_body_bytes` in config/default.toml.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -178,8 +180,8 @@ fn nasty_bodies() -> Vec<Nasty> {
 
 #[test]
 fn nasty_bodies_get_a_short_4xx_and_the_service_keeps_working() {
-    let service = Service::start_ready("malformed", &[]);
-    let before = service.container_ids();
+    let service = InProcess::start_ready("malformed", &[]);
+    let before = service.metric_sum(CONTAINERS_STARTED);
     for (what, path, content_type, body) in nasty_bodies() {
         let headers: Vec<(&str, &str)> = content_type
             .map(|value| ("content-type", value))
@@ -197,7 +199,7 @@ fn nasty_bodies_get_a_short_4xx_and_the_service_keeps_working() {
         );
     }
     assert_eq!(
-        service.container_ids(),
+        service.metric_sum(CONTAINERS_STARTED),
         before,
         "a bad request touched a container"
     );

@@ -2,14 +2,12 @@
 //! bound a request is refused at once with 503 and `Retry-After`, and the jobs admitted still
 //! finish.
 
-mod common;
-
-use common::Service;
+use crate::common::InProcess;
 use serde_json::json;
 
 #[test]
 fn a_full_queue_refuses_with_503_and_retry_after() {
-    let service = Service::start_ready(
+    let service = InProcess::start_ready(
         "queue",
         &[
             ("CODEEXEC_LANGUAGES__PYTHON__POOL_SIZE", "1"),

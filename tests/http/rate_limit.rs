@@ -6,11 +6,9 @@
 //! Tokens come back at 0.01 per second (one per 100 s), so none returns during a test and every
 //! count below is exact however slow the machine is.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::Service;
+use crate::common::InProcess;
 use serde_json::{json, Value};
 
 type Answer = (u16, HashMap<String, String>, Value);
@@ -23,7 +21,7 @@ fn hello() -> Vec<u8> {
 
 /// A service limiting each client to `burst` requests, with pools of one container per
 /// language to spare the machine; `extra` adds settings.
-fn limited_service(name: &str, burst: &str, extra: &[(&str, &str)]) -> Service {
+fn limited_service(name: &str, burst: &str, extra: &[(&str, &str)]) -> InProcess {
     let mut overrides = vec![
         ("CODEEXEC_RATE_LIMIT__ENABLED", "true"),
         ("CODEEXEC_RATE_LIMIT__REQUESTS_PER_SECOND", "0.01"),
@@ -31,7 +29,7 @@ fn limited_service(name: &str, burst: &str, extra: &[(&str, &str)]) -> Service {
     ];
     overrides.extend(small_pools());
     overrides.extend_from_slice(extra);
-    Service::start_ready(name, &overrides)
+    InProcess::start_ready(name, &overrides)
 }
 
 fn small_pools() -> Vec<(&'static str, &'static str)> {
@@ -48,7 +46,7 @@ fn small_pools() -> Vec<(&'static str, &'static str)> {
     .collect()
 }
 
-fn hello_from(service: &Service, forwarded_for: &str) -> Answer {
+fn hello_from(service: &InProcess, forwarded_for: &str) -> Answer {
     service.post_with_headers(
         "/api/v1/execute",
         hello(),
