@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::rate_limit;
+use super::rate_limit_headers::{insert_headers, seconds_rounded_up};
 use super::request::Invalid;
 use crate::rate_limit::Decision;
 use codeexec_engine::EngineError;
@@ -31,7 +31,7 @@ pub enum ApiError {
     /// A service the answer depends on (the execution log database) did not answer.
     #[error("{0}")]
     Unavailable(String),
-    #[error("too many requests from this client; try again in {} s", rate_limit::seconds_rounded_up(.0.retry_after))]
+    #[error("too many requests from this client; try again in {} s", seconds_rounded_up(.0.retry_after))]
     RateLimited(Decision),
 }
 
@@ -82,7 +82,7 @@ impl ResponseError for ApiError {
                 response.insert_header(("Retry-After", RETRY_AFTER_SECS));
             }
             ApiError::RateLimited(decision) => {
-                let wait = rate_limit::seconds_rounded_up(decision.retry_after).max(1);
+                let wait = seconds_rounded_up(decision.retry_after).max(1);
                 response.insert_header(("Retry-After", wait));
             }
             ApiError::BadRequest(_) | ApiError::PayloadTooLarge { .. } | ApiError::NotFound(_) => {}
@@ -92,7 +92,7 @@ impl ResponseError for ApiError {
             error_message: &shortened(self.to_string()),
         });
         if let ApiError::RateLimited(decision) = self {
-            rate_limit::insert_headers(response.headers_mut(), decision);
+            insert_headers(response.headers_mut(), decision);
         }
         response
     }

@@ -7,6 +7,7 @@ mod executions;
 mod fuzz;
 pub mod http_metrics;
 mod rate_limit;
+mod rate_limit_headers;
 pub mod request;
 pub mod response;
 mod routes;

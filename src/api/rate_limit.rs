@@ -2,21 +2,14 @@
 //! for a token, refuses with 429 when there is none, and puts the `RateLimit-*` headers on every
 //! answer either way.
 
-use std::time::Duration;
-
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
 use super::error::ApiError;
+use super::rate_limit_headers::insert_headers;
 use super::AppState;
-use crate::rate_limit::Decision;
-
-const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// Wraps a resource: passes the request on if its client has a token (or when rate limiting is
 /// off), answers 429 itself otherwise.
@@ -48,16 +41,4 @@ pub async fn limit(
     let mut response = next.call(request).await?;
     insert_headers(response.headers_mut(), &decision);
     Ok(response.map_into_left_body())
-}
-
-/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
-pub fn insert_headers(headers: &mut HeaderMap, decision: &Decision) {
-    headers.insert(LIMIT, HeaderValue::from(decision.limit));
-    headers.insert(REMAINING, HeaderValue::from(decision.remaining));
-    headers.insert(RESET, HeaderValue::from(seconds_rounded_up(decision.reset)));
-}
-
-/// Header values count whole seconds; rounding down would tell a client to come back too early.
-pub fn seconds_rounded_up(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }

@@ -9,7 +9,7 @@ use actix::prelude::*;
 
 use super::bucket::{Decision, Policy};
 use super::table::BucketTable;
-use crate::config::RateLimitSettings;
+use super::RateLimitSettings;
 
 pub struct RateLimiter {
     table: BucketTable,

@@ -7,9 +7,25 @@ use std::net::{IpAddr, SocketAddr};
 
 use ipnet::{IpNet, Ipv6Net};
 
-/// The proxies whose `X-Forwarded-For` is believed.
-#[derive(Debug, Clone, Default)]
+/// The proxies whose `X-Forwarded-For` is believed. Read from the settings as a list of IPs and
+/// networks, so a bad entry is refused when they load.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
 pub struct TrustedProxies(Vec<IpNet>);
+
+impl TryFrom<Vec<String>> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(entries: Vec<String>) -> Result<TrustedProxies, String> {
+        TrustedProxies::parse(&entries)
+    }
+}
+
+impl From<TrustedProxies> for Vec<String> {
+    fn from(proxies: TrustedProxies) -> Vec<String> {
+        proxies.0.iter().map(IpNet::to_string).collect()
+    }
+}
 
 impl TrustedProxies {
     /// Reads IPs (`10.0.0.1`, `::1`) and networks (`10.0.0.0/8`).

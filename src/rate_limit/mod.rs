@@ -4,6 +4,7 @@
 mod actor;
 mod bucket;
 mod client;
+mod settings;
 mod table;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -13,8 +14,7 @@ use actix::{Actor, Addr};
 pub use actor::{Check, RateLimiter};
 pub use bucket::{Decision, Policy};
 pub use client::{ClientIdentity, TrustedProxies};
-
-use crate::config::RateLimitSettings;
+pub use settings::RateLimitSettings;
 
 /// What request handlers hold: the limiter actor and how to name a request's client.
 #[derive(Clone)]
@@ -30,11 +30,12 @@ impl RateLimit {
         if !settings.enabled {
             return None;
         }
-        let trusted = TrustedProxies::parse(&settings.trusted_proxies)
-            .expect("trusted proxies are checked when the settings load");
         Some(RateLimit {
             limiter: RateLimiter::new(settings).start(),
-            clients: ClientIdentity::new(trusted, settings.ipv6_prefix_len),
+            clients: ClientIdentity::new(
+                settings.trusted_proxies.clone(),
+                settings.ipv6_prefix_len,
+            ),
         })
     }
 

@@ -26,7 +26,8 @@ pub use local::LocalRuntime;
 pub enum RuntimeEvent {
     /// A container of this instance stopped; if it was idle in its pool it must be replaced.
     ContainerDied { language: String, id: String },
-    /// The runtime stopped answering: every started container went with it.
+    /// The runtime stopped answering: every started container went with it. `reason` is the
+    /// sentence jobs are refused with meanwhile.
     Lost { reason: String },
     /// The runtime answers again.
     Back,

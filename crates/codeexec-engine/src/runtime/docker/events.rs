@@ -88,7 +88,9 @@ impl Watch {
         }
         self.engine_lost = true;
         tracing::error!(%reason, "the Docker engine is unreachable; refusing jobs until it is back");
-        let _ = self.events.send(RuntimeEvent::Lost { reason });
+        let _ = self.events.send(RuntimeEvent::Lost {
+            reason: format!("the Docker engine is unreachable: {reason}"),
+        });
     }
 
     /// After an outage: removes what the engine kept of this instance's stopped containers (their

@@ -1,0 +1,52 @@
+//! The rate limit's settings (the `[rate_limit]` section), with what their types cannot check.
+
+use serde::{Deserialize, Serialize};
+
+use super::TrustedProxies;
+
+/// Per-client token buckets in front of the execute endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RateLimitSettings {
+    /// `false`: no limit and no `RateLimit-*` headers.
+    pub enabled: bool,
+    /// Tokens a client earns per second: its sustained request rate.
+    pub requests_per_second: f64,
+    /// Size of a client's bucket: requests it may send at once after being idle.
+    pub burst: u32,
+    /// Peers whose `X-Forwarded-For` is believed, as IPs or CIDRs.
+    pub trusted_proxies: TrustedProxies,
+    /// IPv6 clients are counted per network of this prefix length.
+    pub ipv6_prefix_len: u8,
+    /// Clients tracked at once; past it, new clients share one bucket until idle ones go.
+    pub max_clients: usize,
+    /// Seconds between sweeps that drop the buckets of idle clients.
+    pub sweep_interval_secs: u64,
+}
+
+/// Bounds that keep a bucket's arithmetic (time per token times burst) far from overflowing.
+const MIN_REQUESTS_PER_SECOND: f64 = 0.001;
+const MAX_REQUESTS_PER_SECOND: f64 = 1_000_000.0;
+const MAX_BURST: u32 = 1_000_000;
+
+impl RateLimitSettings {
+    pub fn check(&self) -> Result<(), String> {
+        let fail = |what: &str| Err(format!("rate_limit.{what}"));
+        if !(MIN_REQUESTS_PER_SECOND..=MAX_REQUESTS_PER_SECOND).contains(&self.requests_per_second)
+        {
+            return fail("requests_per_second must be between 0.001 and 1000000");
+        }
+        if !(1..=MAX_BURST).contains(&self.burst) {
+            return fail("burst must be between 1 and 1000000");
+        }
+        if self.ipv6_prefix_len > 128 {
+            return fail("ipv6_prefix_len must be at most 128");
+        }
+        if self.max_clients == 0 {
+            return fail("max_clients must be at least 1");
+        }
+        if self.sweep_interval_secs == 0 {
+            return fail("sweep_interval_secs must be at least 1");
+        }
+        Ok(())
+    }
+}
