@@ -2,6 +2,7 @@
 //! containers. `main.rs` is the command line; this crate holds everything it runs.
 
 pub mod api;
+pub mod background;
 pub mod config;
 pub mod execution_log;
 pub mod images;

@@ -1,18 +1,15 @@
 //! A codeexec service inside the test process, for tests of HTTP semantics only: the library's
-//! `serve` on a listener bound to port 0 of 127.0.0.1, in a thread with its own actix system, on
-//! the local runtime (the runner as a host process: no sandbox, never for what needs one).
-//! Dropping it stops it the way SIGTERM stops the binary.
+//! [`BackgroundService`] on the local runtime (the runner as a host process: no sandbox, never
+//! for what needs one). Dropping it stops it the way SIGTERM stops the binary.
 
-use std::net::TcpListener;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use codeexec::background::BackgroundService;
 use codeexec::config::Settings;
 use figment::providers::Serialized;
 use figment::value::Value;
-use tokio::sync::oneshot;
 
 use super::http::Http;
 
@@ -21,8 +18,7 @@ const READY_WAIT: Duration = Duration::from_secs(60);
 
 pub struct InProcess {
     http: Http,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _service: BackgroundService,
 }
 
 impl Deref for InProcess {
@@ -36,9 +32,13 @@ impl Deref for InProcess {
 impl InProcess {
     /// Starts a service with the repository's settings, the local runtime, and `overrides` on
     /// top, named as the binary's environment names them (`CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT`),
-    /// and waits until its pools are full.
+    /// and waits until its pools are full. `name` names its thread.
     pub fn start_ready(name: &str, overrides: &[(&str, &str)]) -> InProcess {
-        let service = InProcess::start(name, overrides);
+        let service = BackgroundService::start(name, settings(overrides));
+        let service = InProcess {
+            http: Http::new(service.url.clone()),
+            _service: service,
+        };
         let started = Instant::now();
         while !service.pools_full_and_settled() {
             assert!(
@@ -49,44 +49,6 @@ impl InProcess {
             std::thread::sleep(Duration::from_millis(50));
         }
         service
-    }
-
-    /// Starts a service as [`InProcess::start_ready`] does, without waiting for its pools;
-    /// `name` names its thread.
-    pub fn start(name: &str, overrides: &[(&str, &str)]) -> InProcess {
-        let settings = settings(overrides);
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new().name(format!("service-{name}"));
-        let thread = thread.spawn(move || {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            actix_web::rt::System::new()
-                .block_on(codeexec::server::serve(settings, listener, shutdown))
-                .expect("the in-process service ran");
-        });
-        let thread = thread.expect("spawn the service's thread");
-        InProcess {
-            http: Http::new(url),
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let finished = thread.join();
-            if finished.is_err() && !std::thread::panicking() {
-                panic!("the in-process service panicked");
-            }
-        }
     }
 }
 

@@ -8,17 +8,17 @@
 //! so every request finds a ready container: this is latency at low load, not the container
 //! start rate at saturation (`codeexec-loadtest` measures that).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use codeexec::background::BackgroundService;
 use codeexec::config::Settings;
 use codeexec_engine::{ContainerRuntime, DockerRuntime, LanguageRegistry};
 use codeexec_loadtest::ceiling::labelled_runtime;
 use codeexec_loadtest::workload::{hello_world, hello_world_job, HELLO_OUTPUT, HELLO_WORLD};
 use codeexec_protocol::{JobFrame, StageCommand};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use serde_json::{json, Value};
 
 /// Languages whose hello world compiles first: a sample takes seconds, so fewer are taken.
 const COMPILED: [&str; 3] = ["java", "go", "cpp"];
@@ -29,21 +29,72 @@ fn is_compiled(language: &str) -> bool {
     COMPILED.contains(&language)
 }
 
-/// Waits until `language`'s pool holds its target of ready containers.
-fn wait_for_full_pool(service: &common::Service, language: &str) {
-    common::wait_until(&format!("the {language} pool is full"), || {
-        let (_, body) = service.get("/api/v1/languages");
-        body["languages"].as_array().is_some_and(|languages| {
-            languages.iter().any(|entry| {
-                let pool = &entry["pool"];
-                entry["name"] == language && pool["ready"] == pool["target"]
-            })
-        })
-    });
+/// The repository's settings and the environment, as the service binary reads them.
+fn repository_settings() -> Settings {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+    Settings::load(&path).expect("settings")
+}
+
+/// The real service on the Docker runtime, in this process, under an instance of its own.
+struct Service {
+    running: BackgroundService,
+    instance: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Service {
+    fn start() -> Service {
+        let mut settings = repository_settings();
+        let prefix = std::env::var("CODEEXEC_TEST_INSTANCE_PREFIX").unwrap_or("bench".into());
+        let instance = format!("{prefix}-bench-{}", std::process::id());
+        settings.docker.instance = instance.clone();
+        settings.rate_limit.enabled = false;
+        Service {
+            running: BackgroundService::start("bench", settings),
+            instance,
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+
+    fn languages(&self) -> Vec<Value> {
+        let url = format!("{}/api/v1/languages", self.running.url);
+        let body: Value = self.http.get(url).send().unwrap().json().unwrap();
+        body["languages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until the pools of `languages` hold their target of ready containers and every
+    /// version is known.
+    fn wait_for_full_pools(&self, languages: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while !self.languages().iter().all(|entry| {
+            let pool = &entry["pool"];
+            let wanted = languages.iter().any(|name| entry["name"] == *name);
+            !wanted || (pool["ready"] == pool["target"] && !entry["version"].is_null())
+        }) {
+            assert!(Instant::now() < deadline, "pools did not fill in time");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn run(&self, language: &str, code: &str) -> Value {
+        let url = format!("{}/api/v1/execute", self.running.url);
+        let request = json!({ "language": language, "code": code });
+        let body: Value = self
+            .http
+            .post(url)
+            .json(&request)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        body["result"].clone()
+    }
 }
 
 fn hello_world_latency(c: &mut Criterion) {
-    let service = common::Service::start_ready("bench", &[]);
+    let service = Service::start();
+    let all: Vec<&str> = HELLO_WORLD.iter().map(|(language, _)| *language).collect();
+    service.wait_for_full_pools(&all);
     let mut group = c.benchmark_group("warm_pool_http");
     group.sampling_mode(SamplingMode::Flat);
     for (language, code) in HELLO_WORLD {
@@ -59,7 +110,7 @@ fn hello_world_latency(c: &mut Criterion) {
             b.iter_custom(|iterations| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iterations {
-                    wait_for_full_pool(&service, language);
+                    service.wait_for_full_pools(&[language]);
                     let started = Instant::now();
                     let result = service.run(language, code);
                     total += started.elapsed();
@@ -72,7 +123,6 @@ fn hello_world_latency(c: &mut Criterion) {
     group.finish();
     cold_path(c, &service.instance);
     bare_exchange(c, &service.instance);
-    service.terminate();
 }
 
 /// What the engine-level benches drive containers with, outside the service: an async runtime,
@@ -87,7 +137,7 @@ fn engine_parts(
     DockerRuntime,
 ) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let settings = Settings::load_default().expect("settings");
+    let settings = repository_settings();
     let registry = LanguageRegistry::new(&settings.languages);
     let docker = runtime
         .block_on(labelled_runtime(&settings, instance))

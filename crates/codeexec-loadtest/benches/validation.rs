@@ -37,7 +37,8 @@ fn many_files_body() -> Vec<u8> {
 }
 
 fn request_validation(c: &mut Criterion) {
-    let settings = Settings::load_default().expect("settings");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+    let settings = Settings::load(&path).expect("settings");
     let registry = LanguageRegistry::new(&settings.languages);
     let limits = &settings.limits;
     let v1 = serde_json::to_vec(&hello_world_body("python").unwrap()).unwrap();
