@@ -34,7 +34,7 @@ ensure_docker() {
     die "dockerd did not answer within 60 s; see /var/log/codeexec-dockerd.log"
 }
 
-# tests/faults.rs starts a private dockerd of its own (and loads an image into it with the docker
+# tests/operations/faults.rs starts a private dockerd of its own (and loads an image into it with the docker
 # CLI), so both must be installed even when the engine the tests share runs elsewhere.
 ensure_fault_test_tools() {
     command -v dockerd >/dev/null && command -v docker >/dev/null && return

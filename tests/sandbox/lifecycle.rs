@@ -2,14 +2,12 @@
 //! pool container that dies while idle is replaced, and SIGTERM finishes the job in flight and
 //! removes every container before the process exits.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::common::{block_on_docker, instance_containers, test_instance, wait_until, Service};
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::KillContainerOptionsBuilder;
-use common::{block_on_docker, instance_containers, test_instance, wait_until, Service};
 use serde_json::json;
 
 #[test]

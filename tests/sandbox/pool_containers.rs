@@ -1,14 +1,12 @@
 //! What a pool container is: every hardening setting as Docker reports it, and proof that the
 //! container serving a job was started before the job was asked for (the pool is warm).
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use crate::common::{block_on_docker, wait_for, Service};
 use bollard::models::ContainerInspectResponse;
 use chrono::{DateTime, Utc};
-use common::{block_on_docker, wait_for, Service};
 
 fn inspect(id: &str) -> ContainerInspectResponse {
     let id = id.to_string();

@@ -2,10 +2,7 @@
 //! stack. Each is stopped by its limit with the status a user can act on, its container is
 //! removed, and the service runs a hello world right after (see `attack`).
 
-mod attack;
-mod common;
-
-use attack::{arena, assert_status};
+use crate::attack::{arena, assert_status};
 use serde_json::json;
 
 /// The endless attacks ask for a short time limit, to keep the suite short.

@@ -1,11 +1,9 @@
 //! Running real programs in all six languages through both execute endpoints, against the real
 //! Docker engine: output, stdin and args, several files, and every way a program can end.
 
-mod common;
-
 use std::sync::OnceLock;
 
-use common::Service;
+use crate::common::Service;
 use serde_json::{json, Value};
 
 fn service() -> &'static Service {

@@ -1,12 +1,10 @@
 //! `codeexec-loadtest` end to end, against a real service and the real Docker engine: a short
 //! run writes the report, the chart and the raw numbers, and leaves none of its containers.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::Service;
+use crate::common::Service;
 use serde_json::Value;
 
 /// The `codeexec-loadtest` binary, built beside `codeexec` in the same target directory. Cargo
@@ -104,7 +102,7 @@ fn a_short_load_run_writes_the_report_the_chart_and_the_raw_numbers() {
     }
     assert!(raw["ceiling"]["runs"][0]["containers"].as_u64() > Some(0));
     assert!(
-        common::instance_containers(&instance).is_empty(),
+        crate::common::instance_containers(&instance).is_empty(),
         "the load run left containers behind"
     );
     service.terminate();

@@ -3,10 +3,7 @@
 //! is valid JSON, its container is removed, and the service runs a hello world right after (see
 //! `attack`).
 
-mod attack;
-mod common;
-
-use attack::{arena, assert_status};
+use crate::attack::{arena, assert_status};
 
 /// Sends SIGKILL to every process it may signal, then to PID 1 by number (Python tries other
 /// signals too, including those the runner's Rust runtime handles). The runner is PID 1 of

@@ -2,9 +2,7 @@
 //! others keep working, and jobs for the broken language are refused with 503 rather than left
 //! hanging.
 
-mod common;
-
-use common::{wait_for, Service};
+use crate::common::{wait_for, Service};
 
 #[test]
 fn a_language_without_its_image_makes_health_503_and_its_jobs_503() {

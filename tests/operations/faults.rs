@@ -2,12 +2,9 @@
 //! engine itself stopping and coming back. The engine outage runs against a private dockerd
 //! (see `private_engine`), never the shared one.
 
-mod common;
-mod private_engine;
-
+use crate::common::{block_on_docker, wait_for, wait_until, Service};
+use crate::private_engine::PrivateEngine;
 use bollard::query_parameters::{KillContainerOptionsBuilder, RemoveContainerOptionsBuilder};
-use common::{block_on_docker, wait_for, wait_until, Service};
-use private_engine::PrivateEngine;
 use serde_json::{json, Value};
 
 /// Every language but python is switched off: these tests need one pool only.

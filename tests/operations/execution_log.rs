@@ -2,12 +2,10 @@
 //! server (SecantusDB): what a `saveMetric` run stores, the two endpoints that read it back, the
 //! indexes, and that a database that stops and comes back never costs an execution.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::secantus::{Executions, SecantusServer};
-use common::{wait_for, wait_until, Service};
+use crate::common::secantus::{Executions, SecantusServer};
+use crate::common::{wait_for, wait_until, Service};
 use mongodb::bson::{doc, Bson, Document};
 use serde_json::{json, Value};
 

@@ -3,15 +3,13 @@
 //! scraping the service counts the executions that ran; the alert rules pass promtool's checks
 //! and unit tests; every log line of a job carries its jobId.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use common::{wait_for, Service};
+use crate::common::{wait_for, Service};
 use serde_json::Value;
 
 const REPOSITORY: &str = env!("CARGO_MANIFEST_DIR");

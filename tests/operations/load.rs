@@ -2,15 +2,12 @@
 //! request with a result, a 429 or a 503, none hanging or lost), leaves no container behind, and
 //! does not grow the service's memory without bound.
 
-mod attack;
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use attack::HELLO;
-use common::Service;
+use crate::attack::HELLO;
+use crate::common::Service;
 use serde_json::{json, Value};
 
 const REQUESTS: usize = 200;

@@ -3,10 +3,7 @@
 //! reach, its container is removed, and the service runs a hello world right after (see
 //! `attack`).
 
-mod attack;
-mod common;
-
-use attack::{arena, assert_status};
+use crate::attack::{arena, assert_status};
 use serde_json::Value;
 
 /// Paths a program tries to write: new files in `/`, `/etc` and `/usr`, and existing files there.

@@ -1,0 +1,17 @@
+//! Running the service as an operator does, against the real Docker engine and the real tools
+//! around it: Docker faults (a private dockerd that is stopped and restarted), load, the load
+//! report command, Prometheus monitoring, and execution logs in SecantusDB. One binary, so it
+//! compiles once.
+
+#[path = "../attack/mod.rs"]
+mod attack;
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../private_engine/mod.rs"]
+mod private_engine;
+
+mod execution_log;
+mod faults;
+mod load;
+mod loadtest;
+mod monitoring;
