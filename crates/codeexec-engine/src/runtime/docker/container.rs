@@ -26,6 +26,8 @@ const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DIAGNOSTIC_BYTES: usize = 16 * 1024;
 /// How long to wait for Docker to record a container's exit when the OOM flag is needed.
 pub const EXIT_WAIT: Duration = Duration::from_secs(5);
+/// How long a removal waits for another removal of the same container to finish.
+const REMOVAL_WAIT: Duration = Duration::from_secs(10);
 /// Retries of a refused removal, the first [`REMOVE_RETRY_DELAY`] later, then doubling.
 const REMOVE_RETRIES: usize = 3;
 const REMOVE_RETRY_DELAY: Duration = Duration::from_millis(250);
@@ -214,18 +216,25 @@ impl StartedContainer for DockerContainer {
     }
 }
 
-/// Removes a container whatever its state. The engine may refuse a forced removal while the
-/// container is exiting on its own (500: "cannot remove - container is not running"), so a failure
-/// is retried; what still fails is logged, and the startup sweep removes whatever is left.
+/// Removes a container whatever its state, and returns once it is gone. The engine may refuse a
+/// forced removal while the container is exiting on its own (500: "cannot remove - container is
+/// not running"), so a failure is retried; what still fails is logged, and the startup sweep
+/// removes whatever is left.
 pub async fn remove(docker: &Docker, id: &str) {
     let attempt = || async {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match docker.remove_container(id, Some(options)).await {
-            // Gone already, or another removal (shutdown's sweep) is under way: the goal is met.
             Err(DockerResponseServerError {
-                status_code: 404 | 409,
-                ..
+                status_code: 404, ..
             }) => Ok(()),
+            // Another removal (a job's container let go in the background) is under way: the
+            // container is gone only when it ends, which shutdown's sweep must wait for.
+            Err(DockerResponseServerError {
+                status_code: 409, ..
+            }) => {
+                wait_until_removed(docker, id).await;
+                Ok(())
+            }
             other => other,
         }
     };
@@ -239,6 +248,15 @@ pub async fn remove(docker: &Docker, id: &str) {
     if let Err(error) = removed {
         tracing::warn!(container = id, %error, "could not remove a container");
     }
+}
+
+/// Waits (boundedly) until the engine has removed the container.
+async fn wait_until_removed(docker: &Docker, id: &str) {
+    let options = WaitContainerOptionsBuilder::default()
+        .condition("removed")
+        .build();
+    let mut removed = docker.wait_container(id, Some(options));
+    let _ = tokio::time::timeout(REMOVAL_WAIT, removed.next()).await;
 }
 
 async fn lower_memory(
