@@ -235,13 +235,7 @@ impl Engine {
     /// it never serves a second job.
     async fn run_on(&self, mut container: Container, spec: &JobSpec) -> ContainerReport {
         let frame = spec.to_frame(self.limits.output_limit_bytes);
-        let compile_ms = frame
-            .compile
-            .as_ref()
-            .map_or(0, |stage| stage.time_limit_ms);
-        let deadline = Duration::from_millis(
-            compile_ms + frame.run.time_limit_ms + self.limits.result_margin_ms,
-        );
+        let deadline = spec.result_deadline(&self.limits);
         container.run(&frame, spec.memory_mb, deadline).await
     }
 

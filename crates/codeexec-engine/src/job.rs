@@ -1,11 +1,13 @@
 //! A validated job and the frame the runner receives for it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use codeexec_protocol::{JobFrame, SourceFile, StageCommand};
 use uuid::Uuid;
 
 use crate::language::Language;
+use crate::settings::GlobalLimits;
 
 /// A job that passed validation: everything the engine needs to run it.
 #[derive(Debug, Clone)]
@@ -45,6 +47,18 @@ impl JobSpec {
             },
             output_limit_bytes,
         }
+    }
+
+    /// How long to wait for the runner's result: the compile and run limits, plus
+    /// `limits.result_margin_ms` for the exchange itself.
+    pub fn result_deadline(&self, limits: &GlobalLimits) -> Duration {
+        let settings = &self.language.settings;
+        let compile_ms = if settings.compile.is_empty() {
+            0
+        } else {
+            settings.compile_timeout_ms
+        };
+        Duration::from_millis(compile_ms + self.timeout_ms + limits.result_margin_ms)
     }
 
     /// Fills `{entry}`, `{entry_stem}` and `{sources}` (which stands alone and becomes one
@@ -128,6 +142,21 @@ mod tests {
         assert!(frame.compile.is_none());
         assert_eq!(frame.run.argv, ["python3", "-u", "main.py", "a b", "c"]);
         assert_eq!(frame.run.time_limit_ms, 1000);
+    }
+
+    #[test]
+    fn the_result_is_awaited_for_the_job_s_own_limits_plus_the_margin() {
+        let limits = crate::test_support::repository_settings().limits;
+        let margin = limits.result_margin_ms;
+        let java = spec("java", &["Main.java"], "Main.java");
+        let compile = java.language.settings.compile_timeout_ms;
+        let deadline = java.result_deadline(&limits).as_millis() as u64;
+        assert_eq!(deadline, compile + 1000 + margin);
+        let python = spec("python", &["main.py"], "main.py");
+        assert_eq!(
+            python.result_deadline(&limits).as_millis() as u64,
+            1000 + margin
+        );
     }
 
     #[test]

@@ -116,13 +116,7 @@ pub async fn measure_cold_path(
     samples: usize,
 ) -> ColdRecord {
     let frame = job.to_frame(settings.limits.output_limit_bytes);
-    let compile_ms = frame
-        .compile
-        .as_ref()
-        .map_or(0, |stage| stage.time_limit_ms);
-    let deadline = Duration::from_millis(
-        compile_ms + frame.run.time_limit_ms + settings.limits.result_margin_ms,
-    );
+    let deadline = job.result_deadline(&settings.limits);
     let done = Arc::new(AtomicU64::new(0));
     let ticker = {
         let done = done.clone();
