@@ -11,47 +11,21 @@ use dashmap::DashMap;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::admission::Admission;
+use crate::execution::{Execution, Timings};
 use crate::job::JobSpec;
 use crate::language::LanguageRegistry;
 use crate::observer::{ContainerFailure, EngineObserver};
-use crate::outcome::{self, Verdict};
+use crate::outcome;
 use crate::pool::{PoolState, Ticket};
-use crate::runtime::{ContainerReport, ContainerRuntime, RuntimeEvent};
+use crate::runtime::{Container, ContainerReport, ContainerRuntime, RuntimeEvent};
 use crate::settings::{EngineSettings, GlobalLimits};
 use crate::supervisor::{
-    Acquire, Container, Drain, FromRuntime, GetPoolState, JobFinished, LanguageSupervisor,
+    Acquire, Drain, FromRuntime, GetPoolState, JobFinished, LanguageSupervisor,
 };
 use crate::EngineError;
 
 /// Longest wait at shutdown for container starts already under way.
 const SETTLE_LIMIT: Duration = Duration::from_secs(60);
-
-/// A finished job: its verdict, the runner's stage records and where the time went.
-#[derive(Debug)]
-pub struct Execution {
-    pub spec: JobSpec,
-    pub version: Option<String>,
-    pub verdict: Verdict,
-    pub compile: Option<StageReport>,
-    pub run: Option<StageReport>,
-    pub timings: Timings,
-}
-
-/// Where a job's time went, from the request's arrival.
-#[derive(Debug, Clone, Copy)]
-pub struct Timings {
-    /// From the request's arrival until a warm container was in hand.
-    pub queue: Duration,
-    /// Asking the language's pool for a container until holding one: the hand-off from the
-    /// ready pool, or the wait for a fresh container when none was ready.
-    pub acquire: Duration,
-    pub compile: Duration,
-    pub run: Duration,
-    /// The whole exchange with the container: sending the job, its compile and run stages (as
-    /// the runner measured them), and reading the result back.
-    pub exchange: Duration,
-    pub total: Duration,
-}
 
 /// Tells the language's supervisor that a job is done with its container when dropped, whichever
 /// way the job ends (a cancelled request included), so the pool's deferred replacement starts.

@@ -10,6 +10,7 @@
 mod admission;
 mod engine;
 mod error;
+mod execution;
 mod job;
 mod language;
 mod observer;
@@ -22,8 +23,9 @@ mod supervisor;
 mod test_support;
 mod version_probe;
 
-pub use engine::{Engine, Execution, Timings};
+pub use engine::Engine;
 pub use error::EngineError;
+pub use execution::{Execution, Timings};
 pub use job::JobSpec;
 pub use language::{Language, LanguageRegistry};
 pub use observer::{ContainerFailure, EngineObserver, NoObserver};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::Execution;
+use crate::execution::Execution;
 
 /// Why a pool container failed outside a job's own verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]

@@ -13,11 +13,9 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::language::Language;
 use crate::observer::{ContainerFailure, EngineObserver};
 use crate::pool::{Identified, Placement, Pool, PoolState, Ticket};
-use crate::runtime::{ContainerRuntime, RuntimeEvent, StartedContainer};
+use crate::runtime::{Container, ContainerRuntime, RuntimeEvent, StartedContainer};
 use crate::version_probe::probe_version;
 use crate::EngineError;
-
-pub type Container = Box<dyn StartedContainer>;
 
 impl Identified for Container {
     fn id(&self) -> &str {

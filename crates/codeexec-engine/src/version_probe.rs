@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use codeexec_protocol::{JobFrame, StageCommand};
 
+use crate::runtime::Container;
 use crate::settings::LanguageSettings;
-use crate::supervisor::Container;
 
 /// The first line the version command printed (some, like `java -version`, print to stderr).
 /// Uses up `container`, which is removed afterwards.

@@ -16,7 +16,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use super::{ContainerReport, ContainerRuntime, RuntimeEvent, StartedContainer};
+use super::{Container, ContainerReport, ContainerRuntime, RuntimeEvent, StartedContainer};
 use crate::language::Language;
 
 /// Starts runners on this host.
@@ -37,7 +37,7 @@ impl LocalRuntime {
 
 #[async_trait]
 impl ContainerRuntime for LocalRuntime {
-    async fn start(&self, language: &Language) -> Result<Box<dyn StartedContainer>, String> {
+    async fn start(&self, language: &Language) -> Result<Container, String> {
         let sandbox = tempfile::Builder::new()
             .prefix("codeexec-local-")
             .tempdir()

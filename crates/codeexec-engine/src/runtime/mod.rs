@@ -43,11 +43,14 @@ pub struct ContainerReport {
     pub oom_killed: bool,
 }
 
+/// A started container, whichever runtime started it.
+pub type Container = Box<dyn StartedContainer>;
+
 /// Where containers come from.
 #[async_trait]
 pub trait ContainerRuntime: Send + Sync + 'static {
     /// Starts a container for `language` whose runner waits for its one job.
-    async fn start(&self, language: &Language) -> Result<Box<dyn StartedContainer>, String>;
+    async fn start(&self, language: &Language) -> Result<Container, String>;
 
     /// Removes every container this service instance owns, in use or not; returns how many.
     async fn remove_all(&self) -> Result<usize, String>;

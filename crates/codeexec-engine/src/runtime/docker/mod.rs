@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use bollard::Docker;
 use tokio::sync::mpsc;
 
-use super::{ContainerRuntime, RuntimeEvent, StartedContainer};
+use super::{Container, ContainerRuntime, RuntimeEvent};
 use crate::language::Language;
 use crate::settings::{DockerSettings, GlobalLimits};
 use container::DockerContainer;
@@ -69,11 +69,11 @@ impl DockerRuntime {
 
 #[async_trait]
 impl ContainerRuntime for DockerRuntime {
-    async fn start(&self, language: &Language) -> Result<Box<dyn StartedContainer>, String> {
+    async fn start(&self, language: &Language) -> Result<Container, String> {
         let spec = hardening::container_spec(&self.settings, &self.limits, language);
         DockerContainer::start(&self.docker, &spec, language.settings.memory_mb)
             .await
-            .map(|container| Box::new(container) as Box<dyn StartedContainer>)
+            .map(|container| Box::new(container) as Container)
             .map_err(|error| error.to_string())
     }
 
