@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use codeexec_engine::{ContainerFailure, EngineObserver, Execution, RunStatus};
+
+use crate::api::Rejection;
 use strum::IntoEnumIterator;
 
 use prometheus::{
@@ -22,20 +24,20 @@ const CPU_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0,
 ];
 
-/// Why an execute request was refused before it ran.
-pub const REJECTION_REASONS: [&str; 8] = [
-    "invalid_request",
-    "payload_too_large",
-    "rate_limited",
-    "in_flight_cap",
-    "queue_full",
-    "queue_timeout",
-    "unavailable",
-    "shutting_down",
-];
+/// What became of an execution record bound for MongoDB (`codeexec_execution_log_writes_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum LogWrite {
+    Written,
+    Failed,
+    Dropped,
+}
 
-/// What became of an execution record bound for MongoDB.
-pub const LOG_WRITE_RESULTS: [&str; 3] = ["written", "failed", "dropped"];
+impl LogWrite {
+    pub fn label(self) -> &'static str {
+        self.into()
+    }
+}
 
 /// Every metric the service exports.
 pub struct Metrics {
@@ -275,11 +277,12 @@ impl Metrics {
                 gauge.with_label_values(&[language]);
             }
         }
-        for reason in REJECTION_REASONS {
-            self.rejected_total.with_label_values(&[reason]);
+        for rejection in Rejection::iter() {
+            self.rejected_total.with_label_values(&[rejection.label()]);
         }
-        for result in LOG_WRITE_RESULTS {
-            self.execution_log_writes_total.with_label_values(&[result]);
+        for result in LogWrite::iter() {
+            self.execution_log_writes_total
+                .with_label_values(&[result.label()]);
         }
     }
 
@@ -329,6 +332,37 @@ impl EngineObserver for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_label_of_every_enum_is_exported_at_zero_before_its_first_event() {
+        let metrics = Metrics::new();
+        metrics.languages(&["python"]);
+        let text = metrics.render();
+        let mut samples: Vec<String> = Rejection::iter()
+            .map(|r| format!("codeexec_rejected_total{{reason=\"{}\"}} 0", r.label()))
+            .collect();
+        samples.extend(LogWrite::iter().map(|w| {
+            format!(
+                "codeexec_execution_log_writes_total{{result=\"{}\"}} 0",
+                w.label()
+            )
+        }));
+        samples.extend(RunStatus::iter().map(|status| {
+            format!(
+                "codeexec_executions_total{{language=\"python\",status=\"{}\"}} 0",
+                status.as_str()
+            )
+        }));
+        samples.extend(ContainerFailure::iter().map(|failure| {
+            let reason: &str = failure.into();
+            format!(
+                "codeexec_container_failures_total{{language=\"python\",reason=\"{reason}\"}} 0"
+            )
+        }));
+        for sample in samples {
+            assert!(text.contains(&sample), "{sample} missing:\n{text}");
+        }
+    }
 
     #[test]
     fn render_names_every_metric_family_with_help_and_type() {

@@ -1,6 +1,6 @@
 //! Errors the API answers with, as `{"succeeded": false, "errorMessage": "..."}` and the status
 //! code (and `Retry-After`) that fits each. Each is an execute request refused before it ran,
-//! counted in `codeexec_rejected_total` by [`ApiError::reason`].
+//! counted in `codeexec_rejected_total` by its [`Rejection`].
 
 use actix_web::error::{JsonPayloadError, ResponseError};
 use actix_web::http::StatusCode;
@@ -35,21 +35,41 @@ pub enum ApiError {
     RateLimited(Decision),
 }
 
+/// Why an execute request was refused before it ran: the `reason` label of
+/// `codeexec_rejected_total`, whose every value the metrics create at zero from this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Rejection {
+    InvalidRequest,
+    PayloadTooLarge,
+    RateLimited,
+    InFlightCap,
+    QueueFull,
+    QueueTimeout,
+    Unavailable,
+    ShuttingDown,
+}
+
+impl Rejection {
+    pub fn label(self) -> &'static str {
+        self.into()
+    }
+}
+
 impl ApiError {
-    /// The `reason` label of `codeexec_rejected_total`, for refusals of an execute request;
-    /// `None` for the answers of other endpoints.
-    pub fn reason(&self) -> Option<&'static str> {
+    /// Why an execute request was refused; `None` for the answers of other endpoints.
+    pub fn rejection(&self) -> Option<Rejection> {
         Some(match self {
-            ApiError::BadRequest(_) => "invalid_request",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::RateLimited(_) => "rate_limited",
-            ApiError::Busy(EngineError::InFlightCap { .. }) => "in_flight_cap",
-            ApiError::Busy(EngineError::QueueFull { .. }) => "queue_full",
-            ApiError::Busy(EngineError::QueueTimeout { .. }) => "queue_timeout",
+            ApiError::BadRequest(_) => Rejection::InvalidRequest,
+            ApiError::PayloadTooLarge { .. } => Rejection::PayloadTooLarge,
+            ApiError::RateLimited(_) => Rejection::RateLimited,
+            ApiError::Busy(EngineError::InFlightCap { .. }) => Rejection::InFlightCap,
+            ApiError::Busy(EngineError::QueueFull { .. }) => Rejection::QueueFull,
+            ApiError::Busy(EngineError::QueueTimeout { .. }) => Rejection::QueueTimeout,
             ApiError::Busy(EngineError::Unavailable { .. } | EngineError::Start(_)) => {
-                "unavailable"
+                Rejection::Unavailable
             }
-            ApiError::Busy(EngineError::ShuttingDown) => "shutting_down",
+            ApiError::Busy(EngineError::ShuttingDown) => Rejection::ShuttingDown,
             ApiError::NotFound(_) | ApiError::Unavailable(_) => return None,
         })
     }
@@ -74,7 +94,7 @@ impl ResponseError for ApiError {
     }
 
     /// The answer carries this error, so the metrics middleware counts the refusal by its
-    /// [`ApiError::reason`].
+    /// [`ApiError::rejection`].
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         match self {

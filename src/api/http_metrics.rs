@@ -38,9 +38,12 @@ pub async fn record(
         Err(error) => (error.as_response_error().status_code(), Some(error)),
     };
     // Every refused execute request is an ApiError in its answer: counted here, once.
-    let reason = error.and_then(|error| error.as_error::<ApiError>()?.reason());
-    if let Some(reason) = reason {
-        metrics.rejected_total.with_label_values(&[reason]).inc();
+    let rejection = error.and_then(|error| error.as_error::<ApiError>()?.rejection());
+    if let Some(rejection) = rejection {
+        metrics
+            .rejected_total
+            .with_label_values(&[rejection.label()])
+            .inc();
     }
     metrics
         .http_requests_total

@@ -22,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
 use codeexec_engine::Engine;
 use codeexec_engine::LanguageRegistry;
+pub use error::Rejection;
 use request::{ExecuteV1, ExecuteV2};
 
 /// What every handler shares.

@@ -23,10 +23,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MongoSettings;
+use crate::metrics::LogWrite;
 use backlog::Backlog;
 use codeexec_engine::Execution;
 use queries::LanguageStats;
 use record::ExecutionRecord;
+use strum::IntoEnumIterator;
 use throttle::LogThrottle;
 use writer::Writer;
 
@@ -120,8 +122,8 @@ impl ExecutionLog {
             stop,
         };
         // Show every outcome on /metrics from the start, at zero.
-        for result in ["written", "failed", "dropped"] {
-            writes.with_label_values(&[result]);
+        for result in LogWrite::iter() {
+            writes.with_label_values(&[result.label()]);
         }
         Ok(ExecutionLog {
             enabled: Some(Arc::new(Enabled {
@@ -188,7 +190,7 @@ impl ExecutionLog {
                 let _ = (&mut background.writer).await;
                 let lost = log.backlog.abandon();
                 log.writes
-                    .with_label_values(&["dropped"])
+                    .with_label_values(&[LogWrite::Dropped.label()])
                     .inc_by(lost as u64);
                 tracing::warn!(
                     lost,
@@ -202,7 +204,9 @@ impl ExecutionLog {
 
 impl Enabled {
     fn count_dropped(&self) {
-        self.writes.with_label_values(&["dropped"]).inc();
+        self.writes
+            .with_label_values(&[LogWrite::Dropped.label()])
+            .inc();
         if let Some(dropped) = self.drops.count(1) {
             tracing::warn!(
                 dropped,

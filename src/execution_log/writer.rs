@@ -18,6 +18,8 @@ use super::throttle::LogThrottle;
 use super::WARNING_INTERVAL;
 use prometheus::IntCounterVec;
 
+use crate::metrics::LogWrite;
+
 pub struct Writer {
     pub collection: Collection<ExecutionRecord>,
     pub receiver: mpsc::Receiver<ExecutionRecord>,
@@ -121,9 +123,9 @@ fn settle(result: Result<InsertManyResult, Error>, count: usize) -> BatchOutcome
 
 fn count(counter: &IntCounterVec, outcome: &BatchOutcome) {
     counter
-        .with_label_values(&["written"])
+        .with_label_values(&[LogWrite::Written.label()])
         .inc_by(outcome.written as u64);
     counter
-        .with_label_values(&["failed"])
+        .with_label_values(&[LogWrite::Failed.label()])
         .inc_by(outcome.failed as u64);
 }
