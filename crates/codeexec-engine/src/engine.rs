@@ -264,3 +264,67 @@ async fn forward_runtime_events(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use codeexec_protocol::SourceFile;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::language::Language;
+    use crate::observer::NoObserver;
+    use crate::test_support::repository_settings;
+
+    /// A runtime whose containers never finish starting: jobs can only wait.
+    struct StalledRuntime;
+
+    #[async_trait]
+    impl ContainerRuntime for StalledRuntime {
+        async fn start(&self, _: &Language) -> Result<Container, String> {
+            std::future::pending().await
+        }
+
+        async fn remove_all(&self) -> Result<usize, String> {
+            Ok(0)
+        }
+
+        async fn ping(&self) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn watch(&self, _: mpsc::UnboundedSender<RuntimeEvent>) {}
+    }
+
+    #[test]
+    fn a_job_still_waiting_at_the_queue_timeout_is_refused() {
+        actix::System::new().block_on(async {
+            let mut settings = repository_settings();
+            settings.limits.queue_timeout_ms = 50;
+            let runtime = Arc::new(StalledRuntime);
+            let engine = Engine::start(settings, runtime, Arc::new(NoObserver))
+                .await
+                .unwrap();
+            let python = engine.languages().resolve("python").unwrap().clone();
+            let spec = JobSpec {
+                id: Uuid::nil(),
+                language: python,
+                files: vec![SourceFile {
+                    name: "main.py".into(),
+                    content: "print(1)".into(),
+                }],
+                entry: "main.py".into(),
+                stdin: String::new(),
+                args: vec![],
+                timeout_ms: 1000,
+                memory_mb: 128,
+                save_metric: false,
+            };
+            let refused = engine.execute(spec, Instant::now()).await.unwrap_err();
+            assert!(
+                matches!(refused, EngineError::QueueTimeout { waited_ms: 50, ref language } if language == "python"),
+                "{refused:?}"
+            );
+        });
+    }
+}
