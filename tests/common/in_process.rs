@@ -4,7 +4,6 @@
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use codeexec::background::BackgroundService;
 use codeexec::config::Settings;
@@ -12,9 +11,7 @@ use figment::providers::Serialized;
 use figment::value::Value;
 
 use super::http::Http;
-
-/// How long the pools of runner processes may take to fill on a busy machine.
-const READY_WAIT: Duration = Duration::from_secs(60);
+use super::wait::wait_until;
 
 pub struct InProcess {
     http: Http,
@@ -39,15 +36,7 @@ impl InProcess {
             http: Http::new(service.url.clone()),
             _service: service,
         };
-        let started = Instant::now();
-        while !service.pools_full_and_settled() {
-            assert!(
-                started.elapsed() < READY_WAIT,
-                "pools did not fill in time: {}",
-                service.get("/api/v1/languages").1
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("the pools are full", || service.pools_full_and_settled());
         service
     }
 }

@@ -175,3 +175,20 @@ impl EngineSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::repository_settings;
+
+    #[test]
+    fn the_local_runtime_is_refused_unless_unsandboxed_runs_are_allowed() {
+        let mut settings = repository_settings();
+        settings.runtime.kind = RuntimeKind::Local;
+        settings.runtime.allow_unsandboxed = false;
+        let refused = settings.check().unwrap_err().to_string();
+        assert!(refused.contains("without any sandbox"), "{refused}");
+        settings.runtime.allow_unsandboxed = true;
+        assert!(settings.check().is_ok());
+    }
+}

@@ -81,11 +81,11 @@ pub trait StartedContainer: Send + std::fmt::Debug {
     async fn remove(self: Box<Self>);
 }
 
-/// The runtime the settings name: Docker, connected; or the local one, when allowed.
+/// The runtime the settings name: Docker, connected; or the local one, which
+/// [`Engine::start`](crate::Engine::start) refuses unless the settings allow it.
 pub async fn connect_runtime(
     settings: &EngineSettings,
 ) -> Result<Arc<dyn ContainerRuntime>, EngineError> {
-    settings.check()?;
     Ok(match settings.runtime.kind {
         RuntimeKind::Docker => Arc::new(
             DockerRuntime::connect(&settings.docker, &settings.limits)
