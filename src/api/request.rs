@@ -9,10 +9,15 @@ use uuid::Uuid;
 
 use crate::config::GlobalLimits;
 use codeexec_engine::JobSpec;
-use codeexec_engine::{Language, LanguageRegistry};
+use codeexec_engine::{Language, LanguageRegistry, FILESYSTEM_NAME_MAX};
 
 /// Arguments a program may be given.
 const MAX_ARGS: usize = 256;
+/// Bytes of one argument: well under the kernel's 128 KiB per argument (`MAX_ARG_STRLEN`), past
+/// which no program could be started with it.
+pub const MAX_ARG_BYTES: usize = 64 * 1024;
+/// Bytes of all arguments together, well inside what `execve` takes for argv and environment.
+pub const MAX_ARGS_TOTAL_BYTES: usize = 256 * 1024;
 
 /// `POST /api/v1/execute`: one file of code.
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +88,11 @@ impl ExecuteRequest for ExecuteV1 {
             _ => return invalid("code is required and must not be empty"),
         };
         let name = default_file_name(&language, &code);
+        check_file_name(&language, &name).map_err(|Invalid(why)| {
+            Invalid(format!(
+                "the file name {name:?} given to the code (from its public class) {why}"
+            ))
+        })?;
         let file = SourceFile {
             name,
             content: code,
@@ -130,6 +140,7 @@ impl ExecuteRequest for ExecuteV2 {
             }
             files.push(SourceFile { name, content });
         }
+        check_no_file_is_a_folder(&files)?;
         build_spec(language, files, entry, self.options, limits)
     }
 }
@@ -206,13 +217,33 @@ fn entry_index(files: &[FileInput]) -> Result<usize, Invalid> {
     }
 }
 
+/// `lib` and `lib/util.py` cannot both be written: one name would have to be a file and a folder.
+fn check_no_file_is_a_folder(files: &[SourceFile]) -> Result<(), Invalid> {
+    let names: HashSet<&str> = files.iter().map(|file| file.name.as_str()).collect();
+    for file in files {
+        let folders = file
+            .name
+            .match_indices('/')
+            .map(|(end, _)| &file.name[..end]);
+        for folder in folders {
+            if names.contains(folder) {
+                return invalid(format!(
+                    "{folder:?} is given as a file and is also the folder of {:?}",
+                    file.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The error says what is wrong with the name, to follow `files[i].filename "x"`.
 fn check_file_name(language: &Language, name: &str) -> Result<(), Invalid> {
     if name.is_empty() {
         return invalid("is empty");
     }
-    if name.len() > 255 {
-        return invalid("is longer than 255 bytes");
+    if name.len() > FILESYSTEM_NAME_MAX {
+        return invalid(format!("is longer than {FILESYSTEM_NAME_MAX} bytes"));
     }
     if name.starts_with('/') {
         return invalid("is absolute; give a path relative to the sandbox");
@@ -231,6 +262,18 @@ fn check_file_name(language: &Language, name: &str) -> Result<(), Invalid> {
         .any(|part| part.is_empty() || part == "." || part == "..")
     {
         return invalid("contains an empty, \".\" or \"..\" path component");
+    }
+    // Compilers are handed the names as arguments, where `-x` reads as an option and `@x` as a
+    // file of more arguments.
+    if name.split('/').any(|part| part.starts_with(['-', '@'])) {
+        return invalid("has a part that begins with '-' or '@', which compilers read as options");
+    }
+    let longest = language.settings.max_file_name_bytes;
+    if name.split('/').any(|part| part.len() > longest) {
+        return invalid(format!(
+            "has a part longer than {longest} bytes, the longest {} allows",
+            language.name
+        ));
     }
     Ok(())
 }
@@ -266,6 +309,18 @@ fn build_spec(
     }
     if args.iter().any(|arg| arg.contains('\0')) {
         return invalid("args must not contain NUL characters");
+    }
+    if let Some(index) = args.iter().position(|arg| arg.len() > MAX_ARG_BYTES) {
+        return invalid(format!(
+            "args[{index}] is {} bytes; one argument may hold at most {MAX_ARG_BYTES}",
+            args[index].len()
+        ));
+    }
+    let total: usize = args.iter().map(String::len).sum();
+    if total > MAX_ARGS_TOTAL_BYTES {
+        return invalid(format!(
+            "args hold {total} bytes in all; at most {MAX_ARGS_TOTAL_BYTES} are allowed"
+        ));
     }
     let entry_name = files[entry].name.clone();
     if language.runs_entry_by_stem() && !language.is_source(&entry_name) {
@@ -388,6 +443,67 @@ mod tests {
             error_of(v2("python", &[("a.py", "x", true), ("b.py", "y", true)]))
                 .contains("both marked")
         );
+    }
+
+    #[test]
+    fn a_name_cannot_be_both_a_file_and_a_folder() {
+        let clash = v2(
+            "python",
+            &[
+                ("main.py", "x", true),
+                ("a/b", "y", false),
+                ("a/b/c.py", "z", false),
+            ],
+        );
+        assert!(error_of(clash).contains("\"a/b\" is given as a file"));
+        assert!(v2("python", &[("main.py", "x", true), ("a/b.py", "y", false)]).is_ok());
+    }
+
+    #[test]
+    fn names_that_compilers_would_read_as_options_are_refused() {
+        for name in ["-o", "@args", "pkg/-x.py", "pkg/@x.py"] {
+            let message = error_of(v2("python", &[("main.py", "x", true), (name, "y", false)]));
+            assert!(
+                message.contains("begins with '-' or '@'"),
+                "{name}: {message}"
+            );
+        }
+        assert!(v2(
+            "python",
+            &[("main.py", "x", true), ("a-b@c.py", "y", false)]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn each_language_has_its_longest_name() {
+        let java = |stem_len: usize| {
+            let name = format!("{}.java", "A".repeat(stem_len));
+            v2("java", &[(name.as_str(), "class A {}", true)])
+        };
+        assert!(java(249).is_ok(), "A{{249}}.class fits in 255 bytes");
+        assert!(error_of(java(250)).contains("longer than 254 bytes"));
+        let python = format!("{}.py", "m".repeat(252));
+        assert!(v2("python", &[(python.as_str(), "1", true)]).is_ok());
+    }
+
+    #[test]
+    fn arguments_are_bounded_one_by_one_and_in_all() {
+        let (registry, limits) = setup();
+        let request = |args: Vec<String>| ExecuteV1 {
+            language: Some("python".into()),
+            code: Some("print(1)".into()),
+            options: JobOptions {
+                args: Some(args),
+                ..Default::default()
+            },
+        };
+        let validate = |args| request(args).validate(&registry, &limits);
+        assert!(validate(vec!["a".repeat(MAX_ARG_BYTES)]).is_ok());
+        let long = validate(vec!["x".into(), "a".repeat(MAX_ARG_BYTES + 1)]).unwrap_err();
+        assert!(long.0.starts_with("args[1] is 65537 bytes"), "{}", long.0);
+        let many = validate(vec!["a".repeat(MAX_ARG_BYTES); 5]).unwrap_err();
+        assert!(many.0.contains("327680 bytes in all"), "{}", many.0);
     }
 
     #[test]

@@ -114,6 +114,57 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
             413,
             "larger than the limit",
         ),
+        // One argument past the kernel's 128 KiB per-argument limit could never be exec'd.
+        case(
+            v1(json!({ "language": "python", "code": "1", "args": ["a".repeat(128 * 1024 + 1)] })),
+            400,
+            "one argument may hold at most 65536",
+        ),
+        case(
+            v1(json!({ "language": "python", "code": "1", "args": vec!["a".repeat(60_000); 5] })),
+            400,
+            "at most 262144 are allowed",
+        ),
+        case(
+            v2(json!({ "language": "python", "files": [
+                { "filename": "main.py", "code": "import lib.util" },
+                { "filename": "lib", "code": "x = 1" },
+                { "filename": "lib/util.py", "code": "y = 2" }] })),
+            400,
+            "\"lib\" is given as a file and is also the folder of \"lib/util.py\"",
+        ),
+        case(
+            v2(json!({ "language": "cpp", "files": [
+                { "filename": "main.cpp", "code": "int main() {}" },
+                { "filename": "-o.cpp", "code": "x" }] })),
+            400,
+            "begins with '-' or '@'",
+        ),
+        case(
+            v2(json!({ "language": "go", "files": [
+                { "filename": "main.go", "code": "package main" },
+                { "filename": "@flags", "code": "-o /tmp/x" }] })),
+            400,
+            "begins with '-' or '@'",
+        ),
+        case(
+            v1(json!({ "language": "java",
+                "code": format!("public class {} {{}}", "A".repeat(300)) })),
+            400,
+            "longer than 255 bytes",
+        ),
+        case(
+            v2(json!({ "language": "java", "files": [
+                { "filename": format!("{}.java", "A".repeat(250)), "code": "class A {}" }] })),
+            400,
+            "longer than 254 bytes, the longest java allows",
+        ),
+        case(
+            v2(json!({ "language": "python", "files": [
+                { "filename": format!("pkg/{}.py", "m".repeat(253)), "code": "1" }] })),
+            400,
+            "longer than 255 bytes",
+        ),
     ]
 }
 

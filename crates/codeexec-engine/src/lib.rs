@@ -37,5 +37,5 @@ pub use runtime::{
 };
 pub use settings::{
     DockerSettings, EngineSettings, GlobalLimits, InvalidSettings, LanguageSettings, RuntimeKind,
-    RuntimeSettings,
+    RuntimeSettings, FILESYSTEM_NAME_MAX,
 };

@@ -108,6 +108,10 @@ pub struct LanguageSettings {
     pub source_extensions: Vec<String>,
     /// Whether file names may contain `/` (packages, modules in folders).
     pub allow_subdirectories: bool,
+    /// Longest name of one file or folder, in bytes: the filesystem's 255, less what the toolchain
+    /// adds to a source's name for its output (Java's `Main.java` becomes `Main.class`).
+    #[serde(default = "filesystem_name_max")]
+    pub max_file_name_bytes: usize,
     /// Compile argv; empty for interpreted languages. Placeholders: `{entry}` (entry file name),
     /// `{entry_stem}` (without extension, e.g. Java's class), `{sources}` (every source file).
     pub compile: Vec<String>,
@@ -137,6 +141,13 @@ fn enabled_by_default() -> bool {
     true
 }
 
+/// The longest file name Linux filesystems take (`NAME_MAX`).
+pub const FILESYSTEM_NAME_MAX: usize = 255;
+
+fn filesystem_name_max() -> usize {
+    FILESYSTEM_NAME_MAX
+}
+
 /// Settings the engine cannot run with.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -163,6 +174,9 @@ impl EngineSettings {
             }
             if language.cpus <= 0.0 {
                 return fail("cpus must be positive");
+            }
+            if !(1..=FILESYSTEM_NAME_MAX).contains(&language.max_file_name_bytes) {
+                return fail("max_file_name_bytes must be between 1 and 255");
             }
         }
         if self.runtime.kind == RuntimeKind::Local && !self.runtime.allow_unsandboxed {
