@@ -33,6 +33,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error("too many requests from this client; try again in {} s", seconds_rounded_up(.0.retry_after))]
     RateLimited(Decision),
+    #[error("this client already has {cap} jobs waiting or running, the most one client may have at once; try again when one of them is answered")]
+    ClientBusy { cap: usize },
 }
 
 /// Why an execute request was refused before it ran: the `reason` label of
@@ -43,6 +45,7 @@ pub enum Rejection {
     InvalidRequest,
     PayloadTooLarge,
     RateLimited,
+    ClientInFlightCap,
     InFlightCap,
     QueueFull,
     QueueTimeout,
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::BadRequest(_) => Rejection::InvalidRequest,
             ApiError::PayloadTooLarge { .. } => Rejection::PayloadTooLarge,
             ApiError::RateLimited(_) => Rejection::RateLimited,
+            ApiError::ClientBusy { .. } => Rejection::ClientInFlightCap,
             ApiError::Busy(EngineError::InFlightCap { .. }) => Rejection::InFlightCap,
             ApiError::Busy(EngineError::QueueFull { .. }) => Rejection::QueueFull,
             ApiError::Busy(EngineError::QueueTimeout { .. }) => Rejection::QueueTimeout,
@@ -89,7 +93,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) | ApiError::ClientBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -98,7 +102,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Busy(_) | ApiError::Unavailable(_) => {
+            ApiError::Busy(_) | ApiError::Unavailable(_) | ApiError::ClientBusy { .. } => {
                 response.insert_header(("Retry-After", RETRY_AFTER_SECS));
             }
             ApiError::RateLimited(decision) => {

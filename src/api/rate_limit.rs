@@ -1,6 +1,6 @@
-//! The rate limit at the HTTP edge: a middleware on the execute endpoints that asks the limiter
-//! for a token, refuses with 429 when there is none, and puts the `RateLimit-*` headers on every
-//! answer either way.
+//! The rate limit at the HTTP edge: a middleware on the execute endpoints that takes a place
+//! under the client's in-flight cap and a token from the limiter, refuses with 429 when either
+//! is missing, and puts the `RateLimit-*` headers on every answer that got as far as the limiter.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -29,8 +29,15 @@ pub async fn limit(
         .get_all("x-forwarded-for")
         .filter_map(|value| value.to_str().ok())
         .collect();
-    let decision = rate_limit.check(peer, &forwarded_for).await;
-    let Some(decision) = decision else {
+    let client = rate_limit.client(peer, &forwarded_for);
+    // Checked before the token, so that a refused request costs the client nothing. The place
+    // is held until the answer is ready, however the request ends.
+    let Some(_job) = rate_limit.jobs.start(client) else {
+        let cap = rate_limit.jobs.cap();
+        let response = request.error_response(ApiError::ClientBusy { cap });
+        return Ok(response.map_into_right_body());
+    };
+    let Some(decision) = rate_limit.check(client).await else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     if !decision.allowed {

@@ -21,6 +21,8 @@ pub struct RateLimitSettings {
     pub max_clients: usize,
     /// Seconds between sweeps that drop the buckets of idle clients.
     pub sweep_interval_secs: u64,
+    /// Execute jobs one client may have admitted and not yet answered at once; one more gets 429.
+    pub max_in_flight_per_client: usize,
 }
 
 /// Bounds that keep a bucket's arithmetic (time per token times burst) far from overflowing.
@@ -46,6 +48,9 @@ impl RateLimitSettings {
         }
         if self.sweep_interval_secs == 0 {
             return fail("sweep_interval_secs must be at least 1");
+        }
+        if self.max_in_flight_per_client == 0 {
+            return fail("max_in_flight_per_client must be at least 1");
         }
         Ok(())
     }

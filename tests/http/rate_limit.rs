@@ -169,3 +169,68 @@ fn with_rate_limiting_off_nothing_is_refused_and_no_header_is_sent() {
     }
     assert_eq!(service.metric("codeexec_rate_limited_total"), Some(0.0));
 }
+
+/// A Python program that marks `dir/started`, then waits until the test creates `dir/release`:
+/// on the local runtime programs share the host's filesystem, so the test knows the job is in
+/// flight without guessing at times.
+fn held_job(dir: &std::path::Path) -> Vec<u8> {
+    let dir = dir.display();
+    let code = format!(
+        "import os, time\nopen('{dir}/started', 'w').close()\n\
+         while not os.path.exists('{dir}/release'):\n    time.sleep(0.01)\nprint('released')"
+    );
+    json!({ "language": "python", "code": code, "timeoutMs": 5000 })
+        .to_string()
+        .into_bytes()
+}
+
+#[test]
+fn a_client_over_its_in_flight_cap_gets_429_while_another_clients_job_runs() {
+    let service = limited_service(
+        "client-cap",
+        "10",
+        &[
+            ("CODEEXEC_RATE_LIMIT__TRUSTED_PROXIES", r#"["127.0.0.1"]"#),
+            ("CODEEXEC_RATE_LIMIT__MAX_IN_FLIGHT_PER_CLIENT", "1"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let from_alice = [
+        ("content-type", "application/json"),
+        ("x-forwarded-for", "203.0.113.7"),
+    ];
+    std::thread::scope(|scope| {
+        let held = scope.spawn(|| {
+            service.post_with_headers("/api/v1/execute", held_job(dir.path()), &from_alice)
+        });
+        crate::common::wait_until("the held job runs", || dir.path().join("started").exists());
+
+        let refused = hello_from(&service, "203.0.113.7");
+        let (status, headers, body) = &refused;
+        assert_eq!(*status, 429, "{headers:?} {body}");
+        assert_eq!(header_number(&refused, "retry-after"), 1);
+        let message = body["errorMessage"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("already has 1 jobs waiting or running"),
+            "{message}"
+        );
+        assert!(
+            !has_rate_limit_headers(headers),
+            "no token was taken: {headers:?}"
+        );
+
+        assert_served(&hello_from(&service, "198.51.100.9"));
+
+        std::fs::File::create(dir.path().join("release")).unwrap();
+        let (status, _, body) = held.join().unwrap();
+        assert_eq!(status, 200, "{body}");
+    });
+    let served = hello_from(&service, "203.0.113.7");
+    assert_served(&served);
+    // Alice's refusal cost no token: two of her ten are gone, not three.
+    assert_eq!(header_number(&served, "ratelimit-remaining"), 8);
+    assert_eq!(
+        service.metric("codeexec_rejected_total{reason=\"client_in_flight_cap\"}"),
+        Some(1.0)
+    );
+}
