@@ -47,6 +47,7 @@ pub enum Rejection {
     RateLimited,
     ClientInFlightCap,
     InFlightCap,
+    MemoryCap,
     QueueFull,
     QueueTimeout,
     Unavailable,
@@ -68,6 +69,7 @@ impl ApiError {
             ApiError::RateLimited(_) => Rejection::RateLimited,
             ApiError::ClientBusy { .. } => Rejection::ClientInFlightCap,
             ApiError::Busy(EngineError::InFlightCap { .. }) => Rejection::InFlightCap,
+            ApiError::Busy(EngineError::MemoryCap { .. }) => Rejection::MemoryCap,
             ApiError::Busy(EngineError::QueueFull { .. }) => Rejection::QueueFull,
             ApiError::Busy(EngineError::QueueTimeout { .. }) => Rejection::QueueTimeout,
             ApiError::Busy(EngineError::Unavailable { .. } | EngineError::Start(_)) => {

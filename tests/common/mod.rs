@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod docker;
+pub mod held_job;
 pub mod http;
 pub mod in_process;
 pub mod process;
@@ -12,6 +13,7 @@ pub mod secantus;
 pub mod wait;
 
 pub use docker::{block_on_docker, instance_containers};
+pub use held_job::HeldJob;
 pub use in_process::InProcess;
 pub use process::{test_instance, Service};
 pub use wait::{wait_for, wait_until};

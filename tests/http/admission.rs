@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::{wait_until, InProcess};
+use crate::common::{wait_until, HeldJob, InProcess};
 use serde_json::json;
 
 const IN_FLIGHT: &str = "codeexec_jobs_in_flight";
@@ -85,4 +85,50 @@ fn a_client_that_hangs_up_does_not_keep_its_place() {
         service.metric(IN_FLIGHT) == Some(0.0)
     });
     assert_eq!(service.run("python", "print('next')")["output"], "next\n");
+}
+
+#[test]
+fn a_job_whose_memory_does_not_fit_beside_those_admitted_gets_503() {
+    let service = InProcess::start_ready(
+        "admission-memory",
+        &[("CODEEXEC_LIMITS__MAX_MEMORY_IN_FLIGHT_MB", "600")],
+    );
+    let job = HeldJob::new();
+    std::thread::scope(|scope| {
+        // Python's own limit, 256 MB, of the 600.
+        let held = scope.spawn(|| service.post("/api/v1/execute", &job.body(json!({}))));
+        job.wait_until_running();
+
+        let (status, headers, body) = service.post_raw(
+            "/api/v1/execute",
+            json!({ "language": "java", "code": "class Main { public static void main(String[] a) {} }" })
+                .to_string()
+                .into_bytes(),
+        );
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(headers.get("retry-after").map(String::as_str), Some("1"));
+        let message = body["errorMessage"].as_str().unwrap_or_default();
+        assert!(message.contains("all of the 600 MB"), "{message}");
+
+        // A job that asks for less fits beside the held one.
+        let small = service.run_with(json!({
+            "language": "python", "code": "print('small')", "memoryLimitMb": 64 }));
+        assert_eq!(small["output"], "small\n", "{small}");
+
+        job.release();
+        let (status, body) = held.join().unwrap();
+        assert_eq!(status, 200, "{body}");
+    });
+    let java = service.run(
+        "java",
+        "class Main { public static void main(String[] a) { System.out.println(1); } }",
+    );
+    assert_eq!(
+        java["output"], "1\n",
+        "the held job's memory came back: {java}"
+    );
+    assert_eq!(
+        service.metric("codeexec_rejected_total{reason=\"memory_cap\"}"),
+        Some(1.0)
+    );
 }

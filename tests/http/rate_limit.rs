@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::InProcess;
+use crate::common::{HeldJob, InProcess};
 use serde_json::{json, Value};
 
 type Answer = (u16, HashMap<String, String>, Value);
@@ -170,20 +170,6 @@ fn with_rate_limiting_off_nothing_is_refused_and_no_header_is_sent() {
     assert_eq!(service.metric("codeexec_rate_limited_total"), Some(0.0));
 }
 
-/// A Python program that marks `dir/started`, then waits until the test creates `dir/release`:
-/// on the local runtime programs share the host's filesystem, so the test knows the job is in
-/// flight without guessing at times.
-fn held_job(dir: &std::path::Path) -> Vec<u8> {
-    let dir = dir.display();
-    let code = format!(
-        "import os, time\nopen('{dir}/started', 'w').close()\n\
-         while not os.path.exists('{dir}/release'):\n    time.sleep(0.01)\nprint('released')"
-    );
-    json!({ "language": "python", "code": code, "timeoutMs": 5000 })
-        .to_string()
-        .into_bytes()
-}
-
 #[test]
 fn a_client_over_its_in_flight_cap_gets_429_while_another_clients_job_runs() {
     let service = limited_service(
@@ -194,16 +180,17 @@ fn a_client_over_its_in_flight_cap_gets_429_while_another_clients_job_runs() {
             ("CODEEXEC_RATE_LIMIT__MAX_IN_FLIGHT_PER_CLIENT", "1"),
         ],
     );
-    let dir = tempfile::tempdir().unwrap();
+    let job = HeldJob::new();
     let from_alice = [
         ("content-type", "application/json"),
         ("x-forwarded-for", "203.0.113.7"),
     ];
     std::thread::scope(|scope| {
         let held = scope.spawn(|| {
-            service.post_with_headers("/api/v1/execute", held_job(dir.path()), &from_alice)
+            let body = job.body(json!({})).to_string().into_bytes();
+            service.post_with_headers("/api/v1/execute", body, &from_alice)
         });
-        crate::common::wait_until("the held job runs", || dir.path().join("started").exists());
+        job.wait_until_running();
 
         let refused = hello_from(&service, "203.0.113.7");
         let (status, headers, body) = &refused;
@@ -221,7 +208,7 @@ fn a_client_over_its_in_flight_cap_gets_429_while_another_clients_job_runs() {
 
         assert_served(&hello_from(&service, "198.51.100.9"));
 
-        std::fs::File::create(dir.path().join("release")).unwrap();
+        job.release();
         let (status, _, body) = held.join().unwrap();
         assert_eq!(status, 200, "{body}");
     });

@@ -10,7 +10,7 @@ use codeexec_protocol::StageReport;
 use dashmap::DashMap;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::admission::Admission;
+use crate::admission::{memory_budget, Admission};
 use crate::execution::{Execution, Timings};
 use crate::job::JobSpec;
 use crate::language::LanguageRegistry;
@@ -88,7 +88,12 @@ impl Engine {
         let (events, received) = mpsc::unbounded_channel();
         runtime.watch(events);
         tokio::spawn(forward_runtime_events(received, supervisors.clone()));
-        let admission = Admission::new(settings.limits.max_jobs_in_flight.get(), observer.clone());
+        let memory_budget = memory_budget(&settings, runtime.as_ref()).await;
+        let admission = Admission::new(
+            settings.limits.max_jobs_in_flight.get(),
+            memory_budget,
+            observer.clone(),
+        );
         Ok(Engine {
             runtime,
             observer,
@@ -123,7 +128,7 @@ impl Engine {
         spec: JobSpec,
         received: Instant,
     ) -> Result<Execution, EngineError> {
-        let _in_flight = self.admission.admit()?;
+        let _in_flight = self.admission.admit(spec.memory_mb)?;
         let asked = Instant::now();
         let (container, _finished) = self.acquire(&spec.language.name).await?;
         let acquired = Instant::now();
@@ -291,6 +296,10 @@ mod tests {
 
         async fn ping(&self) -> Result<(), String> {
             Ok(())
+        }
+
+        async fn total_memory_mb(&self) -> Option<u64> {
+            None
         }
 
         fn watch(&self, _: mpsc::UnboundedSender<RuntimeEvent>) {}

@@ -15,6 +15,8 @@ pub enum EngineError {
     ShuttingDown,
     #[error("the service is running its limit of {limit} jobs; try again shortly")]
     InFlightCap { limit: usize },
+    #[error("the jobs already running need all of the {budget_mb} MB this service gives jobs at once; try again shortly")]
+    MemoryCap { budget_mb: u64 },
     /// The engine could not start: its container runtime did not answer, or refused a setting.
     #[error("{0}")]
     Start(String),

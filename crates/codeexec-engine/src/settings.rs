@@ -84,6 +84,9 @@ pub struct GlobalLimits {
     /// Execute requests admitted at once across all languages, queued or running; one more gets
     /// 503 at once.
     pub max_jobs_in_flight: NonZeroUsize,
+    /// The most the memory limits of the jobs in flight may add up to, in MB; 0 means the memory
+    /// of the machine the containers run on. A job that does not fit gets 503 at once.
+    pub max_memory_in_flight_mb: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -85,6 +85,14 @@ impl ContainerRuntime for LocalRuntime {
         }
     }
 
+    /// The host's `MemTotal`, from `/proc/meminfo`.
+    async fn total_memory_mb(&self) -> Option<u64> {
+        let meminfo = tokio::fs::read_to_string("/proc/meminfo").await.ok()?;
+        let line = meminfo.lines().find(|line| line.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024)
+    }
+
     /// A host process has no engine to lose, and one that dies idle is found at its job.
     fn watch(&self, _events: mpsc::UnboundedSender<RuntimeEvent>) {}
 }

@@ -58,6 +58,9 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// Whether the runtime answers now; the error says what does not, in a sentence.
     async fn ping(&self) -> Result<(), String>;
 
+    /// Memory of the machine the containers run on, in MB, when the runtime can say.
+    async fn total_memory_mb(&self) -> Option<u64>;
+
     /// Reports [`RuntimeEvent`]s on `events` for as long as the service runs.
     fn watch(&self, events: mpsc::UnboundedSender<RuntimeEvent>);
 }

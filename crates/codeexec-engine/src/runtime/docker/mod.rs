@@ -94,6 +94,12 @@ impl ContainerRuntime for DockerRuntime {
         }
     }
 
+    async fn total_memory_mb(&self) -> Option<u64> {
+        let info = tokio::time::timeout(PING_LIMIT, self.docker.info()).await;
+        let bytes = info.ok()?.ok()?.mem_total?;
+        u64::try_from(bytes).ok().map(|bytes| bytes / (1024 * 1024))
+    }
+
     fn watch(&self, events: mpsc::UnboundedSender<RuntimeEvent>) {
         tokio::spawn(events::watch_engine(
             self.docker.clone(),
