@@ -38,6 +38,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest request body accepted; a larger one gets 413.
     pub max_body_bytes: usize,
+    /// Seconds a request's body may take to arrive; a slower one gets 408 and the connection
+    /// is closed.
+    pub body_timeout_secs: u64,
     /// Seconds given to requests in flight after SIGTERM/SIGINT before they are cut.
     pub shutdown_timeout_secs: u64,
     pub log_format: LogFormat,
@@ -180,6 +183,11 @@ impl Settings {
         self.engine_settings()
             .check()
             .map_err(|invalid| ConfigError(invalid.to_string()))?;
+        if self.server.body_timeout_secs == 0 {
+            return Err(ConfigError(
+                "server.body_timeout_secs must be at least 1".into(),
+            ));
+        }
         self.rate_limit.check().map_err(ConfigError)?;
         self.mongo.check()
     }

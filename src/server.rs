@@ -102,6 +102,9 @@ pub async fn serve(
         .unwrap_or_default();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(
+                api::body_timeout::read_body_in_time,
+            ))
             .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
             .app_data(state.clone())
             .configure(|config| api::configure(config, max_body_bytes))

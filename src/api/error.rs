@@ -35,6 +35,8 @@ pub enum ApiError {
     RateLimited(Decision),
     #[error("this client already has {cap} jobs waiting or running, the most one client may have at once; try again when one of them is answered")]
     ClientBusy { cap: usize },
+    #[error("the request body did not arrive within {secs} s")]
+    BodyTimeout { secs: u64 },
 }
 
 /// Why an execute request was refused before it ran: the `reason` label of
@@ -44,6 +46,7 @@ pub enum ApiError {
 pub enum Rejection {
     InvalidRequest,
     PayloadTooLarge,
+    SlowBody,
     RateLimited,
     ClientInFlightCap,
     InFlightCap,
@@ -66,6 +69,7 @@ impl ApiError {
         Some(match self {
             ApiError::BadRequest(_) => Rejection::InvalidRequest,
             ApiError::PayloadTooLarge { .. } => Rejection::PayloadTooLarge,
+            ApiError::BodyTimeout { .. } => Rejection::SlowBody,
             ApiError::RateLimited(_) => Rejection::RateLimited,
             ApiError::ClientBusy { .. } => Rejection::ClientInFlightCap,
             ApiError::Busy(EngineError::InFlightCap { .. }) => Rejection::InFlightCap,
@@ -93,6 +97,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited(_) | ApiError::ClientBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -111,7 +116,10 @@ impl ResponseError for ApiError {
                 let wait = seconds_rounded_up(decision.retry_after).max(1);
                 response.insert_header(("Retry-After", wait));
             }
-            ApiError::BadRequest(_) | ApiError::PayloadTooLarge { .. } | ApiError::NotFound(_) => {}
+            ApiError::BadRequest(_)
+            | ApiError::PayloadTooLarge { .. }
+            | ApiError::BodyTimeout { .. }
+            | ApiError::NotFound(_) => {}
         }
         let mut response = response.json(ErrorBody {
             succeeded: false,

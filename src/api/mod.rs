@@ -1,6 +1,7 @@
 //! The HTTP API: routes, request validation, response shapes and error mapping. Thin: it talks
 //! to the engine, never to Docker.
 
+pub mod body_timeout;
 mod error;
 mod executions;
 #[cfg(test)]

@@ -11,3 +11,4 @@ mod bad_input;
 mod malformed;
 mod queue;
 mod rate_limit;
+mod slow_body;
