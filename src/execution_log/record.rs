@@ -180,6 +180,7 @@ mod tests {
             wall_ms: 1250,
             cpu_ms: 500,
             peak_rss_bytes: 9_400_000,
+            oom_killed: Some(false),
         };
         Execution {
             spec,

@@ -149,3 +149,30 @@ fn a_single_10_mb_line_is_cut_at_the_output_limit() {
         assert_eq!(result["output"], "x".repeat(65536), "{language}");
     }
 }
+
+/// A grandchild in a session of its own burns a second of CPU while the program waits for it:
+/// `wait4` on the program never sees that CPU (the grandchild is reaped by the runner, PID 1),
+/// but the container's cgroup does, and `cpuTime` shows it.
+#[test]
+fn a_grandchilds_cpu_shows_in_cpu_time() {
+    let programs = [
+        (
+            "python",
+            "import os, time\nread, write = os.pipe()\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        while time.process_time() < 1.0:\n            pass\n        os.write(write, b'x')\n    os._exit(0)\nos.close(write)\nos.read(read, 1)\nprint('waited', round(time.process_time(), 1))\n",
+        ),
+        (
+            "cpp",
+            "#include <unistd.h>\n#include <ctime>\n#include <cstdio>\nint main() { int p[2]; pipe(p);\n  if (fork() == 0) { setsid(); if (fork() == 0) {\n    while (clock() < CLOCKS_PER_SEC) {}\n    write(p[1], \"x\", 1); }\n    _exit(0); }\n  close(p[1]); char c; read(p[0], &c, 1); std::printf(\"waited %.1f\\n\", (double)clock() / CLOCKS_PER_SEC); }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        assert_eq!(result["output"], "waited 0.0\n", "{language}: {result}");
+        let cpu = result["cpuTime"].as_f64().unwrap_or_default();
+        assert!(
+            cpu >= 1.0,
+            "{language}: the grandchild's second is missing: {result}"
+        );
+    }
+}

@@ -36,26 +36,14 @@ pub struct Verdict {
 
 /// Decides the job's status from the container's report.
 pub fn judge(spec: &JobSpec, report: &ContainerReport) -> Verdict {
+    if let Some(oom) = memory_verdict(spec, report) {
+        return oom;
+    }
     let compiled = report
         .result
         .as_ref()
         .ok()
         .and_then(|frame| frame.compile.as_ref());
-    let reached_run = report
-        .result
-        .as_ref()
-        .is_ok_and(|frame| frame.run.is_some());
-    if report.oom_killed {
-        let what = if reached_run {
-            "the program"
-        } else {
-            "compilation"
-        };
-        return verdict(
-            RunStatus::MemoryLimitExceeded,
-            format!("{what} exceeded the memory limit of {} MB", spec.memory_mb),
-        );
-    }
     let frame = match &report.result {
         Ok(frame) => frame,
         Err(reason) => return verdict(RunStatus::InternalError, reason.clone()),
@@ -75,6 +63,34 @@ pub fn judge(spec: &JobSpec, report: &ContainerReport) -> Verdict {
             RunStatus::InternalError,
             "the runner reported no run stage".into(),
         ),
+    }
+}
+
+/// `memory_limit_exceeded`, naming the stage that hit the limit, when the OOM killer struck. The
+/// runner's count from the container's memory cgroup, read around each stage, says which stage
+/// it was, with no race against the container's exit. Docker's OOMKilled flag is the fallback
+/// when the runner could not report (the OOM killer took it too) or could not read its cgroup.
+fn memory_verdict(spec: &JobSpec, report: &ContainerReport) -> Option<Verdict> {
+    let limit = spec.memory_mb;
+    let exceeded = |what: &str| {
+        verdict(
+            RunStatus::MemoryLimitExceeded,
+            format!("{what} exceeded the memory limit of {limit} MB"),
+        )
+    };
+    let oom_in = |stage: Option<&StageReport>| stage.is_some_and(|s| s.oom_killed == Some(true));
+    match &report.result {
+        Ok(frame) if oom_in(frame.compile.as_ref()) => Some(exceeded("compilation")),
+        Ok(frame) if oom_in(frame.run.as_ref()) => Some(exceeded("the program")),
+        _ if !report.oom_killed => None,
+        Ok(frame) if frame.run.is_some() => Some(exceeded("the program")),
+        Ok(_) => Some(exceeded("compilation")),
+        Err(_) if spec.language.settings.compile.is_empty() => Some(exceeded(
+            "the program (and the runner reporting on it, so no output is kept)",
+        )),
+        Err(_) => Some(exceeded(
+            "the job (and the runner reporting on it, so neither its stage nor its output is known)",
+        )),
     }
 }
 
@@ -191,6 +207,7 @@ mod tests {
             wall_ms: 1,
             cpu_ms: 1,
             peak_rss_bytes: 1,
+            oom_killed: Some(false),
         }
     }
 
@@ -220,6 +237,42 @@ mod tests {
         );
         let verdict = judge(&spec(), &report(None, Some(killed), true));
         assert_eq!(verdict.status, RunStatus::MemoryLimitExceeded);
+    }
+
+    #[test]
+    fn the_runners_cgroup_count_names_the_stage_that_hit_the_limit() {
+        let mut run = stage(StageStatus::Failed, None, Some(9));
+        run.oom_killed = Some(true);
+        let compiled = stage(StageStatus::Succeeded, Some(0), None);
+        let verdict = judge(&spec(), &report(Some(compiled), Some(run), false));
+        assert_eq!(verdict.status, RunStatus::MemoryLimitExceeded);
+        assert_eq!(
+            verdict.error_message.unwrap(),
+            "the program exceeded the memory limit of 64 MB"
+        );
+        let mut compile = stage(StageStatus::Failed, None, Some(9));
+        compile.oom_killed = Some(true);
+        let verdict = judge(&spec(), &report(Some(compile), None, false));
+        assert_eq!(
+            verdict.error_message.unwrap(),
+            "compilation exceeded the memory limit of 64 MB"
+        );
+    }
+
+    #[test]
+    fn a_runner_killed_with_its_interpreted_program_blames_the_program() {
+        let mut python = spec();
+        python.language = repository_registry().resolve("python").unwrap().clone();
+        let report = ContainerReport {
+            result: Err("the container exited without a result".into()),
+            oom_killed: true,
+        };
+        let verdict = judge(&python, &report);
+        assert_eq!(verdict.status, RunStatus::MemoryLimitExceeded);
+        assert!(verdict
+            .error_message
+            .unwrap()
+            .starts_with("the program (and the runner"));
     }
 
     #[test]

@@ -49,6 +49,7 @@ fn stage(stdout: String, stderr: String) -> StageReport {
         wall_ms: 48,
         cpu_ms: 31,
         peak_rss_bytes: 9_400_000,
+        oom_killed: Some(false),
     }
 }
 

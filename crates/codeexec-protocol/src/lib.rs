@@ -80,8 +80,13 @@ pub struct StageReport {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub wall_ms: u64,
+    /// CPU time of the stage's processes; in a container, of every process in it.
     pub cpu_ms: u64,
     pub peak_rss_bytes: u64,
+    /// Whether the OOM killer took a process of the container while the stage ran, as the
+    /// container's memory cgroup counts it; `None` where the runner cannot read that count.
+    #[serde(default)]
+    pub oom_killed: Option<bool>,
 }
 
 #[cfg(test)]

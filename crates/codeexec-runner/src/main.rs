@@ -15,6 +15,7 @@
 //! way.
 
 mod capture;
+mod cgroup;
 mod group;
 mod guard;
 mod reap;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use codeexec_protocol::{StageCommand, StageReport, StageStatus};
 
 use crate::capture::{Capture, Captured};
+use crate::cgroup::{Counters, StageUsage};
 use crate::group::{KillReason, ProcessGroup};
 use crate::guard;
 use crate::reap::{reap, Reaped};
@@ -30,6 +31,7 @@ pub fn run_stage(
     let Some((program, args)) = command.argv.split_first() else {
         return failed_to_start("the stage has an empty argv".to_string());
     };
+    let before = Counters::read();
     let started = Instant::now();
     let (mut child, _leader) =
         match guard::spawn_leader(|| spawn(program, args, dir, stdin.is_some())) {
@@ -49,6 +51,7 @@ pub fn run_stage(
     let reaped = reap(&group, pid);
     let wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     drop(watchdog);
+    let usage = before.since(Counters::read());
 
     let deadline = Instant::now() + READER_GRACE;
     let stdout = stdout
@@ -57,7 +60,7 @@ pub fn run_stage(
     let stderr = stderr
         .map(|capture| capture.finish(deadline))
         .unwrap_or_default();
-    report(&group, reaped, wall_ms, stdout, stderr)
+    report(&group, reaped, usage, wall_ms, stdout, stderr)
 }
 
 fn spawn(program: &str, args: &[String], dir: &Path, with_stdin: bool) -> std::io::Result<Child> {
@@ -130,6 +133,7 @@ fn start_watchdog(group: &Arc<ProcessGroup>, limit: Duration) -> Sender<()> {
 fn report(
     group: &ProcessGroup,
     reaped: Reaped,
+    usage: StageUsage,
     wall_ms: u64,
     stdout: Captured,
     stderr: Captured,
@@ -155,8 +159,13 @@ fn report(
         exit_code,
         signal,
         wall_ms,
-        cpu_ms: reaped.cpu_ms,
+        // The container's figure also has what the leader's descendants spent, those that left
+        // its process group included.
+        cpu_ms: usage
+            .cpu_ms
+            .map_or(reaped.cpu_ms, |all| all.max(reaped.cpu_ms)),
         peak_rss_bytes: reaped.peak_rss_bytes,
+        oom_killed: usage.oom_killed,
     }
 }
 
@@ -183,5 +192,6 @@ fn failed_to_start(message: String) -> StageReport {
         wall_ms: 0,
         cpu_ms: 0,
         peak_rss_bytes: 0,
+        oom_killed: None,
     }
 }

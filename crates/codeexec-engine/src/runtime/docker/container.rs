@@ -273,10 +273,13 @@ async fn lower_memory(
     docker.update_container(id, update).await
 }
 
-/// Only a SIGKILL or a missing result can be the OOM killer's work; everything else skips the
-/// extra Docker round trips.
+/// Only a SIGKILL or a missing result can be the OOM killer's work, and a stage whose runner
+/// read the container's OOM-kill count needs no more; everything else skips the extra Docker
+/// round trips.
 fn needs_oom_check(result: &Result<ResultFrame, String>) -> bool {
-    let killed = |stage: Option<&StageReport>| stage.is_some_and(|stage| stage.signal == Some(9));
+    let killed = |stage: Option<&StageReport>| {
+        stage.is_some_and(|stage| stage.signal == Some(9) && stage.oom_killed.is_none())
+    };
     match result {
         Ok(frame) => killed(frame.compile.as_ref()) || killed(frame.run.as_ref()),
         Err(_) => true,
