@@ -259,3 +259,48 @@ fn deep_recursion_ends_in_a_runtime_error() {
     let result = arena().run("go", go);
     assert_status("go", &result, "memory_limit_exceeded");
 }
+
+/// Fills /sandbox, /tmp and /dev/shm with a small memory limit (the lowest a request may ask for,
+/// or for C++ the least its compiler needs), below what they hold together: their pages count
+/// against it, so the program ends as `memory_limit_exceeded` (the OOM killer takes the program,
+/// never its runner, which reports the kill), or with a full disk as a `runtime_error` the
+/// program explains; never `internal_error`, and the message names the program, not compilation.
+#[test]
+fn filling_every_writable_place_with_a_small_memory_limit_is_the_programs_doing() {
+    let fillers = [
+        (
+            "python",
+            "import os\nchunk = b'x' * 1_000_000\nfor place in ('/sandbox', '/tmp', '/dev/shm'):\n    for i in range(100):\n        try:\n            with open(f'{place}/fill{i}', 'wb') as f:\n                f.write(chunk * 8)\n        except OSError as e:\n            print(place, e.strerror)\n            break\nprint('filled')\n",
+        ),
+        (
+            "ruby",
+            "chunk = 'x' * 8_000_000\n['/sandbox', '/tmp', '/dev/shm'].each do |place|\n  100.times do |i|\n    File.binwrite(\"#{place}/fill#{i}\", chunk)\n  rescue SystemCallError => e\n    puts \"#{place} #{e.message}\"\n    break\n  end\nend\nputs 'filled'\n",
+        ),
+        (
+            "cpp",
+            "#include <cstdio>\n#include <string>\n#include <vector>\nint main() { std::vector<char> chunk(8000000, 'x');\n  for (const char* place : {\"/sandbox\", \"/tmp\", \"/dev/shm\"}) {\n    for (int i = 0; i < 100; i++) {\n      std::string path = std::string(place) + \"/fill\" + std::to_string(i);\n      FILE* f = std::fopen(path.c_str(), \"wb\");\n      if (!f || std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size() || std::fclose(f) != 0) { std::printf(\"%s full\\n\", place); break; }\n    }\n  }\n  std::puts(\"filled\"); }\n",
+        ),
+    ];
+    for (language, code) in fillers {
+        let limit = if language == "cpp" { 128 } else { 32 };
+        let result = arena().attack(language, code, json!({ "memoryLimitMb": limit }));
+        let status = result["runTimeStatus"].as_str().unwrap_or_default();
+        let message = result["errorMessage"].as_str().unwrap_or_default();
+        match status {
+            "memory_limit_exceeded" => assert!(
+                message.starts_with(&format!(
+                    "the program exceeded the memory limit of {limit} MB"
+                )),
+                "{language}: {result}"
+            ),
+            "succeeded" | "runtime_error" => {
+                let output = result["output"].as_str().unwrap_or_default();
+                assert!(
+                    output.contains("full") || output.contains("No space"),
+                    "{language}: {result}"
+                )
+            }
+            _ => panic!("{language}: neither the memory limit nor a full disk: {result}"),
+        }
+    }
+}

@@ -106,6 +106,15 @@ fn check_hardening(service: &Service) {
         "{sandbox}"
     );
     assert!(tmpfs["/tmp"].contains("size=64m"), "{tmpfs:?}");
+    // Docker's own /dev/shm (64 MB, no inode limit) is replaced by one sized with the others.
+    assert!(tmpfs["/dev/shm"].contains("size=16m"), "{tmpfs:?}");
+    assert!(tmpfs["/dev/shm"].contains("noexec"), "{tmpfs:?}");
+    for mount in ["/sandbox", "/tmp", "/dev/shm"] {
+        assert!(
+            tmpfs[mount].contains("nr_inodes=4096"),
+            "{mount}: {tmpfs:?}"
+        );
+    }
 }
 
 fn check_warm(service: &Service) {

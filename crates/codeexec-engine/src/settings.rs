@@ -71,6 +71,10 @@ pub struct GlobalLimits {
     pub sandbox_size_mb: u64,
     /// Size of the `/tmp` tmpfs.
     pub tmp_size_mb: u64,
+    /// Size of the `/dev/shm` tmpfs.
+    pub shm_size_mb: u64,
+    /// Files and folders each of `/sandbox`, `/tmp` and `/dev/shm` may hold.
+    pub tmpfs_inodes: u64,
     /// Open files per process (`nofile`).
     pub open_files: u64,
     /// Largest file a program may write (`fsize`).
@@ -144,6 +148,10 @@ fn enabled_by_default() -> bool {
     true
 }
 
+/// Memory the runner needs beside the job's files in its tmpfs mounts: its own heap and the
+/// output it keeps (two 64 KiB captures per stage), with room to spare.
+pub const RUNNER_RESERVE_MB: u64 = 16;
+
 /// The longest file name Linux filesystems take (`NAME_MAX`).
 pub const FILESYSTEM_NAME_MAX: usize = 255;
 
@@ -177,6 +185,17 @@ impl EngineSettings {
             }
             if language.cpus <= 0.0 {
                 return fail("cpus must be positive");
+            }
+            let writable = self.limits.sandbox_size_mb
+                + self.limits.tmp_size_mb
+                + self.limits.shm_size_mb
+                + RUNNER_RESERVE_MB;
+            if language.enabled && language.memory_mb < writable {
+                return fail(&format!(
+                    "memory_mb is below what /sandbox, /tmp and /dev/shm may hold together with \
+                     the runner's {RUNNER_RESERVE_MB} MB ({writable} MB): filling them would take \
+                     memory the job's own limit does not have"
+                ));
             }
             if !(1..=FILESYSTEM_NAME_MAX).contains(&language.max_file_name_bytes) {
                 return fail("max_file_name_bytes must be between 1 and 255");

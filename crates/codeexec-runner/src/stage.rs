@@ -65,7 +65,10 @@ pub fn run_stage(
 
 fn spawn(program: &str, args: &[String], dir: &Path, with_stdin: bool) -> std::io::Result<Child> {
     use std::os::unix::process::CommandExt;
-    Command::new(program)
+    let mut command = Command::new(program);
+    // SAFETY: the closure only calls open, write and close, which are async-signal-safe.
+    unsafe { command.pre_exec(guard::offer_to_the_oom_killer) };
+    command
         .args(args)
         .current_dir(dir)
         // A group of its own, so that the runner can kill the stage and everything it forked.

@@ -62,19 +62,31 @@ fn host_config(
     pids: i64,
 ) -> HostConfig {
     let user_ids = docker.user.replace(':', ",gid=");
+    let inodes = global.tmpfs_inodes;
+    // Their pages count against the container's memory limit, and a language's limit leaves
+    // room for all three full (EngineSettings::check); nr_inodes bounds the files they hold.
     let tmpfs = HashMap::from([
         (
             SANDBOX_DIR.to_string(),
             format!(
-                "rw,exec,nosuid,nodev,size={}m,mode=0755,uid={user_ids}",
+                "rw,exec,nosuid,nodev,size={}m,nr_inodes={inodes},mode=0755,uid={user_ids}",
                 global.sandbox_size_mb
             ),
         ),
         (
             "/tmp".to_string(),
             format!(
-                "rw,exec,nosuid,nodev,size={}m,mode=1777",
+                "rw,exec,nosuid,nodev,size={}m,nr_inodes={inodes},mode=1777",
                 global.tmp_size_mb
+            ),
+        ),
+        // In place of Docker's own /dev/shm (64 MB, no inode limit), with the private IPC
+        // namespace below.
+        (
+            "/dev/shm".to_string(),
+            format!(
+                "rw,noexec,nosuid,nodev,size={}m,nr_inodes={inodes},mode=1777",
+                global.shm_size_mb
             ),
         ),
     ]);
@@ -131,5 +143,6 @@ mod tests {
         let tmpfs = spec.host_config.unwrap().tmpfs.unwrap();
         assert!(tmpfs["/sandbox"].contains("uid=65534,gid=65534"));
         assert!(tmpfs["/sandbox"].contains("size=64m"));
+        assert!(tmpfs["/dev/shm"].contains("size=16m,nr_inodes=4096"));
     }
 }
