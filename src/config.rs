@@ -94,6 +94,8 @@ pub struct MongoSettings {
     pub operation_timeout_ms: u64,
     /// Longest time shutdown waits for the buffered records to be written.
     pub flush_timeout_ms: u64,
+    /// Seconds `/api/v1/stats` answers from its last aggregation; 0 aggregates on every call.
+    pub stats_cache_secs: u64,
 }
 
 impl MongoSettings {

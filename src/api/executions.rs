@@ -34,7 +34,7 @@ async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "succeeded": true,
         "total": total,
-        "languages": languages,
+        "languages": languages.as_slice(),
     })))
 }
 

@@ -8,6 +8,7 @@ mod backlog;
 mod indexes;
 pub mod queries;
 pub mod record;
+mod stats_cache;
 mod throttle;
 mod writer;
 
@@ -28,6 +29,7 @@ use backlog::Backlog;
 use codeexec_engine::Execution;
 use queries::LanguageStats;
 use record::ExecutionRecord;
+use stats_cache::StatsCache;
 use strum::IntoEnumIterator;
 use throttle::LogThrottle;
 use writer::Writer;
@@ -54,6 +56,7 @@ struct Enabled {
     max_output_bytes: usize,
     operation_timeout: Duration,
     flush_timeout: Duration,
+    stats: StatsCache,
     background: Mutex<Option<Background>>,
 }
 
@@ -135,6 +138,7 @@ impl ExecutionLog {
                 max_output_bytes: settings.max_output_bytes,
                 operation_timeout,
                 flush_timeout: Duration::from_millis(settings.flush_timeout_ms),
+                stats: StatsCache::new(Duration::from_secs(settings.stats_cache_secs)),
                 background: Mutex::new(Some(background)),
             })),
         })
@@ -166,10 +170,12 @@ impl ExecutionLog {
         log.bounded(queries::find(&log.collection, job_id)).await
     }
 
-    /// Per-language counts, success rate and mean execution time of every stored record.
-    pub async fn stats(&self) -> Result<Vec<LanguageStats>, ReadError> {
+    /// Per-language counts, success rate and mean execution time of every stored record, as
+    /// of at most `mongo.stats_cache_secs` ago.
+    pub async fn stats(&self) -> Result<Arc<Vec<LanguageStats>>, ReadError> {
         let log = self.enabled.as_ref().ok_or(ReadError::Disabled)?;
-        log.bounded(queries::stats(&log.collection)).await
+        let aggregate = log.bounded(queries::stats(&log.collection));
+        log.stats.get_or(aggregate).await
     }
 
     /// Stops taking records and writes those still buffered, for at most `mongo.flush_timeout_ms`;

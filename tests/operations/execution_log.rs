@@ -332,6 +332,45 @@ fn a_saved_run_leaves_one_complete_record_that_the_endpoints_serve() {
     assert!(service.terminate().success());
 }
 
+/// `/api/v1/stats` answers from its last aggregation for `mongo.stats_cache_secs` (an hour here, so
+/// no machine is slow enough to see it expire), and aggregates anew on every call with 0.
+#[test]
+fn stats_are_aggregated_once_per_period() {
+    let database = SecantusServer::started("stats-cache");
+    let uri = database.uri("exec_log_stats_cache");
+    let total = |service: &Service| {
+        let (status, body) = service.get("/api/v1/stats");
+        assert_eq!(status, 200, "{body}");
+        body["total"].as_i64().expect("a total")
+    };
+    let cached = start_service(
+        "exec-log-stats-cached",
+        &[("DB", &uri), ("CODEEXEC_MONGO__STATS_CACHE_SECS", "3600")],
+    );
+    let fresh = start_service(
+        "exec-log-stats-fresh",
+        &[("DB", &uri), ("CODEEXEC_MONGO__STATS_CACHE_SECS", "0")],
+    );
+    assert_eq!(total(&cached), 0);
+    let saved = run_python(&cached, "print('counted')", Some(true));
+    let executions = Executions::open(&uri);
+    wait_for("the record is stored", || {
+        executions.record(&job_id(&saved))
+    });
+    assert_eq!(
+        total(&fresh),
+        1,
+        "a service that keeps nothing sees the record"
+    );
+    assert_eq!(
+        total(&cached),
+        0,
+        "the kept aggregation is served within its period"
+    );
+    assert!(cached.terminate().success());
+    assert!(fresh.terminate().success());
+}
+
 #[test]
 fn without_a_database_nothing_is_stored_and_the_endpoints_answer_404() {
     let service = start_service("exec-log-off", &[]);
