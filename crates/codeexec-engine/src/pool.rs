@@ -8,7 +8,9 @@
 //! - a taken container's replacement waits until its job finishes while another container is
 //!   still ready (so the start does not compete with the job for the CPU); a pool running dry
 //!   refills at once;
-//! - at most `queue_size` jobs wait; a job that gave up waiting no longer counts;
+//! - at most `queue_size` jobs wait; a job that gave up waiting no longer counts, and a container
+//!   started for it that finds the pool already full is removed, so a burst whose clients left
+//!   does not grow the pool past its target;
 //! - failed starts are retried after a delay that doubles up to a cap, and while starts fail with
 //!   nothing ready, jobs are refused at once rather than left to time out;
 //! - draining refuses jobs, gives up the idle containers and discards those still starting;
@@ -51,7 +53,8 @@ pub enum Placement<C> {
     Ready,
     /// The language's version is not known yet: run the version command on this one.
     Probe(C),
-    /// The pool is draining: remove it.
+    /// Not needed: the pool is draining, or already full because the jobs it was started for
+    /// left. Remove it.
     Discard(C),
 }
 
@@ -183,6 +186,9 @@ impl<C: Identified> Pool<C> {
         if !self.version_probed {
             self.version_probed = true;
             return Placement::Probe(container);
+        }
+        if self.ready.len() >= self.target {
+            return Placement::Discard(container);
         }
         self.ready.push_back(container);
         Placement::Ready
@@ -321,6 +327,38 @@ mod tests {
             Ok(Ticket::Queued(_)) => panic!("queued, expected a ready container"),
             Err(error) => panic!("refused: {error}"),
         }
+    }
+
+    #[test]
+    fn containers_started_for_jobs_that_left_do_not_grow_the_pool() {
+        let mut pool = warm_pool(2, 5, &["a", "b"]);
+        let taken = [take(&mut pool), take(&mut pool)];
+        let waiters: Vec<_> = (0..3).map(|_| pool.acquire().unwrap()).collect();
+        assert_eq!(
+            pool.starts_to_begin(),
+            5,
+            "the target again, and one per waiting job"
+        );
+        drop(waiters);
+        for (container, deferred) in taken {
+            drop(container);
+            pool.job_finished(deferred);
+        }
+        let placements: Vec<_> = ["c", "d", "e", "f", "g"]
+            .into_iter()
+            .map(|id| pool.started(Fake(id)))
+            .collect();
+        assert_eq!(placements[..2], [Placement::Ready, Placement::Ready]);
+        assert_eq!(
+            placements[2..],
+            [
+                Placement::Discard(Fake("e")),
+                Placement::Discard(Fake("f")),
+                Placement::Discard(Fake("g"))
+            ]
+        );
+        assert_eq!(pool.state(None).ready, 2, "back to its target");
+        assert_eq!(pool.starts_to_begin(), 0);
     }
 
     #[test]
