@@ -119,3 +119,55 @@ fn a_request_abandoned_by_its_client_leaves_no_container_behind() {
     service.wait_until_only_pools_remain(12);
     assert!(service.terminate().success());
 }
+
+/// A stopped container of this instance (one whose removal failed) is removed by the periodic
+/// sweep once it has been stopped for a sweep interval; another instance's is left alone.
+#[test]
+fn a_stray_stopped_container_is_swept_and_another_instances_is_not() {
+    let service = Service::start_ready("stray", &[("CODEEXEC_DOCKER__STRAY_SWEEP_SECS", "1")]);
+    let stopped_container = |instance: &str| {
+        let labels = HashMap::from([
+            ("codeexec.managed".to_string(), "true".to_string()),
+            ("codeexec.language".to_string(), "python".to_string()),
+            ("codeexec.instance".to_string(), instance.to_string()),
+        ]);
+        let spec = ContainerCreateBody {
+            image: Some("codeexec/python:latest".into()),
+            cmd: Some(vec!["python3".into(), "--version".into()]),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            ..Default::default()
+        };
+        block_on_docker(|docker| async move {
+            let id = docker.create_container(None, spec).await?.id;
+            docker.start_container(&id, None).await?;
+            Ok::<_, bollard::errors::Error>(id)
+        })
+        .expect("create and start a container that stops at once")
+    };
+    let neighbour = test_instance("stray-neighbour");
+    let theirs = stopped_container(&neighbour);
+    let ours = stopped_container(&service.instance);
+    let ids = |instance: &str| -> Vec<String> {
+        instance_containers(instance)
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect()
+    };
+    wait_until("the stray is swept", || {
+        !ids(&service.instance).contains(&ours)
+    });
+    assert!(
+        ids(&neighbour).contains(&theirs),
+        "another instance's container was removed"
+    );
+    assert_eq!(service.run("python", "print('still')")["output"], "still\n");
+    block_on_docker(|docker| async move {
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .build();
+        docker.remove_container(&theirs, Some(options)).await
+    })
+    .expect("remove the neighbour's container");
+    assert!(service.terminate().success());
+}

@@ -34,6 +34,9 @@ pub struct DockerSettings {
     pub max_parallel_starts: NonZeroUsize,
     /// Seconds to wait for one Docker API call.
     pub api_timeout_secs: u64,
+    /// Seconds between sweeps for this instance's stray containers: those stopped for longer
+    /// than that, whose removal failed.
+    pub stray_sweep_secs: u64,
 }
 
 /// Which container runtime the engine runs jobs in.
@@ -200,6 +203,11 @@ impl EngineSettings {
             if !(1..=FILESYSTEM_NAME_MAX).contains(&language.max_file_name_bytes) {
                 return fail("max_file_name_bytes must be between 1 and 255");
             }
+        }
+        if self.docker.stray_sweep_secs == 0 {
+            return Err(InvalidSettings(
+                "docker.stray_sweep_secs must be at least 1".into(),
+            ));
         }
         if self.runtime.kind == RuntimeKind::Local && !self.runtime.allow_unsandboxed {
             return Err(InvalidSettings(

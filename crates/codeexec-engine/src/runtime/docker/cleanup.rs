@@ -1,10 +1,13 @@
 //! Removing the containers this service instance owns: all of them at start (what a crashed run
-//! left behind) and as the last step of shutdown, the stopped ones after a Docker engine outage.
+//! left behind) and as the last step of shutdown, the stopped ones after a Docker engine outage,
+//! and on a timer the strays: stopped ones whose removal failed.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
+use chrono::{DateTime, Utc};
 
 use super::container;
 use super::{LABEL_INSTANCE, LABEL_MANAGED};
@@ -27,11 +30,70 @@ pub async fn remove_stopped_instance_containers(
     remove_matching(docker, instance, Some(&["exited", "dead"])).await
 }
 
+/// Every `interval`, removes this instance's containers that stopped at least `interval` ago: a
+/// job's container stops when its runner exits and the job removes it right after, so one still
+/// there a whole interval later is a stray whose removal failed (an engine hiccup). Pool
+/// containers and containers serving a job run, and are never touched.
+pub async fn sweep_strays_forever(docker: Docker, instance: String, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match remove_strays(&docker, &instance, interval).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed stray containers of this instance"),
+            Err(error) => tracing::debug!(%error, "could not sweep stray containers"),
+        }
+    }
+}
+
+async fn remove_strays(
+    docker: &Docker,
+    instance: &str,
+    stopped_for: Duration,
+) -> Result<usize, bollard::errors::Error> {
+    let stopped = list(docker, instance, Some(&["exited", "dead"])).await?;
+    let mut strays = Vec::new();
+    for id in stopped {
+        let Ok(inspect) = docker.inspect_container(&id, None).await else {
+            continue;
+        };
+        let finished = inspect.state.and_then(|state| state.finished_at);
+        if finished.is_some_and(|at| stopped_longer_than(&at, stopped_for)) {
+            strays.push(id);
+        }
+    }
+    futures_util::future::join_all(strays.iter().map(|id| container::remove(docker, id))).await;
+    Ok(strays.len())
+}
+
+/// Whether a container that stopped at `finished_at` (RFC 3339, as Docker writes it) has been
+/// stopped for longer than `period`. A time that cannot be read counts as long ago.
+fn stopped_longer_than(finished_at: &str, period: Duration) -> bool {
+    let Ok(finished) = DateTime::parse_from_rfc3339(finished_at) else {
+        return true;
+    };
+    let stopped = Utc::now().signed_duration_since(finished);
+    stopped.to_std().is_ok_and(|stopped| stopped > period)
+}
+
 async fn remove_matching(
     docker: &Docker,
     instance: &str,
     statuses: Option<&[&str]>,
 ) -> Result<usize, bollard::errors::Error> {
+    let ids = list(docker, instance, statuses).await?;
+    futures_util::future::join_all(ids.iter().map(|id| container::remove(docker, id))).await;
+    Ok(ids.len())
+}
+
+/// The ids of this instance's containers, of the given statuses (all when `None`).
+async fn list(
+    docker: &Docker,
+    instance: &str,
+    statuses: Option<&[&str]>,
+) -> Result<Vec<String>, bollard::errors::Error> {
     let mut filters = HashMap::from([(
         "label",
         vec![
@@ -46,12 +108,25 @@ async fn remove_matching(
         .all(true)
         .filters(&filters)
         .build();
-    let ids: Vec<String> = docker
+    Ok(docker
         .list_containers(Some(options))
         .await?
         .into_iter()
         .filter_map(|summary| summary.id)
-        .collect();
-    futures_util::future::join_all(ids.iter().map(|id| container::remove(docker, id))).await;
-    Ok(ids.len())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_containers_stopped_longer_than_the_period_are_strays() {
+        let minute = Duration::from_secs(60);
+        let long_ago = (Utc::now() - chrono::Duration::seconds(120)).to_rfc3339();
+        let just_now = Utc::now().to_rfc3339();
+        assert!(stopped_longer_than(&long_ago, minute));
+        assert!(!stopped_longer_than(&just_now, minute));
+        assert!(stopped_longer_than("not a time", minute));
+    }
 }

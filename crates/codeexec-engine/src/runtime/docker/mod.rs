@@ -106,5 +106,10 @@ impl ContainerRuntime for DockerRuntime {
             self.settings.instance.clone(),
             events,
         ));
+        tokio::spawn(cleanup::sweep_strays_forever(
+            self.docker.clone(),
+            self.settings.instance.clone(),
+            Duration::from_secs(self.settings.stray_sweep_secs),
+        ));
     }
 }
