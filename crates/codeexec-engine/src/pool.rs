@@ -340,8 +340,7 @@ mod tests {
             "the target again, and one per waiting job"
         );
         drop(waiters);
-        for (container, deferred) in taken {
-            drop(container);
+        for (_container, deferred) in taken {
             pool.job_finished(deferred);
         }
         let placements: Vec<_> = ["c", "d", "e", "f", "g"]
