@@ -54,7 +54,11 @@ pub fn judge(spec: &JobSpec, report: &ContainerReport) -> Verdict {
             format!("the runner failed: {error}"),
         );
     }
-    if let Some(compile) = compiled.filter(|stage| stage.status != StageStatus::Succeeded) {
+    let compile_limit_ms = spec.language.settings.compile_timeout_ms;
+    let compile_failed = |stage: &&StageReport| {
+        stage.status != StageStatus::Succeeded || stage.wall_ms > compile_limit_ms
+    };
+    if let Some(compile) = compiled.filter(compile_failed) {
         return judge_compile(spec, compile);
     }
     match &frame.run {
@@ -94,8 +98,22 @@ fn memory_verdict(spec: &JobSpec, report: &ContainerReport) -> Option<Verdict> {
     }
 }
 
+/// The runner kills a stage at its limit; the host checks the time the stage took against the
+/// limit as well, so a stage that ran past it (one that ended between its limit and the kill)
+/// is judged on its time all the same.
+fn ran_past(stage: &StageReport, limit_ms: u64) -> bool {
+    matches!(stage.status, StageStatus::Succeeded | StageStatus::Failed) && stage.wall_ms > limit_ms
+}
+
 fn judge_compile(spec: &JobSpec, compile: &StageReport) -> Verdict {
-    let limit_s = spec.language.settings.compile_timeout_ms as f64 / 1000.0;
+    let limit_ms = spec.language.settings.compile_timeout_ms;
+    let limit_s = limit_ms as f64 / 1000.0;
+    if ran_past(compile, limit_ms) {
+        return verdict(
+            RunStatus::TimeLimitExceeded,
+            format!("compilation exceeded its time limit of {limit_s} s"),
+        );
+    }
     match compile.status {
         StageStatus::TimedOut => verdict(
             RunStatus::TimeLimitExceeded,
@@ -113,6 +131,15 @@ fn judge_compile(spec: &JobSpec, compile: &StageReport) -> Verdict {
 }
 
 fn judge_run(spec: &JobSpec, run: &StageReport) -> Verdict {
+    if ran_past(run, spec.timeout_ms) {
+        return verdict(
+            RunStatus::TimeLimitExceeded,
+            format!(
+                "the program exceeded its time limit of {} ms",
+                spec.timeout_ms
+            ),
+        );
+    }
     match run.status {
         StageStatus::Succeeded => Verdict {
             status: RunStatus::Succeeded,
@@ -273,6 +300,27 @@ mod tests {
             .error_message
             .unwrap()
             .starts_with("the program (and the runner"));
+    }
+
+    #[test]
+    fn a_stage_that_ran_past_its_limit_is_judged_on_its_time() {
+        let compiled = stage(StageStatus::Succeeded, Some(0), None);
+        let mut late = stage(StageStatus::Succeeded, Some(0), None);
+        late.wall_ms = 2001;
+        let verdict = judge(&spec(), &report(Some(compiled.clone()), Some(late), false));
+        assert_eq!(verdict.status, RunStatus::TimeLimitExceeded);
+        let mut on_time = stage(StageStatus::Succeeded, Some(0), None);
+        on_time.wall_ms = 2000;
+        let verdict = judge(&spec(), &report(Some(compiled), Some(on_time), false));
+        assert_eq!(verdict.status, RunStatus::Succeeded);
+        let mut slow_compile = stage(StageStatus::Succeeded, Some(0), None);
+        slow_compile.wall_ms = 60_001;
+        let verdict = judge(&spec(), &report(Some(slow_compile), None, false));
+        assert_eq!(verdict.status, RunStatus::TimeLimitExceeded);
+        assert!(verdict
+            .error_message
+            .unwrap()
+            .starts_with("compilation exceeded"));
     }
 
     #[test]
