@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Map, Value};
 
-use super::request::{ExecuteRequest, ExecuteV1, ExecuteV2};
+use super::request::{ExecuteRequest, ExecuteV1, ExecuteV2, MAX_ARGS_TOTAL_BYTES, MAX_ARG_BYTES};
 use crate::config::{GlobalLimits, Settings};
 use codeexec_engine::JobSpec;
 use codeexec_engine::LanguageRegistry;
@@ -80,8 +80,23 @@ fn assert_sound(spec: &JobSpec, limits: &GlobalLimits) {
             language.allow_subdirectories || !name.contains('/'),
             "{name:?}"
         );
+        assert!(
+            name.split('/')
+                .all(|part| !part.starts_with(['-', '@'])
+                    && part.len() <= language.max_file_name_bytes),
+            "{name:?}"
+        );
+    }
+    for file in &spec.files {
+        let folder_of_another = spec
+            .files
+            .iter()
+            .any(|other| other.name.starts_with(&format!("{}/", file.name)));
+        assert!(!folder_of_another, "{:?} is a file and a folder", file.name);
     }
     assert!(spec.args.len() <= 256 && spec.args.iter().all(|arg| !arg.contains('\0')));
+    assert!(spec.args.iter().all(|arg| arg.len() <= MAX_ARG_BYTES));
+    assert!(spec.args.iter().map(String::len).sum::<usize>() <= MAX_ARGS_TOTAL_BYTES);
 }
 
 fn any_json() -> impl Strategy<Value = Value> {

@@ -16,3 +16,4 @@ mod hostile_processes;
 mod hostile_resources;
 mod lifecycle;
 mod pool_containers;
+mod request_space;
