@@ -134,6 +134,31 @@ mod tests {
         result == 0 && unsafe { info.si_pid() } == pid as libc::pid_t
     }
 
+    /// Whether `pid` is no longer a child of this process at all: someone reaped it.
+    fn was_reaped(pid: u32) -> bool {
+        // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill in.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid, writable siginfo_t that outlives the call.
+        let result = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        result < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD)
+    }
+
+    /// Polls `condition` until it holds; fails after a bound no machine should need.
+    fn eventually(what: &str, condition: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !condition() {
+            assert!(std::time::Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     #[test]
     // The reaper, not the test, waits for `other`: that is what is tested.
     #[allow(clippy::zombie_processes)]
@@ -142,15 +167,13 @@ mod tests {
         let (mut leader, marker) =
             spawn_leader(|| Command::new("sleep").arg("0.3").spawn()).unwrap();
         let other = Command::new("true").spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(900));
-        assert!(
-            !is_waitable(other.id()),
-            "the other child should have been reaped"
-        );
-        assert!(
-            is_waitable(leader.id()),
-            "the exited leader must be left for its stage to reap"
-        );
+        eventually("the reaper reaps the other child", || {
+            was_reaped(other.id())
+        });
+        // Had the reaper taken the exited leader too, it would never be waitable here.
+        eventually("the exited leader waits for its stage to reap it", || {
+            is_waitable(leader.id())
+        });
         assert!(leader.wait().unwrap().success());
         drop(marker);
         assert_eq!(LEADER.load(Ordering::SeqCst), NO_LEADER);
