@@ -10,21 +10,26 @@ use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::KillContainerOptionsBuilder;
 use serde_json::json;
 
-#[test]
-fn containers_left_by_an_earlier_run_are_removed_at_start() {
-    let instance = test_instance("leftover");
+/// A container labelled as `instance`'s Python container that prints its version and stops.
+fn labelled_container(instance: &str) -> ContainerCreateBody {
     let labels = HashMap::from([
         ("codeexec.managed".to_string(), "true".to_string()),
         ("codeexec.language".to_string(), "python".to_string()),
-        ("codeexec.instance".to_string(), instance.clone()),
+        ("codeexec.instance".to_string(), instance.to_string()),
     ]);
-    let leftover = ContainerCreateBody {
+    ContainerCreateBody {
         image: Some("codeexec/python:latest".into()),
         cmd: Some(vec!["python3".into(), "--version".into()]),
         labels: Some(labels),
         network_disabled: Some(true),
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn containers_left_by_an_earlier_run_are_removed_at_start() {
+    let instance = test_instance("leftover");
+    let leftover = labelled_container(&instance);
     let id = block_on_docker(|docker| async move { docker.create_container(None, leftover).await })
         .expect("create a leftover container")
         .id;
@@ -126,18 +131,7 @@ fn a_request_abandoned_by_its_client_leaves_no_container_behind() {
 fn a_stray_stopped_container_is_swept_and_another_instances_is_not() {
     let service = Service::start_ready("stray", &[("CODEEXEC_DOCKER__STRAY_SWEEP_SECS", "1")]);
     let stopped_container = |instance: &str| {
-        let labels = HashMap::from([
-            ("codeexec.managed".to_string(), "true".to_string()),
-            ("codeexec.language".to_string(), "python".to_string()),
-            ("codeexec.instance".to_string(), instance.to_string()),
-        ]);
-        let spec = ContainerCreateBody {
-            image: Some("codeexec/python:latest".into()),
-            cmd: Some(vec!["python3".into(), "--version".into()]),
-            labels: Some(labels),
-            network_disabled: Some(true),
-            ..Default::default()
-        };
+        let spec = labelled_container(instance);
         block_on_docker(|docker| async move {
             let id = docker.create_container(None, spec).await?.id;
             docker.start_container(&id, None).await?;

@@ -117,9 +117,10 @@ mod tests {
     use super::*;
     use std::process::Command;
 
-    /// Whether `pid` is an exited child not reaped yet.
-    fn is_waitable(pid: u32) -> bool {
-        // SAFETY: as above; WNOHANG | WNOWAIT only looks.
+    /// Looks at child `pid` without reaping it: waitid's result and what it filled in.
+    fn peek(pid: u32) -> (libc::c_int, libc::siginfo_t) {
+        // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill in; WNOHANG |
+        // WNOWAIT only looks.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         let result = unsafe {
             libc::waitid(
@@ -129,6 +130,12 @@ mod tests {
                 libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
             )
         };
+        (result, info)
+    }
+
+    /// Whether `pid` is an exited child not reaped yet.
+    fn is_waitable(pid: u32) -> bool {
+        let (result, info) = peek(pid);
         // With WNOHANG a running child also gives 0, but leaves si_pid at 0.
         // SAFETY: the siginfo was zeroed and then filled in by waitid.
         result == 0 && unsafe { info.si_pid() } == pid as libc::pid_t
@@ -136,17 +143,7 @@ mod tests {
 
     /// Whether `pid` is no longer a child of this process at all: someone reaped it.
     fn was_reaped(pid: u32) -> bool {
-        // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill in.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `info` is a valid, writable siginfo_t that outlives the call.
-        let result = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            )
-        };
+        let (result, _) = peek(pid);
         result < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD)
     }
 
