@@ -232,3 +232,95 @@ print(json.dumps({'processes': processes, 'masked': masked, 'writes': writes}))\
         assert_ne!(outcome, "written", "{path} was written");
     }
 }
+
+/// What the runner's syscall filter refuses a program, on top of Docker's default profile:
+/// io_uring, keyrings, userfaultfd, namespaces and mounts; and reaching another process of the
+/// same uid (here its runner, PID 1) to change its limits, priority, CPU affinity or I/O
+/// priority. The program may still change its own.
+#[test]
+fn calls_that_reach_the_kernel_or_the_runner_are_refused() {
+    const REFUSED: &str = "io_uring_setup keyctl userfaultfd unshare mount prlimit setpriority \
+                           setpriority_user sched_setaffinity ioprio_set: refused; own: ok\n";
+    let programs = [
+        (
+            "python",
+            r#"import ctypes, os, resource
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(128)
+def refused(nr, *args):
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    return result == -1 and ctypes.get_errno() == 1
+def raises(call):
+    try:
+        call()
+        return False
+    except PermissionError:
+        return True
+checks = [
+    refused(425, 1, ctypes.addressof(params)),
+    refused(250, 0, 0),
+    refused(323, 0),
+    refused(272, 0x10000000),
+    refused(165, 0, 0, 0, 0, 0),
+    raises(lambda: resource.prlimit(1, resource.RLIMIT_NOFILE, (8, 8))),
+    raises(lambda: os.setpriority(os.PRIO_PROCESS, 1, 19)),
+    raises(lambda: os.setpriority(os.PRIO_USER, 0, 19)),
+    raises(lambda: os.sched_setaffinity(1, {0})),
+    refused(251, 1, 1, (2 << 13) | 7),
+]
+resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512))
+os.nice(1)
+os.sched_setaffinity(0, os.sched_getaffinity(0))
+names = "io_uring_setup keyctl userfaultfd unshare mount prlimit setpriority setpriority_user sched_setaffinity ioprio_set"
+print(names + (": refused" if all(checks) else f": NOT ALL {checks}") + "; own: ok")
+status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+print("seccomp mode", status["Seccomp"].strip(), "filters", status.get("Seccomp_filters", "?").strip())
+"#,
+        ),
+        (
+            "cpp",
+            r#"#include <cerrno>
+#include <cstdio>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static bool refused(long result) { return result == -1 && errno == EPERM; }
+int main() {
+  char params[128] = {0};
+  rlimit low = {8, 8};
+  cpu_set_t cpus; CPU_ZERO(&cpus); CPU_SET(0, &cpus);
+  bool checks[] = {
+    refused(syscall(425, 1, params)),
+    refused(syscall(SYS_keyctl, 0, 0)),
+    refused(syscall(SYS_userfaultfd, 0)),
+    refused(syscall(SYS_unshare, 0x10000000)),
+    refused(syscall(SYS_mount, 0, 0, 0, 0, 0)),
+    refused(prlimit(1, RLIMIT_NOFILE, &low, nullptr)),
+    refused(setpriority(PRIO_PROCESS, 1, 19)),
+    refused(setpriority(PRIO_USER, 0, 19)),
+    refused(sched_setaffinity(1, sizeof(cpus), &cpus)),
+    refused(syscall(SYS_ioprio_set, 1, 1, (2 << 13) | 7)),
+  };
+  bool all = true;
+  for (bool check : checks) all = all && check;
+  rlimit own = {512, 512};
+  bool own_ok = setrlimit(RLIMIT_NOFILE, &own) == 0 && setpriority(PRIO_PROCESS, 0, 1) == 0;
+  std::printf("io_uring_setup keyctl userfaultfd unshare mount prlimit setpriority setpriority_user sched_setaffinity ioprio_set: %s; own: %s\n",
+              all ? "refused" : "NOT ALL", own_ok ? "ok" : "FAILED");
+}
+"#,
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        // Filter mode, with two filters stacked: Docker's default profile and the runner's.
+        let expected = match language {
+            "python" => format!("{REFUSED}seccomp mode 2 filters 2\n"),
+            _ => REFUSED.to_string(),
+        };
+        assert_eq!(result["output"], expected, "{language}: {result}");
+    }
+}

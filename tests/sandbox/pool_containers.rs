@@ -70,6 +70,24 @@ fn check_hardening(service: &Service) {
         security.contains(&"no-new-privileges".to_string()),
         "{security:?}"
     );
+    // No profile named, so Docker's default seccomp profile applies (and the runner stacks its
+    // own filter on every stage: tests/sandbox/hostile_isolation.rs); never unconfined.
+    assert!(
+        !security.iter().any(|option| option.contains("unconfined")),
+        "{security:?}"
+    );
+    // AppArmor: Docker's default profile where the engine's kernel has AppArmor, none otherwise.
+    let engine = block_on_docker(|docker| async move { docker.info().await }).unwrap();
+    let apparmor = engine
+        .security_options
+        .unwrap_or_default()
+        .iter()
+        .any(|option| option.contains("name=apparmor"));
+    let expected_profile = if apparmor { "docker-default" } else { "" };
+    assert_eq!(
+        container.app_armor_profile.as_deref().unwrap_or_default(),
+        expected_profile
+    );
     assert_eq!(
         host.init,
         Some(false),

@@ -21,6 +21,7 @@ mod guard;
 mod reap;
 mod sandbox;
 mod stage;
+mod syscall_filter;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};

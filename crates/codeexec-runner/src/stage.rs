@@ -5,17 +5,20 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use codeexec_protocol::{StageCommand, StageReport, StageStatus};
+
+use seccompiler::BpfProgram;
 
 use crate::capture::{Capture, Captured};
 use crate::cgroup::{Counters, StageUsage};
 use crate::group::{KillReason, ProcessGroup};
 use crate::guard;
 use crate::reap::{reap, Reaped};
+use crate::syscall_filter;
 
 /// How long the output readers may still take after the stage's process is reaped. Only a process
 /// that escaped the group can keep a pipe open longer, and its output is not worth waiting for.
@@ -33,8 +36,12 @@ pub fn run_stage(
     };
     let before = Counters::read();
     let started = Instant::now();
+    let filter = match syscall_filter() {
+        Ok(filter) => filter,
+        Err(error) => return failed_to_start(error.clone()),
+    };
     let (mut child, _leader) =
-        match guard::spawn_leader(|| spawn(program, args, dir, stdin.is_some())) {
+        match guard::spawn_leader(|| spawn(program, args, dir, stdin.is_some(), filter)) {
             Ok(spawned) => spawned,
             Err(error) => return failed_to_start(format!("cannot start {program:?}: {error}")),
         };
@@ -63,11 +70,29 @@ pub fn run_stage(
     report(&group, reaped, usage, wall_ms, stdout, stderr)
 }
 
-fn spawn(program: &str, args: &[String], dir: &Path, with_stdin: bool) -> std::io::Result<Child> {
+/// The stages' syscall filter, compiled once.
+fn syscall_filter() -> &'static Result<BpfProgram, String> {
+    static FILTER: OnceLock<Result<BpfProgram, String>> = OnceLock::new();
+    FILTER.get_or_init(syscall_filter::program)
+}
+
+fn spawn(
+    program: &str,
+    args: &[String],
+    dir: &Path,
+    with_stdin: bool,
+    filter: &'static BpfProgram,
+) -> std::io::Result<Child> {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(program);
-    // SAFETY: the closure only calls open, write and close, which are async-signal-safe.
-    unsafe { command.pre_exec(guard::offer_to_the_oom_killer) };
+    // SAFETY: the closure only calls open, write, close, prctl and seccomp, which are
+    // async-signal-safe, and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            guard::offer_to_the_oom_killer()?;
+            syscall_filter::apply(filter)
+        })
+    };
     command
         .args(args)
         .current_dir(dir)
