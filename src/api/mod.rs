@@ -1,12 +1,12 @@
 //! The HTTP API: routes, request validation, response shapes and error mapping. Thin: it talks
 //! to the engine, never to Docker.
 
-mod error;
+pub(crate) mod error;
 mod executions;
 #[cfg(test)]
 mod fuzz;
 pub mod http_metrics;
-mod rate_limit;
+pub(crate) mod rate_limit;
 mod rate_limit_headers;
 pub mod request;
 pub mod response;
