@@ -44,9 +44,6 @@ pub struct Callbacks {
 
 impl Callbacks {
     pub fn new(settings: &Judge0Settings) -> Callbacks {
-        // reqwest is built without a default TLS provider: use ring, which the MongoDB driver
-        // already brings. An error means a provider is installed already, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs_f64(settings.callback_timeout_secs))

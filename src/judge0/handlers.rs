@@ -4,18 +4,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use actix_web::{middleware, web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{middleware, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::auth::Authorized;
+use super::error::Judge0Error;
 use super::info::{self, ConfigInfo, JUDGE0_VERSION};
 use super::jobs::{now_ms, Judge0};
 use super::languages::{self, LanguageDetail, LanguageListed, LanguageSummary};
 use super::limits::Bounds;
 use super::request::{self, Context};
 use super::status::{self, StatusBody};
-use super::store::StoreError;
 use super::submission::{requested_fields, InvalidFields, Submission};
 use crate::api::error::ApiError;
 use crate::api::AppState;
@@ -63,12 +63,9 @@ impl SubmissionQuery {
         self.wait.as_deref() == Some("true")
     }
 
-    fn fields(&self) -> Result<Vec<&'static str>, HttpResponse> {
+    fn fields(&self) -> Result<Vec<&'static str>, Judge0Error> {
         requested_fields(self.fields.as_deref()).map_err(|InvalidFields(invalid)| {
-            error(
-                HttpResponse::BadRequest(),
-                format!("invalid fields: [{}]", invalid.join(", ")),
-            )
+            Judge0Error::BadRequest(format!("invalid fields: [{}]", invalid.join(", ")))
         })
     }
 }
@@ -89,19 +86,6 @@ pub struct BatchRequest {
 #[derive(Debug, Serialize)]
 pub struct BatchSubmissions {
     pub submissions: Vec<Value>,
-}
-
-/// `{"error": message}`, Judge0's body for a 400, 404 or 503.
-fn error(mut builder: actix_web::HttpResponseBuilder, message: String) -> HttpResponse {
-    builder.json(json!({ "error": message }))
-}
-
-fn store_error(failure: StoreError) -> HttpResponse {
-    error(HttpResponse::ServiceUnavailable(), failure.to_string())
-}
-
-fn queue_full() -> HttpResponse {
-    error(HttpResponse::ServiceUnavailable(), "queue is full".into())
 }
 
 /// The engine's probed version of each language.
@@ -126,13 +110,10 @@ pub async fn create_submission(
     judge0: web::Data<Judge0>,
     query: web::Query<SubmissionQuery>,
     body: web::Json<Value>,
-) -> HttpResponse {
-    let fields = match query.fields() {
-        Ok(fields) => fields,
-        Err(response) => return response,
-    };
+) -> Result<HttpResponse, Judge0Error> {
+    let fields = query.fields()?;
     if !judge0.has_room_for(1) {
-        return queue_full();
+        return Err(Judge0Error::QueueFull);
     }
     let versions = versions(&judge0).await;
     let context = Context {
@@ -142,28 +123,17 @@ pub async fn create_submission(
         versions: &versions,
         now_ms: now_ms(),
     };
-    let accepted = match request::validate(&body, query.base64(), &context) {
-        Ok(accepted) => accepted,
-        Err(errors) => return HttpResponse::UnprocessableEntity().json(errors),
-    };
+    let accepted =
+        request::validate(&body, query.base64(), &context).map_err(Judge0Error::Invalid)?;
     let token = accepted.submission.token.clone();
-    let running = match judge0.submit(accepted).await {
-        Ok(running) => running,
-        Err(StoreError::Full) => return queue_full(),
-        Err(failure) => return store_error(failure),
-    };
+    let running = judge0.submit(accepted).await?;
     if !query.wait() {
-        return HttpResponse::Created().json(TokenBody { token });
+        return Ok(HttpResponse::Created().json(TokenBody { token }));
     }
-    match running.await {
-        Ok(submission) => {
-            HttpResponse::Created().json(render(&submission, &fields, query.base64()))
-        }
-        Err(_) => error(
-            HttpResponse::InternalServerError(),
-            "the submission's task failed".into(),
-        ),
-    }
+    let submission = running
+        .await
+        .map_err(|_| Judge0Error::Internal("the submission's task failed".into()))?;
+    Ok(HttpResponse::Created().json(render(&submission, &fields, query.base64())))
 }
 
 /// `GET /submissions/{token}`: 200 with the requested fields, 404 for an unknown token.
@@ -172,23 +142,14 @@ pub async fn get_submission(
     judge0: web::Data<Judge0>,
     token: web::Path<String>,
     query: web::Query<SubmissionQuery>,
-) -> HttpResponse {
-    let fields = match query.fields() {
-        Ok(fields) => fields,
-        Err(response) => return response,
-    };
-    match judge0.store.get(&token).await {
-        Ok(Some(submission)) => HttpResponse::Ok().json(render(
-            &submission.seen_at(now_ms()),
-            &fields,
-            query.base64(),
-        )),
-        Ok(None) => error(
-            HttpResponse::NotFound(),
-            format!("submission with token {token} not found"),
-        ),
-        Err(failure) => store_error(failure),
-    }
+) -> Result<HttpResponse, Judge0Error> {
+    let fields = query.fields()?;
+    let submission =
+        judge0.store.get(&token).await?.ok_or_else(|| {
+            Judge0Error::NotFound(format!("submission with token {token} not found"))
+        })?;
+    let seen = submission.seen_at(now_ms());
+    Ok(HttpResponse::Ok().json(render(&seen, &fields, query.base64())))
 }
 
 /// `POST /submissions/batch`: 1 to `max_submission_batch_size` submissions; 201 with a
@@ -200,26 +161,12 @@ pub async fn create_batch(
     judge0: web::Data<Judge0>,
     query: web::Query<SubmissionQuery>,
     body: web::Json<BatchRequest>,
-) -> HttpResponse {
+) -> Result<HttpResponse, actix_web::Error> {
     let items = body.into_inner().submissions.unwrap_or_default();
-    let max = judge0.settings.max_submission_batch_size;
-    if items.len() > max {
-        return error(
-            HttpResponse::BadRequest(),
-            format!("number of submissions in a batch should be less than or equal to {max}"),
-        );
-    }
-    if items.is_empty() {
-        return error(
-            HttpResponse::BadRequest(),
-            "there should be at least one submission in a batch".into(),
-        );
-    }
-    if let Err(refused) = take_rate_limit_tokens(&request, &state, items.len()).await {
-        return refused;
-    }
+    check_batch_size(items.len(), judge0.settings.max_submission_batch_size)?;
+    take_rate_limit_tokens(&request, &state, items.len()).await?;
     if !judge0.has_room_for(items.len()) {
-        return queue_full();
+        return Err(Judge0Error::QueueFull.into());
     }
     let versions = versions(&judge0).await;
     let mut answers = Vec::with_capacity(items.len());
@@ -235,23 +182,33 @@ pub async fn create_batch(
         match request::validate(item, query.base64(), &context) {
             Ok(accepted) => {
                 let token = accepted.submission.token.clone();
-                match judge0.submit(accepted).await {
-                    Ok(_) => {
-                        any_valid = true;
-                        answers.push(json!({ "token": token }));
-                    }
-                    Err(StoreError::Full) => return queue_full(),
-                    Err(failure) => return store_error(failure),
-                }
+                judge0.submit(accepted).await.map_err(Judge0Error::from)?;
+                any_valid = true;
+                answers.push(json!({ "token": token }));
             }
             Err(errors) => answers.push(json!(errors)),
         }
     }
-    if any_valid {
+    Ok(if any_valid {
         HttpResponse::Created().json(answers)
     } else {
         HttpResponse::UnprocessableEntity().json(answers)
+    })
+}
+
+/// Judge0's bounds on a batch: 1 to `max` submissions or tokens.
+fn check_batch_size(count: usize, max: usize) -> Result<(), Judge0Error> {
+    if count > max {
+        return Err(Judge0Error::BadRequest(format!(
+            "number of submissions in a batch should be less than or equal to {max}"
+        )));
     }
+    if count == 0 {
+        return Err(Judge0Error::BadRequest(
+            "there should be at least one submission in a batch".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Takes `count` tokens from the client's rate limit bucket: a batch costs one per
@@ -260,7 +217,7 @@ async fn take_rate_limit_tokens(
     request: &HttpRequest,
     state: &AppState,
     count: usize,
-) -> Result<(), HttpResponse> {
+) -> Result<(), ApiError> {
     let Some(rate_limit) = &state.rate_limit else {
         return Ok(());
     };
@@ -276,7 +233,7 @@ async fn take_rate_limit_tokens(
         };
         if !decision.allowed {
             state.metrics.rate_limited_total.inc();
-            return Err(ApiError::RateLimited(decision).error_response());
+            return Err(ApiError::RateLimited(decision));
         }
     }
     Ok(())
@@ -287,11 +244,8 @@ pub async fn get_batch(
     _: Authorized,
     judge0: web::Data<Judge0>,
     query: web::Query<SubmissionQuery>,
-) -> HttpResponse {
-    let fields = match query.fields() {
-        Ok(fields) => fields,
-        Err(response) => return response,
-    };
+) -> Result<HttpResponse, Judge0Error> {
+    let fields = query.fields()?;
     let tokens: Vec<String> = query
         .tokens
         .as_deref()
@@ -302,23 +256,8 @@ pub async fn get_batch(
         .filter(|token| !token.is_empty())
         .map(str::to_string)
         .collect();
-    let max = judge0.settings.max_submission_batch_size;
-    if tokens.len() > max {
-        return error(
-            HttpResponse::BadRequest(),
-            format!("number of submissions in a batch should be less than or equal to {max}"),
-        );
-    }
-    if tokens.is_empty() {
-        return error(
-            HttpResponse::BadRequest(),
-            "there should be at least one submission in a batch".into(),
-        );
-    }
-    let found = match judge0.store.get_many(&tokens).await {
-        Ok(found) => found,
-        Err(failure) => return store_error(failure),
-    };
+    check_batch_size(tokens.len(), judge0.settings.max_submission_batch_size)?;
+    let found = judge0.store.get_many(&tokens).await?;
     let now = now_ms();
     let submissions = tokens
         .iter()
@@ -327,7 +266,7 @@ pub async fn get_batch(
             None => Value::Null,
         })
         .collect();
-    HttpResponse::Ok().json(BatchSubmissions { submissions })
+    Ok(HttpResponse::Ok().json(BatchSubmissions { submissions }))
 }
 
 /// The Judge0 languages whose codeexec language is enabled.
@@ -376,28 +315,24 @@ pub async fn get_language(
     state: web::Data<AppState>,
     judge0: web::Data<Judge0>,
     id: web::Path<String>,
-) -> HttpResponse {
+) -> Result<HttpResponse, Judge0Error> {
     let id = id.into_inner();
     let language = id
         .parse::<i64>()
         .ok()
         .and_then(languages::by_id)
         .filter(|language| state.registry.resolve(language.language).is_some());
-    let Some(language) = language else {
-        return error(
-            HttpResponse::NotFound(),
-            format!("language with id {id} doesn't exist"),
-        );
-    };
+    let language = language
+        .ok_or_else(|| Judge0Error::NotFound(format!("language with id {id} doesn't exist")))?;
     let versions = versions(&judge0).await;
-    HttpResponse::Ok().json(LanguageDetail {
+    Ok(HttpResponse::Ok().json(LanguageDetail {
         id: language.id,
         name: language.name(&versions),
         is_archived: false,
         source_file: language.source_file,
         compile_cmd: language.compile_cmd,
         run_cmd: language.run_cmd,
-    })
+    }))
 }
 
 /// `GET /statuses`: `[{id, description}]` for ids 1 to 14.

@@ -123,9 +123,11 @@ impl Judge0 {
         self.finish(submission).await
     }
 
+    /// Records the finished submission and sends its callback. It leaves the queue first, so
+    /// that a client who reads it finished finds room for the next one.
     async fn finish(&self, submission: Submission) -> Submission {
-        self.save(&submission).await;
         self.pending.remove(&submission.token);
+        self.save(&submission).await;
         self.callbacks.send(&submission);
         submission
     }

@@ -6,6 +6,7 @@
 mod additional_files;
 mod auth;
 mod callback;
+mod error;
 mod handlers;
 mod info;
 mod jobs;

@@ -224,7 +224,157 @@ fn rstrip(text: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use codeexec_engine::{JobSpec, Language, Timings, Verdict};
+    use codeexec_protocol::StageStatus;
+
     use super::*;
+
+    fn stage(
+        status: StageStatus,
+        stdout: &str,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+    ) -> StageReport {
+        StageReport {
+            status,
+            stdout: stdout.into(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            exit_code,
+            signal,
+            wall_ms: 1500,
+            cpu_ms: 12,
+            peak_rss_bytes: 10 * 1024 * 1024,
+        }
+    }
+
+    fn execution(
+        status: RunStatus,
+        compile: Option<StageReport>,
+        run: Option<StageReport>,
+    ) -> Execution {
+        let settings = crate::config::Settings::repository_defaults();
+        let language = Arc::new(Language {
+            name: "cpp".into(),
+            settings: settings.languages["cpp"].clone(),
+        });
+        let zero = Duration::ZERO;
+        Execution {
+            spec: JobSpec {
+                id: uuid::Uuid::nil(),
+                language,
+                files: vec![],
+                entry: "main.cpp".into(),
+                stdin: String::new(),
+                args: vec![],
+                timeout_ms: 1000,
+                memory_mb: 64,
+                save_metric: false,
+            },
+            version: None,
+            verdict: Verdict {
+                status,
+                error_message: Some("why".into()),
+            },
+            compile,
+            run,
+            timings: Timings {
+                queue: zero,
+                acquire: zero,
+                compile: zero,
+                run: zero,
+                exchange: zero,
+                total: zero,
+            },
+        }
+    }
+
+    #[test]
+    fn an_accepted_run_is_checked_against_the_expected_output() {
+        let run = Some(stage(StageStatus::Succeeded, "42\n", Some(0), None));
+        let done = execution(RunStatus::Succeeded, None, run);
+        let accepted = outcome(&done, Some("42"));
+        assert_eq!(accepted.status, Status::Accepted);
+        assert_eq!(accepted.stdout.as_deref(), Some("42\n"));
+        assert_eq!(accepted.time, 0.012);
+        assert_eq!(accepted.wall_time, 1.5);
+        assert_eq!(accepted.memory_kb, 10 * 1024);
+        assert_eq!(outcome(&done, Some("41")).status, Status::WrongAnswer);
+        assert_eq!(outcome(&done, None).status, Status::Accepted);
+    }
+
+    #[test]
+    fn the_memory_limit_is_nzec_with_exit_code_137() {
+        let run = Some(stage(StageStatus::Failed, "", None, Some(9)));
+        let killed = outcome(&execution(RunStatus::MemoryLimitExceeded, None, run), None);
+        assert_eq!(killed.status, Status::RuntimeErrorNzec);
+        assert_eq!(killed.exit_code, Some(137));
+        assert_eq!(killed.exit_signal, None);
+        assert_eq!(
+            killed.message.as_deref(),
+            Some("Exited with error status 137")
+        );
+    }
+
+    #[test]
+    fn runtime_errors_follow_exit_codes_and_signals() {
+        let exited = Some(stage(StageStatus::Failed, "", Some(3), None));
+        let nzec = outcome(&execution(RunStatus::RuntimeError, None, exited), None);
+        assert_eq!(nzec.status, Status::RuntimeErrorNzec);
+        assert_eq!(nzec.message.as_deref(), Some("Exited with error status 3"));
+        let segfault = Some(stage(StageStatus::Failed, "", None, Some(11)));
+        let sigsegv = outcome(&execution(RunStatus::RuntimeError, None, segfault), None);
+        assert_eq!(sigsegv.status, Status::RuntimeErrorSigsegv);
+        assert_eq!(sigsegv.exit_signal, Some(11));
+    }
+
+    #[test]
+    fn compile_failures_time_limits_and_output_limits() {
+        let mut compiler = stage(StageStatus::Failed, "", Some(1), None);
+        compiler.stderr = "main.cpp:1: error".into();
+        let failed = outcome(
+            &execution(RunStatus::CompileError, Some(compiler), None),
+            None,
+        );
+        assert_eq!(failed.status, Status::CompilationError);
+        assert_eq!(failed.compile_output.as_deref(), Some("main.cpp:1: error"));
+        assert_eq!(failed.stdout, None);
+
+        let slow = Some(stage(StageStatus::TimedOut, "", None, None));
+        let slow_compile = outcome(&execution(RunStatus::TimeLimitExceeded, slow, None), None);
+        assert_eq!(slow_compile.status, Status::CompilationError);
+        assert_eq!(
+            slow_compile.compile_output.as_deref(),
+            Some("Compilation time limit exceeded.")
+        );
+
+        let endless = Some(stage(StageStatus::TimedOut, "", None, Some(9)));
+        let timed_out = outcome(
+            &execution(RunStatus::TimeLimitExceeded, None, endless),
+            None,
+        );
+        assert_eq!(timed_out.status, Status::TimeLimitExceeded);
+
+        let flood = Some(stage(
+            StageStatus::OutputLimitExceeded,
+            "yyy",
+            None,
+            Some(9),
+        ));
+        let flooded = outcome(
+            &execution(RunStatus::OutputLimitExceeded, None, flood),
+            None,
+        );
+        assert_eq!(flooded.status, Status::RuntimeErrorSigxfsz);
+
+        let lost = outcome(&execution(RunStatus::InternalError, None, None), None);
+        assert_eq!(lost.status, Status::InternalError);
+        assert_eq!(lost.message.as_deref(), Some("why"));
+    }
 
     #[test]
     fn trailing_whitespace_and_blank_lines_do_not_make_a_wrong_answer() {

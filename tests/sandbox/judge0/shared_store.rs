@@ -39,4 +39,22 @@ fn a_second_instance_sharing_the_database_reads_the_submission() {
                     .is_some_and(|options| options.expire_after.is_some())
         })
     });
+
+    // A submission running when its instance stops does not stay pending: it ends (as 13 when
+    // the stop cut it short), and the other instance reads how.
+    let (status, created) = first.post(
+        "/submissions",
+        &json!({ "source_code": "import time\ntime.sleep(30)", "language_id": 71 }),
+    );
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().unwrap();
+    wait_until("the other instance sees the submission running", || {
+        let (_, body) = second.get(&format!("/submissions/{token}"));
+        body["status"]["id"] == 2
+    });
+    first.terminate();
+    let ended = wait_for_submission(&second, "", token);
+    let id = ended["status"]["id"].as_i64().unwrap();
+    assert!(id == 13 || id == 5, "{ended}");
+    assert!(ended["finished_at"].is_string(), "{ended}");
 }
