@@ -336,6 +336,46 @@ mod tests {
         assert_eq!(timestamp(1_712_122_851_000), "2024-04-03T05:40:51.000Z");
     }
 
+    fn pending(deadline_ms: i64) -> Submission {
+        serde_json::from_value(json!({
+            "token": "t", "source_code": "", "language_id": 71, "language_name": "Python",
+            "stdin": null, "expected_output": null, "status_id": 2,
+            "created_at_ms": 0, "finished_at_ms": null, "deadline_ms": deadline_ms,
+            "stdout": null, "stderr": null, "compile_output": null, "message": null,
+            "exit_code": null, "exit_signal": null, "time": null, "wall_time": null,
+            "memory": null, "number_of_runs": 1, "cpu_time_limit": 5.0, "cpu_extra_time": 0.0,
+            "wall_time_limit": 5.0, "memory_limit": 1024, "stack_limit": 64000,
+            "max_processes_and_or_threads": 60,
+            "enable_per_process_and_thread_time_limit": false,
+            "enable_per_process_and_thread_memory_limit": false, "max_file_size": 1024,
+            "compiler_options": null, "command_line_arguments": null,
+            "redirect_stderr_to_stdout": false, "callback_url": null,
+            "additional_files": null, "enable_network": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_submission_pending_past_its_deadline_reads_as_an_internal_error() {
+        let running = pending(1000).seen_at(999);
+        assert_eq!(running.status(), Status::Processing);
+        let abandoned = pending(1000).seen_at(1001);
+        assert_eq!(abandoned.status(), Status::InternalError);
+        assert!(abandoned.message.is_some());
+        assert_eq!(abandoned.finished_at_ms, Some(1000));
+    }
+
+    #[test]
+    fn rendering_keeps_judge0_s_order_and_encodes_only_text_fields() {
+        let mut submission = pending(0);
+        submission.stdout = Some("hi".into());
+        let rendered = serde_json::to_string(&submission.render(&DEFAULT_FIELDS, true)).unwrap();
+        assert_eq!(
+            rendered,
+            r#"{"token":"t","time":null,"memory":null,"stdout":"aGk=\n","stderr":null,"compile_output":null,"message":null,"status":{"id":2,"description":"Processing"}}"#
+        );
+    }
+
     #[test]
     fn base64_is_wrapped_as_ruby_does() {
         assert_eq!(ruby_base64(b"hi"), "aGk=\n");

@@ -367,3 +367,60 @@ fn the_informational_endpoints_answer_as_judge0() {
     assert_eq!(status, 200);
     assert!(system["CPU(s)"].is_string(), "{system}");
 }
+
+fn zip_of(files: &[(&str, &str)]) -> String {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in files {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    b64_bytes(&writer.finish().unwrap().into_inner())
+}
+
+fn b64_bytes(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn additional_files_are_unpacked_beside_the_source_code() {
+    let archive = zip_of(&[
+        ("helper.py", "def twice(x):\n    return 2 * x\n"),
+        ("data/input.txt", "21\n"),
+    ]);
+    let (status, body) = service().post(
+        "/submissions?wait=true",
+        &json!({ "source_code": "from helper import twice\nprint(twice(int(open('data/input.txt').read())))",
+                 "language_id": 71, "additional_files": archive }),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["stdout"], "42\n", "{body}");
+
+    let escaping = zip_of(&[("../outside.py", "x = 1")]);
+    let (status, body) = service().post(
+        "/submissions",
+        &json!({ "source_code": "print(1)", "language_id": 71, "additional_files": escaping }),
+    );
+    assert_eq!(status, 422);
+    assert!(body["additional_files"].is_array(), "{body}");
+}
+
+#[test]
+fn number_of_runs_runs_the_program_that_many_times() {
+    let (status, body) = service().post(
+        "/submissions?wait=true&fields=status,stdout,number_of_runs,time",
+        &json!({ "source_code": "print('again')", "language_id": 71, "number_of_runs": 2 }),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"]["id"], 3, "{body}");
+    assert_eq!(body["number_of_runs"], 2);
+    assert_eq!(body["stdout"], "again\n");
+    let (status, body) = service().post(
+        "/submissions",
+        &json!({ "source_code": "print(1)", "language_id": 71, "number_of_runs": 50 }),
+    );
+    assert_eq!(status, 422);
+    assert!(body["number_of_runs"].is_array(), "{body}");
+}
