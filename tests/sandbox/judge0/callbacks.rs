@@ -115,6 +115,8 @@ fn a_receiver_that_never_answers_does_not_hold_the_job() {
             held.push(stream);
         }
     });
+    // The callback's try lasts 300 s (see `service`): were the job to wait for it, this
+    // request would outlast the client's 120 s and fail.
     let (status, body) = service().post(
         "/submissions?wait=true&fields=token,status,stdout",
         &json!({ "source_code": "print('done')", "language_id": 71, "callback_url": url }),

@@ -14,8 +14,9 @@ use serde_json::Value;
 
 use crate::common::Service;
 
-/// The service the Judge0 tests share: callbacks allowed to loopback only, with a short
-/// timeout and two tries.
+/// The service the Judge0 tests share: callbacks allowed to loopback only. Each callback try
+/// may take 300 s, longer than the tests' HTTP client waits for an answer (120 s), so a job
+/// held by its callback would fail the test that waits for it.
 pub fn service() -> &'static Service {
     static SERVICE: OnceLock<Service> = OnceLock::new();
     SERVICE.get_or_init(|| {
@@ -23,7 +24,7 @@ pub fn service() -> &'static Service {
             "judge0",
             &[
                 ("CODEEXEC_JUDGE0__CALLBACK_ALLOWED_HOSTS", "[\"127.0.0.1\"]"),
-                ("CODEEXEC_JUDGE0__CALLBACK_TIMEOUT_SECS", "1.0"),
+                ("CODEEXEC_JUDGE0__CALLBACK_TIMEOUT_SECS", "300.0"),
                 ("CODEEXEC_JUDGE0__CALLBACK_MAX_TRIES", "2"),
             ],
         )
