@@ -74,6 +74,26 @@ ensure_secantusdb() {
     export CODEEXEC_TEST_SECANTUSD=$venv/bin/secantusd-py
 }
 
+# Installs the official Judge0 Python SDK (PyPI judge0, pinned with its dependencies), which
+# tests/sandbox/judge0 drives against the service, into a virtualenv outside the clone, reused
+# when present, and exports CODEEXEC_TEST_JUDGE0_PYTHON, the venv's python.
+ensure_judge0_sdk() {
+    local venv=${CODEEXEC_JUDGE0_SDK_VENV:-/var/cache/codeexec-ci/judge0-sdk-venv}
+    if ! "$venv/bin/python" -c 'import judge0, sys; sys.exit(judge0.__version__ != "0.0.8")' >/dev/null 2>&1; then
+        local python=python3
+        if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+            ensure_packages python3 python3-venv
+            python=/usr/bin/python3
+        fi
+        log "installing the Judge0 Python SDK into $venv"
+        mkdir -p "$(dirname "$venv")"
+        "$python" -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            'judge0==0.0.8' 'httpx==0.28.1' 'pydantic==2.14.4'
+    fi
+    export CODEEXEC_TEST_JUDGE0_PYTHON=$venv/bin/python
+}
+
 # The containers labelled codeexec.managed whose codeexec.instance is $1 or starts with "$1-",
 # one "ID INSTANCE" line each. Docker's label filters match whole values only, so the instance
 # is compared here.

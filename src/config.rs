@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use crate::judge0::Judge0Settings;
 pub use crate::rate_limit::RateLimitSettings;
 pub use codeexec_engine::{
     DockerSettings, EngineSettings, GlobalLimits, LanguageSettings, RuntimeKind, RuntimeSettings,
@@ -26,6 +27,8 @@ pub struct Settings {
     pub limits: GlobalLimits,
     pub mongo: MongoSettings,
     pub rate_limit: RateLimitSettings,
+    /// The Judge0 CE compatible API.
+    pub judge0: Judge0Settings,
     /// Keyed by canonical language name (`python`, `javascript`, ...).
     pub languages: BTreeMap<String, LanguageSettings>,
 }

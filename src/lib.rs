@@ -6,6 +6,7 @@ pub mod background;
 pub mod config;
 pub mod execution_log;
 pub mod images;
+pub mod judge0;
 pub mod metrics;
 pub mod rate_limit;
 pub mod server;

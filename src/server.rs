@@ -87,6 +87,11 @@ pub async fn serve(
     let engine = Engine::start(engine_settings, runtime, metrics.clone())
         .await
         .map_err(ServeError::Engine)?;
+    let judge0 = web::Data::new(
+        crate::judge0::start(&settings, engine.clone())
+            .await
+            .map_err(ServeError::ExecutionLog)?,
+    );
     let state = web::Data::new(AppState {
         settings: settings.clone(),
         registry: engine.languages().clone(),
@@ -96,6 +101,7 @@ pub async fn serve(
         metrics,
     });
     let max_body_bytes = settings.server.max_body_bytes;
+    let judge0_after_stop = judge0.clone();
     let address = listener
         .local_addr()
         .map(|address| address.to_string())
@@ -108,6 +114,7 @@ pub async fn serve(
             .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
             .app_data(state.clone())
             .configure(|config| api::configure(config, max_body_bytes))
+            .configure(|config| crate::judge0::configure(config, judge0.clone()))
     })
     .workers(settings.server.workers)
     .shutdown_timeout(settings.server.shutdown_timeout_secs)
@@ -126,6 +133,12 @@ pub async fn serve(
     });
     let outcome = server.await;
     tracing::info!("stopped taking requests; removing containers, flushing execution logs");
-    tokio::join!(engine.shutdown(), execution_log.shutdown());
+    tokio::join!(
+        async {
+            engine.shutdown().await;
+            judge0_after_stop.shutdown().await;
+        },
+        execution_log.shutdown()
+    );
     outcome.map_err(ServeError::Http)
 }

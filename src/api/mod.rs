@@ -2,12 +2,12 @@
 //! to the engine, never to Docker.
 
 pub mod body_timeout;
-mod error;
+pub(crate) mod error;
 mod executions;
 #[cfg(test)]
 mod fuzz;
 pub mod http_metrics;
-mod rate_limit;
+pub(crate) mod rate_limit;
 mod rate_limit_headers;
 pub mod request;
 pub mod response;

@@ -157,6 +157,11 @@ pub struct Executions {
 
 impl Executions {
     pub fn open(uri: &str) -> Executions {
+        Executions::open_collection(uri, "executions")
+    }
+
+    /// A view of another collection of the same database, e.g. `submissions`.
+    pub fn open_collection(uri: &str, name: &str) -> Executions {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -169,7 +174,7 @@ impl Executions {
                 .clone()
                 .expect("a database in the URI");
             let client = Client::with_options(options).unwrap();
-            client.database(&database).collection("executions")
+            client.database(&database).collection(name)
         });
         Executions {
             runtime,

@@ -8,6 +8,7 @@ mod common;
 
 mod admission;
 mod bad_input;
+mod judge0;
 mod malformed;
 mod queue;
 mod rate_limit;

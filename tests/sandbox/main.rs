@@ -14,6 +14,7 @@ mod health;
 mod hostile_isolation;
 mod hostile_processes;
 mod hostile_resources;
+mod judge0;
 mod lifecycle;
 mod pool_containers;
 mod request_space;

@@ -1,0 +1,194 @@
+//! Judge0's language ids for the languages codeexec runs, and their names, which carry the
+//! versions the engine's version probe read from our images.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+/// One Judge0 language id and the codeexec language it runs on.
+#[derive(Debug, Clone, Copy)]
+pub struct Judge0Language {
+    pub id: i64,
+    /// Canonical codeexec language name.
+    pub language: &'static str,
+    /// Name before the version, e.g. "JavaScript (Node.js" + " 18.19.0)".
+    label: &'static str,
+    pub source_file: &'static str,
+    pub compile_cmd: Option<&'static str>,
+    pub run_cmd: &'static str,
+}
+
+/// The ids Judge0 CE 1.13.1 gives these languages. C++ answers to 52, 53 and 54: Judge0 has a
+/// GCC version behind each, and its Python SDK sends 52 for `LanguageAlias.CPP`.
+pub const LANGUAGES: &[Judge0Language] = &[
+    Judge0Language {
+        id: 52,
+        language: "cpp",
+        label: "C++ (GCC",
+        source_file: "main.cpp",
+        compile_cmd: Some("g++ -std=c++17 -O2 %s main.cpp -o main"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 53,
+        language: "cpp",
+        label: "C++ (GCC",
+        source_file: "main.cpp",
+        compile_cmd: Some("g++ -std=c++17 -O2 %s main.cpp -o main"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 54,
+        language: "cpp",
+        label: "C++ (GCC",
+        source_file: "main.cpp",
+        compile_cmd: Some("g++ -std=c++17 -O2 %s main.cpp -o main"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 60,
+        language: "go",
+        label: "Go (",
+        source_file: "main.go",
+        compile_cmd: Some("go build %s -o main main.go"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 62,
+        language: "java",
+        label: "Java (OpenJDK",
+        source_file: "Main.java",
+        compile_cmd: Some("javac %s Main.java"),
+        run_cmd: "java Main",
+    },
+    Judge0Language {
+        id: 63,
+        language: "javascript",
+        label: "JavaScript (Node.js",
+        source_file: "script.js",
+        compile_cmd: None,
+        run_cmd: "node script.js",
+    },
+    Judge0Language {
+        id: 71,
+        language: "python",
+        label: "Python (",
+        source_file: "script.py",
+        compile_cmd: None,
+        run_cmd: "python3 script.py",
+    },
+    Judge0Language {
+        id: 72,
+        language: "ruby",
+        label: "Ruby (",
+        source_file: "script.rb",
+        compile_cmd: None,
+        run_cmd: "ruby script.rb",
+    },
+];
+
+/// The Judge0 language with this id, if codeexec runs it.
+pub fn by_id(id: i64) -> Option<&'static Judge0Language> {
+    LANGUAGES.iter().find(|language| language.id == id)
+}
+
+impl Judge0Language {
+    /// "Python (3.11.2)", from the probe's "Python 3.11.2"; without a known version, the
+    /// label alone ("Python").
+    pub fn name(&self, versions: &HashMap<String, String>) -> String {
+        let version = versions
+            .get(self.language)
+            .and_then(|probe| version_number(probe));
+        let label = self.label.trim_end_matches(" (").trim_end_matches('(');
+        match version {
+            Some(version) if self.label.ends_with('(') => format!("{}{version})", self.label),
+            Some(version) => format!("{} {version})", self.label),
+            None if self.label.ends_with('(') => label.trim_end().to_string(),
+            None => format!("{})", self.label),
+        }
+    }
+}
+
+/// The first dotted version number in a version command's output: `3.11.2` in "Python
+/// 3.11.2", `18.19.0` in "v18.19.0", `1.19.8` in "go version go1.19.8 linux/amd64", `12.2.0`
+/// in "g++ (Debian 12.2.0-14) 12.2.0", `17.0.9` in `openjdk version "17.0.9" 2023-10-17`.
+pub fn version_number(probe: &str) -> Option<String> {
+    probe.split_whitespace().find_map(|word| {
+        let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let word = word
+            .strip_prefix("go")
+            .or_else(|| word.strip_prefix('v'))
+            .unwrap_or(word);
+        let end = word
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(word.len());
+        let number = word[..end].trim_end_matches('.');
+        let dotted = number.contains('.') && number.starts_with(|c: char| c.is_ascii_digit());
+        dotted.then(|| number.to_string())
+    })
+}
+
+/// `{id, name}`: an item of `GET /languages`.
+#[derive(Debug, Serialize)]
+pub struct LanguageSummary {
+    pub id: i64,
+    pub name: String,
+}
+
+/// `{id, name, is_archived}`: an item of `GET /languages/all`.
+#[derive(Debug, Serialize)]
+pub struct LanguageListed {
+    pub id: i64,
+    pub name: String,
+    pub is_archived: bool,
+}
+
+/// `GET /languages/{id}`.
+#[derive(Debug, Serialize)]
+pub struct LanguageDetail {
+    pub id: i64,
+    pub name: String,
+    pub is_archived: bool,
+    pub source_file: &'static str,
+    pub compile_cmd: Option<&'static str>,
+    pub run_cmd: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_numbers_are_read_from_every_probe_format() {
+        let cases = [
+            ("Python 3.11.2", "3.11.2"),
+            ("v18.19.0", "18.19.0"),
+            ("go version go1.19.8 linux/amd64", "1.19.8"),
+            ("g++ (Debian 12.2.0-14) 12.2.0", "12.2.0"),
+            ("openjdk version \"17.0.9\" 2023-10-17", "17.0.9"),
+            (
+                "ruby 3.1.2p20 (2022-04-12 revision 4491bb740a) [x86_64-linux-gnu]",
+                "3.1.2",
+            ),
+        ];
+        for (probe, version) in cases {
+            assert_eq!(version_number(probe).as_deref(), Some(version), "{probe}");
+        }
+        assert_eq!(version_number("no version here"), None);
+    }
+
+    #[test]
+    fn names_carry_the_probed_version() {
+        let versions = HashMap::from([
+            ("python".to_string(), "Python 3.11.2".to_string()),
+            ("javascript".to_string(), "v18.19.0".to_string()),
+        ]);
+        assert_eq!(by_id(71).unwrap().name(&versions), "Python (3.11.2)");
+        assert_eq!(
+            by_id(63).unwrap().name(&versions),
+            "JavaScript (Node.js 18.19.0)"
+        );
+        assert_eq!(by_id(72).unwrap().name(&versions), "Ruby");
+        assert_eq!(by_id(54).unwrap().name(&versions), "C++ (GCC)");
+    }
+}

@@ -1,0 +1,57 @@
+//! The Judge0 CE 1.13.1 compatible API: Judge0's clients (its REST API and official Python
+//! SDK) work against codeexec unchanged. A layer over the engine's public API: submissions
+//! run through `Engine::execute` like `/api/v1/execute`, under the same rate limit and
+//! admission control. Served at the root and under `/judge0`.
+
+mod additional_files;
+mod auth;
+mod callback;
+mod error;
+mod handlers;
+mod info;
+mod jobs;
+mod languages;
+mod limits;
+mod request;
+pub mod settings;
+mod status;
+mod store;
+mod submission;
+
+use actix_web::web;
+
+pub use jobs::Judge0;
+pub use settings::Judge0Settings;
+pub use store::SubmissionStore;
+
+use crate::config::Settings;
+use codeexec_engine::Engine;
+
+/// Starts the Judge0 layer's state: its store (MongoDB when `mongo.uri` is set) and callback
+/// client. Must run inside a Tokio runtime.
+pub async fn start(settings: &Settings, engine: Engine) -> Result<Judge0, mongodb::error::Error> {
+    let judge0 = &settings.judge0;
+    let store = SubmissionStore::start(
+        &settings.mongo,
+        judge0.store_capacity,
+        std::time::Duration::from_secs(judge0.store_ttl_secs),
+    )
+    .await?;
+    Ok(Judge0::new(
+        judge0.clone(),
+        store,
+        engine,
+        settings.limits.clone(),
+    ))
+}
+
+/// Registers the Judge0 routes at the root and under `/judge0`, when `judge0.enabled`.
+pub fn configure(config: &mut web::ServiceConfig, judge0: web::Data<Judge0>) {
+    if !judge0.settings.enabled {
+        return;
+    }
+    config
+        .app_data(judge0)
+        .service(web::scope("/judge0").configure(handlers::register))
+        .configure(handlers::register);
+}
