@@ -2,7 +2,7 @@
 //! bound a request is refused at once with 503 and `Retry-After`, and the jobs admitted still
 //! finish.
 
-use crate::common::InProcess;
+use crate::common::{wait_until, HeldJob, InProcess};
 use serde_json::json;
 
 #[test]
@@ -14,21 +14,34 @@ fn a_full_queue_refuses_with_503_and_retry_after() {
             ("CODEEXEC_LANGUAGES__PYTHON__QUEUE_SIZE", "1"),
         ],
     );
-    let slow =
-        json!({ "language": "python", "code": "import time\ntime.sleep(3)\nprint('slept')" });
+    // Every request runs the same held program: the first to get the container runs it until the
+    // test lets it go, the next waits in the queue, the others are refused. No sleep decides it.
+    let job = HeldJob::new();
+    let body = job.body(json!({})).to_string();
+    let (answered, answers_so_far) = std::sync::mpsc::channel();
     let answers: Vec<(
         u16,
         std::collections::HashMap<String, String>,
         serde_json::Value,
     )> = std::thread::scope(|scope| {
-        let requests: Vec<_> = (0..6)
-            .map(|_| {
-                let body = slow.to_string().into_bytes();
-                let service = &service;
-                scope.spawn(move || service.post_raw("/api/v1/execute", body))
-            })
-            .collect();
-        requests.into_iter().map(|r| r.join().unwrap()).collect()
+        for _ in 0..6 {
+            let (body, answered, service) = (body.clone().into_bytes(), answered.clone(), &service);
+            scope.spawn(move || answered.send(service.post_raw("/api/v1/execute", body)));
+        }
+        drop(answered);
+        job.wait_until_running();
+        // Each request is either admitted (running the held program, or waiting for a container)
+        // or refused because the queue is full; once all six are one or the other, the held
+        // program is let go and every admitted job finishes.
+        wait_until("every request is admitted or refused", || {
+            let admitted = service.metric("codeexec_jobs_in_flight").unwrap_or(0.0);
+            let refused = service
+                .metric("codeexec_rejected_total{reason=\"queue_full\"}")
+                .unwrap_or(0.0);
+            admitted + refused == 6.0
+        });
+        job.release();
+        answers_so_far.iter().collect()
     });
     let refused: Vec<_> = answers
         .iter()
@@ -56,6 +69,6 @@ fn a_full_queue_refuses_with_503_and_retry_after() {
         );
     }
     for (_, _, body) in served {
-        assert_eq!(body["result"]["output"], "slept\n", "{body}");
+        assert_eq!(body["result"]["output"], "released\n", "{body}");
     }
 }
