@@ -26,7 +26,10 @@ fn a_full_queue_refuses_with_503_and_retry_after() {
     )> = std::thread::scope(|scope| {
         for _ in 0..6 {
             let (body, answered, service) = (body.clone().into_bytes(), answered.clone(), &service);
-            scope.spawn(move || answered.send(service.post_raw("/api/v1/execute", body)));
+            scope.spawn(move || {
+                let answer = service.post_raw("/api/v1/execute", body);
+                answered.send(answer).expect("the test reads every answer");
+            });
         }
         drop(answered);
         job.wait_until_running();
