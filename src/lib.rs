@@ -7,5 +7,6 @@ pub mod config;
 pub mod execution_log;
 pub mod images;
 pub mod metrics;
+pub mod playground;
 pub mod rate_limit;
 pub mod server;

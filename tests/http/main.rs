@@ -9,5 +9,6 @@ mod common;
 mod admission;
 mod bad_input;
 mod malformed;
+mod openapi;
 mod queue;
 mod rate_limit;
