@@ -121,3 +121,12 @@ ensure_openapi_tools() {
     export CODEEXEC_TEST_OPENAPI_VALIDATOR=$venv/bin/openapi-spec-validator
     export CODEEXEC_TEST_SCHEMATHESIS=$venv/bin/st
 }
+
+# Installs Debian's chromium and chromium-driver when missing (the browser tests of the
+# playground and /docs, tests/sandbox/playground.rs) and exports CODEEXEC_TEST_CHROMIUM and
+# CODEEXEC_TEST_CHROMEDRIVER. Debian's packages: no browser build is downloaded.
+ensure_browser() {
+    ensure_packages chromium chromium-driver
+    export CODEEXEC_TEST_CHROMIUM=/usr/bin/chromium
+    export CODEEXEC_TEST_CHROMEDRIVER=/usr/bin/chromedriver
+}

@@ -4,6 +4,7 @@
 //! (`secantus`).
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 pub mod docker;
 pub mod http;
 pub mod in_process;

@@ -15,4 +15,5 @@ mod hostile_isolation;
 mod hostile_processes;
 mod hostile_resources;
 mod lifecycle;
+mod playground;
 mod pool_containers;
