@@ -120,12 +120,22 @@ fn the_playground_runs_python_and_java_and_shows_what_they_printed() {
             .find(|option| option.starts_with("Python"))
             .expect("Python is offered")
             .to_string();
-        assert!(python_option.contains("3."), "no version shown: {python_option}");
+        assert!(
+            python_option.contains("3."),
+            "no version shown: {python_option}"
+        );
 
         // Python: the hello world, with stdin typed in, run with the button.
         choose_language(&browser, "python").await;
         type_stdin(&browser, "codeexec").await;
-        browser.client.find(Locator::Id("run")).await.unwrap().click().await.unwrap();
+        browser
+            .client
+            .find(Locator::Id("run"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         assert_eq!(wait_for_result(&browser).await, "succeeded");
         assert_eq!(text(&browser, "stdout").await, "Hello, codeexec!\n");
         assert!(text(&browser, "status").await.starts_with("Succeeded"));
@@ -134,11 +144,14 @@ fn the_playground_runs_python_and_java_and_shows_what_they_printed() {
         // Java: choosing it loads its hello world (the files were untouched); Ctrl+Enter runs.
         choose_language(&browser, "java").await;
         let filename = browser.client.find(Locator::Id("filename")).await.unwrap();
-        assert_eq!(filename.prop("value").await.unwrap().as_deref(), Some("Main.java"));
+        assert_eq!(
+            filename.prop("value").await.unwrap().as_deref(),
+            Some("Main.java")
+        );
         type_stdin(&browser, "Java").await;
         let stdin = browser.client.find(Locator::Id("stdin")).await.unwrap();
         stdin
-            .send_keys(&format!("{}{}", Key::Control.to_string(), Key::Enter.to_string()))
+            .send_keys(&format!("{}{}", Key::Control, Key::Enter))
             .await
             .unwrap();
         assert_eq!(wait_for_result(&browser).await, "succeeded");
@@ -160,7 +173,10 @@ fn the_playground_runs_python_and_java_and_shows_what_they_printed() {
         browser.client.goto("about:blank").await.unwrap();
         open_playground(&browser, &link).await;
         let language = browser.client.find(Locator::Id("language")).await.unwrap();
-        assert_eq!(language.prop("value").await.unwrap().as_deref(), Some("java"));
+        assert_eq!(
+            language.prop("value").await.unwrap().as_deref(),
+            Some("java")
+        );
         let stdin = browser.client.find(Locator::Id("stdin")).await.unwrap();
         assert_eq!(stdin.prop("value").await.unwrap().as_deref(), Some("Java"));
 
@@ -172,7 +188,10 @@ fn the_playground_runs_python_and_java_and_shows_what_they_printed() {
                 vec![],
             )
             .await;
-        assert!(overflow.as_i64().unwrap() <= 0, "wider than a phone: {overflow}");
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "wider than a phone: {overflow}"
+        );
         browser.close().await;
     });
 }
@@ -188,7 +207,14 @@ fn the_playground_shows_a_compile_error_with_the_compilers_message() {
             "public class Main {\n    public static void main(String[] args) {\n        System.out.println(\"missing semicolon\")\n    }\n}\n",
         )
         .await;
-        browser.client.find(Locator::Id("run")).await.unwrap().click().await.unwrap();
+        browser
+            .client
+            .find(Locator::Id("run"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         assert_eq!(wait_for_result(&browser).await, "compile_error");
         assert!(text(&browser, "status").await.starts_with("Compile error"));
         let compiler = text(&browser, "compile-output").await;
@@ -231,9 +257,69 @@ fn the_reference_at_docs_loads_offline_and_lists_every_endpoint() {
             "/api/v1/stats",
             "/api/openapi.json",
         ] {
-            assert!(paths.iter().any(|path| path == endpoint), "{endpoint} missing from {paths:?}");
+            assert!(
+                paths.iter().any(|path| path == endpoint),
+                "{endpoint} missing from {paths:?}"
+            );
         }
         assert_everything_came_from(&browser, &url).await;
         browser.close().await;
     });
+}
+
+#[test]
+fn the_playground_says_when_to_try_again_after_a_429() {
+    let only_python: Vec<(String, String)> = ["javascript", "java", "go", "cpp", "ruby"]
+        .iter()
+        .map(|language| {
+            let variable = format!("CODEEXEC_LANGUAGES__{}__ENABLED", language.to_uppercase());
+            (variable, "false".to_string())
+        })
+        .collect();
+    let mut overrides: Vec<(&str, &str)> = only_python
+        .iter()
+        .map(|(variable, value)| (variable.as_str(), value.as_str()))
+        .collect();
+    // One request at once, the next allowed after 30 s.
+    overrides.extend([
+        ("CODEEXEC_RATE_LIMIT__ENABLED", "true"),
+        ("CODEEXEC_RATE_LIMIT__BURST", "1"),
+        ("CODEEXEC_RATE_LIMIT__REQUESTS_PER_SECOND", "0.0334"),
+    ]);
+    let service = Service::start_ready("playground-429", &overrides);
+    let url = service.url.clone();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            let browser = Browser::start(1280, 900).await;
+            open_playground(&browser, &url).await;
+            let run = browser.client.find(Locator::Id("run")).await.unwrap();
+            run.click().await.unwrap();
+            assert_eq!(wait_for_result(&browser).await, "succeeded");
+            run.click().await.unwrap();
+            browser
+                .wait_for(
+                    "the refusal to show",
+                    "return document.getElementById('status').dataset.state === 'refused';",
+                    Duration::from_secs(30),
+                )
+                .await;
+            let status = text(&browser, "status").await;
+            assert!(
+                status.contains("too many programs") && status.contains("run again in"),
+                "{status}"
+            );
+            let seconds: u64 = status
+                .split("run again in ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|number| number.parse().ok())
+                .unwrap_or_else(|| panic!("no wait in {status:?}"));
+            assert!((1..=30).contains(&seconds), "{status}");
+            assert!(text(&browser, "error").await.contains("too many requests"));
+            assert_eq!(run.prop("disabled").await.unwrap().as_deref(), Some("true"));
+            browser.close().await;
+        });
 }

@@ -5,7 +5,7 @@
 
 (function () {
   const HELLO = {
-    python: [["main.py", 'name = input() or "World"\nprint(f"Hello, {name}!")\n']],
+    python: [["main.py", 'import sys\n\nname = sys.stdin.readline().strip() or "World"\nprint(f"Hello, {name}!")\n']],
     javascript: [["main.js", 'const name = require("fs").readFileSync(0, "utf8").trim() || "World";\nconsole.log(`Hello, ${name}!`);\n']],
     java: [["Main.java", 'import java.util.Scanner;\n\npublic class Main {\n    public static void main(String[] args) {\n        Scanner in = new Scanner(System.in);\n        String name = in.hasNextLine() ? in.nextLine() : "World";\n        System.out.println("Hello, " + name + "!");\n    }\n}\n']],
     go: [["main.go", 'package main\n\nimport (\n\t"bufio"\n\t"fmt"\n\t"os"\n)\n\nfunc main() {\n\tname := "World"\n\tscanner := bufio.NewScanner(os.Stdin)\n\tif scanner.Scan() && scanner.Text() != "" {\n\t\tname = scanner.Text()\n\t}\n\tfmt.Printf("Hello, %s!\\n", name)\n}\n']],
