@@ -118,3 +118,35 @@ check_no_leaked_containers() {
     printf 'error: %s container(s) of instance %s-* were left behind\n' "$(wc -l <<<"$left")" "$prefix" >&2
     return 1
 }
+
+# Installs the pinned Python tools that check the OpenAPI description into a virtualenv outside
+# the clone, reused when present: openapi-spec-validator (tests/http/openapi.rs validates
+# /api/openapi.json with it) and Schemathesis (scripts/schemathesis fuzzes the live service).
+# Exports CODEEXEC_TEST_OPENAPI_VALIDATOR and CODEEXEC_TEST_SCHEMATHESIS, their executables.
+ensure_openapi_tools() {
+    local venv=${CODEEXEC_OPENAPI_TOOLS_VENV:-/var/cache/codeexec-ci/openapi-tools-venv}
+    local pins=('schemathesis==4.32.5' 'openapi-spec-validator==0.9.0')
+    local stamp="$venv/pins" python=python3
+    if [[ ! -x $venv/bin/st || ! -x $venv/bin/openapi-spec-validator || $(cat "$stamp" 2>/dev/null) != "${pins[*]}" ]]; then
+        if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+            ensure_packages python3 python3-venv
+            python=/usr/bin/python3
+        fi
+        log "installing ${pins[*]} into $venv"
+        mkdir -p "$(dirname "$venv")"
+        "$python" -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
+        echo "${pins[*]}" >"$stamp"
+    fi
+    export CODEEXEC_TEST_OPENAPI_VALIDATOR=$venv/bin/openapi-spec-validator
+    export CODEEXEC_TEST_SCHEMATHESIS=$venv/bin/st
+}
+
+# Installs Debian's chromium and chromium-driver when missing (the browser tests of the
+# playground and /docs, tests/sandbox/playground.rs) and exports CODEEXEC_TEST_CHROMIUM and
+# CODEEXEC_TEST_CHROMEDRIVER. Debian's packages: no browser build is downloaded.
+ensure_browser() {
+    ensure_packages chromium chromium-driver
+    export CODEEXEC_TEST_CHROMIUM=/usr/bin/chromium
+    export CODEEXEC_TEST_CHROMEDRIVER=/usr/bin/chromedriver
+}

@@ -8,5 +8,6 @@ pub mod execution_log;
 pub mod images;
 pub mod judge0;
 pub mod metrics;
+pub mod playground;
 pub mod rate_limit;
 pub mod server;

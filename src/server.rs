@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
 use codeexec_engine::{connect_runtime, Engine, EngineError};
+use serde_json::Value;
 
 use crate::api::{self, AppState};
 use crate::config::{LogFormat, Settings};
@@ -66,6 +67,14 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// The OpenAPI description of the routes `api::app` registers, narrowed to this service's
+/// languages and limits.
+fn description(state: &AppState) -> Value {
+    let (_, openapi) = api::app(App::new(), state.settings.server.max_body_bytes);
+    let description = serde_json::to_value(openapi).expect("an OpenAPI document is JSON");
+    api::openapi::for_languages(description, &state.registry, &state.settings.limits)
+}
+
 /// Serves on `listener` until `shutdown` resolves, then stops taking requests, lets those in
 /// flight finish (up to `server.shutdown_timeout_secs`), removes every container of this
 /// instance and flushes the execution logs. Must run inside an actix system.
@@ -102,19 +111,21 @@ pub async fn serve(
     });
     let max_body_bytes = settings.server.max_body_bytes;
     let judge0_after_stop = judge0.clone();
+    let description = web::Data::new(api::openapi::Description(description(&state)));
     let address = listener
         .local_addr()
         .map(|address| address.to_string())
         .unwrap_or_default();
     let server = HttpServer::new(move || {
-        App::new()
-            .wrap(actix_web::middleware::from_fn(
-                api::body_timeout::read_body_in_time,
-            ))
-            .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
-            .app_data(state.clone())
-            .configure(|config| api::configure(config, max_body_bytes))
-            .configure(|config| crate::judge0::configure(config, judge0.clone()))
+        let (app, _) = api::app(App::new(), max_body_bytes);
+        // The body timeout wraps every route, inside the metrics so that a 408 is counted.
+        app.wrap(actix_web::middleware::from_fn(
+            api::body_timeout::read_body_in_time,
+        ))
+        .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
+        .app_data(state.clone())
+        .app_data(description.clone())
+        .configure(|config| crate::judge0::configure(config, judge0.clone()))
     })
     .workers(settings.server.workers)
     .shutdown_timeout(settings.server.shutdown_timeout_secs)

@@ -85,11 +85,15 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// `{"succeeded": false, "errorMessage": "..."}`: why the request was not served.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody<'a> {
-    succeeded: bool,
-    error_message: &'a str,
+#[schema(example = json!({"succeeded": false, "errorMessage": "code is required and must not be empty"}))]
+pub struct ErrorBody<'a> {
+    /// Always `false` here.
+    pub succeeded: bool,
+    /// What went wrong and what to do, at most 1 KiB.
+    pub error_message: &'a str,
 }
 
 impl ResponseError for ApiError {

@@ -1,12 +1,16 @@
 //! The HTTP API: routes, request validation, response shapes and error mapping. Thin: it talks
 //! to the engine, never to Docker.
 
+mod answers;
 pub mod body_timeout;
-pub(crate) mod error;
+mod docs;
+pub mod endpoint;
+pub mod error;
 mod executions;
 #[cfg(test)]
 mod fuzz;
 pub mod http_metrics;
+pub mod openapi;
 pub(crate) mod rate_limit;
 mod rate_limit_headers;
 pub mod request;
@@ -15,7 +19,11 @@ mod routes;
 
 use std::sync::Arc;
 
-use actix_web::{middleware, web};
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::{middleware, web, App};
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
 use crate::execution_log::ExecutionLog;
@@ -23,8 +31,8 @@ use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
 use codeexec_engine::Engine;
 use codeexec_engine::LanguageRegistry;
+use endpoint::endpoint;
 pub use error::Rejection;
-use request::{ExecuteV1, ExecuteV2};
 
 /// What every handler shares.
 pub struct AppState {
@@ -38,28 +46,46 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-/// Registers every route, with JSON bodies bounded by `server.max_body_bytes`. Only the execute
+/// Every route of the service on `app`, each an [`endpoint`] in the OpenAPI description, and
+/// that description (to be narrowed by [`openapi::for_languages`] and given to the app as
+/// [`openapi::Description`]). A module's routes join both with one `.configure(...)` line here.
+pub fn app<T>(app: App<T>, max_body_bytes: usize) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(|config| configure(config, max_body_bytes))
+        .configure(crate::playground::configure)
+        .split_for_parts()
+}
+
+/// The API's routes, with JSON bodies bounded by `server.max_body_bytes`. Only the execute
 /// endpoints are rate limited.
-pub fn configure(config: &mut web::ServiceConfig, max_body_bytes: usize) {
+fn configure(config: &mut ServiceConfig, max_body_bytes: usize) {
     let json = web::JsonConfig::default()
         .limit(max_body_bytes)
         .content_type_required(false)
         .error_handler(move |error, request| error::json_error(error, request, max_body_bytes));
+    let rate_limited =
+        |resource: actix_web::Resource| resource.wrap(middleware::from_fn(rate_limit::limit));
     config
         .app_data(json)
-        .service(
-            web::resource("/api/v1/execute")
-                .wrap(middleware::from_fn(rate_limit::limit))
-                .route(web::post().to(routes::execute::<ExecuteV1>)),
-        )
-        .service(
-            web::resource("/api/v2/execute")
-                .wrap(middleware::from_fn(rate_limit::limit))
-                .route(web::post().to(routes::execute::<ExecuteV2>)),
-        )
-        .service(routes::languages)
-        .service(routes::health)
-        .service(routes::metrics)
-        .service(executions::execution)
-        .service(executions::stats);
+        .service(endpoint(routes::__path_execute_v1, routes::execute_v1).map(rate_limited))
+        .service(endpoint(routes::__path_execute_v2, routes::execute_v2).map(rate_limited))
+        .service(endpoint(routes::__path_languages, routes::languages))
+        .service(endpoint(routes::__path_health, routes::health))
+        .service(endpoint(routes::__path_metrics, routes::metrics))
+        .service(endpoint(
+            executions::__path_execution,
+            executions::execution,
+        ))
+        .service(endpoint(executions::__path_stats, executions::stats))
+        .service(endpoint(
+            openapi::__path_openapi_json,
+            openapi::openapi_json,
+        ))
+        .service(endpoint(docs::__path_docs_redirect, docs::docs_redirect))
+        .service(endpoint(docs::__path_docs_index, docs::docs_index))
+        .service(endpoint(docs::__path_docs_file, docs::docs_file));
 }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use codeexec_protocol::SourceFile;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::config::GlobalLimits;
@@ -12,7 +13,7 @@ use codeexec_engine::JobSpec;
 use codeexec_engine::{Language, LanguageRegistry, FILESYSTEM_NAME_MAX};
 
 /// Arguments a program may be given.
-const MAX_ARGS: usize = 256;
+pub const MAX_ARGS: usize = 256;
 /// Bytes of one argument: well under the kernel's 128 KiB per argument (`MAX_ARG_STRLEN`), past
 /// which no program could be started with it.
 pub const MAX_ARG_BYTES: usize = 64 * 1024;
@@ -20,42 +21,92 @@ pub const MAX_ARG_BYTES: usize = 64 * 1024;
 pub const MAX_ARGS_TOTAL_BYTES: usize = 256 * 1024;
 
 /// `POST /api/v1/execute`: one file of code.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"language": "python", "code": "import sys\nprint(sys.stdin.read().upper(), sys.argv[1:])", "stdin": "hi", "args": ["a", "b"]}))]
 pub struct ExecuteV1 {
+    /// A language's name or alias (`python`, `py`, `js`, `c++`, ...), as `/api/v1/languages`
+    /// lists them; case does not matter.
+    #[schema(required = true, nullable = false, example = "python")]
     pub language: Option<String>,
+    /// The program's source; it must hold more than white space.
+    #[schema(required = true, nullable = false, example = "print('Hello, World!')")]
     pub code: Option<String>,
     #[serde(flatten)]
     pub options: JobOptions,
 }
 
 /// `POST /api/v2/execute`: several files, one of them the entry point.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"language": "java", "files": [
+    {"filename": "Main.java", "code": "public class Main { public static void main(String[] a) { System.out.println(Util.twice(21)); } }", "isEntryPoint": true},
+    {"filename": "Util.java", "code": "class Util { static int twice(int x) { return 2 * x; } }"}
+]}))]
 pub struct ExecuteV2 {
+    /// A language's name or alias, as `/api/v1/languages` lists them; case does not matter.
+    #[schema(required = true, nullable = false, example = "java")]
     pub language: Option<String>,
+    /// The program's files: names unique, at most one marked as the entry point (else the
+    /// first is), the entry point's code more than white space.
+    #[schema(required = true, nullable = false)]
     pub files: Option<Vec<FileInput>>,
     #[serde(flatten)]
     pub options: JobOptions,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// One file of a v2 request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileInput {
+    /// A path relative to the sandbox: no `..`, `.` or empty component; folders only where the
+    /// language allows them (Python, JavaScript, Ruby).
+    #[schema(required = true, nullable = false, example = "main.py")]
     pub filename: Option<String>,
+    #[schema(required = true, nullable = false, example = "print('Hello, World!')")]
     pub code: Option<String>,
+    /// Marks the file to run; without a mark, the first file is the entry point.
     pub is_entry_point: Option<bool>,
 }
 
 /// What both versions accept beside the code.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobOptions {
+    /// Given to the program on its standard input.
     pub stdin: Option<String>,
+    /// Command-line arguments, at most 256, none holding a NUL character.
     pub args: Option<Vec<String>>,
+    /// The run stage's time limit, from `limits.min_timeout_ms` up to the language's limit
+    /// (its default).
+    #[serde(default, deserialize_with = "whole_number")]
     pub timeout_ms: Option<u64>,
+    /// The memory limit, from `limits.min_memory_mb` up to the language's limit (its default).
+    #[serde(default, deserialize_with = "whole_number")]
     pub memory_limit_mb: Option<u64>,
+    /// Keep a record of this execution in the execution log, when a database is configured.
     pub save_metric: Option<bool>,
+}
+
+/// A count that JSON may write either way: `47` or `47.0` is the same number, as JSON Schema's
+/// `integer` says; a fraction or a negative number is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(whole) = number.as_u64() {
+        return Ok(Some(whole));
+    }
+    match number.as_f64() {
+        Some(value) if value >= 0.0 && value.fract() == 0.0 && value < u64::MAX as f64 => {
+            Ok(Some(value as u64))
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "{number} is not a whole number of 0 or more"
+        ))),
+    }
 }
 
 /// A request that cannot run, with a message saying what to fix.
@@ -504,6 +555,22 @@ mod tests {
         assert!(long.0.starts_with("args[1] is 65537 bytes"), "{}", long.0);
         let many = validate(vec!["a".repeat(MAX_ARG_BYTES); 5]).unwrap_err();
         assert!(many.0.contains("327680 bytes in all"), "{}", many.0);
+    }
+
+    #[test]
+    fn limits_may_be_written_as_whole_floats_but_not_as_fractions() {
+        let parse = |body: &str| serde_json::from_str::<ExecuteV1>(body);
+        let request = parse(r#"{"timeoutMs": 1000.0, "memoryLimitMb": 64}"#).unwrap();
+        assert_eq!(request.options.timeout_ms, Some(1000));
+        assert_eq!(request.options.memory_limit_mb, Some(64));
+        assert_eq!(
+            parse(r#"{"timeoutMs": null}"#).unwrap().options.timeout_ms,
+            None
+        );
+        for bad in ["1000.5", "-1", "-1.0", "1e300", "\"100\""] {
+            let body = format!(r#"{{"timeoutMs": {bad}}}"#);
+            assert!(parse(&body).is_err(), "{bad}");
+        }
     }
 
     #[test]

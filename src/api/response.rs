@@ -1,31 +1,49 @@
 //! The JSON a client gets back for a finished job.
 
-use codeexec_protocol::StageReport;
+use codeexec_protocol::{StageReport, StageStatus};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use codeexec_engine::Execution;
 use codeexec_engine::RunStatus;
 
-/// `{"succeeded": true, "result": {...}}`.
-#[derive(Debug, Serialize)]
+/// `{"succeeded": true, "result": {...}}`: a finished job, whatever the program did.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ExecuteResponse {
+    /// Always `true` here: the job ran.
     pub succeeded: bool,
     pub result: ExecutionResult,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "jobId": "0b6c1f52-3c1e-4d4b-9f55-2f1d3c0f6a7e", "language": "python", "version": "3.11.2",
+    "output": "Hello, World!\n", "stdout": "Hello, World!\n", "stderr": "", "errorMessage": null,
+    "exitCode": 0, "signal": null, "runTimeStatus": "succeeded", "executionTime": 0.021,
+    "cpuTime": 0.015, "memoryUsage": "9.4MB", "memoryBytes": 9400000, "cpuUsage": "71.4%",
+    "compile": null,
+    "timings": {"queue": 0.001, "acquire": 0.001, "compile": 0.0, "run": 0.021, "exchange": 0.03, "total": 0.032},
+    "truncated": false
+}))]
 pub struct ExecutionResult {
+    /// The job's id (a UUID).
     pub job_id: String,
+    /// The canonical name of the language.
     pub language: String,
+    /// The toolchain's version, as its image reports it.
     pub version: Option<String>,
     /// The program's stdout (same as `stdout`, kept for clients of the original service).
     pub output: String,
     pub stdout: String,
     pub stderr: String,
+    /// The compiler's message for a compile error, stderr for a failed run, a sentence for a
+    /// limit; `null` on success.
     pub error_message: Option<String>,
     pub exit_code: Option<i32>,
+    /// The signal that ended the program, if one did.
     pub signal: Option<i32>,
+    #[schema(schema_with = run_status_schema)]
     pub run_time_status: RunStatus,
     /// Run stage wall time, seconds.
     pub execution_time: f64,
@@ -33,32 +51,80 @@ pub struct ExecutionResult {
     pub cpu_time: f64,
     /// Peak resident memory of the program, e.g. "9.4MB" (1 MB = 10^6 bytes).
     pub memory_usage: String,
+    /// Peak resident memory of the program, bytes.
     pub memory_bytes: u64,
     /// CPU time over wall time, e.g. "78.1%".
     pub cpu_usage: String,
+    /// The compile stage, for compiled languages.
     pub compile: Option<CompileResult>,
     pub timings: TimingsSeconds,
     /// Whether stdout or stderr of any stage was cut at the output limit.
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// The compile stage of a compiled language.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompileResult {
     pub stdout: String,
     pub stderr: String,
     pub exit_code: Option<i32>,
-    pub status: codeexec_protocol::StageStatus,
+    pub status: StageOutcome,
+    /// Wall time, seconds.
     pub execution_time: f64,
 }
 
+/// How a stage ended: [`StageStatus`] as the API shows it. The conversion names every variant,
+/// so a new one cannot reach a response without being described.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StageOutcome {
+    /// Exited with code 0.
+    Succeeded,
+    /// Exited with a non-zero code or was killed by a signal.
+    Failed,
+    /// Killed at its time limit.
+    TimedOut,
+    /// Killed for writing more than the output limit.
+    OutputLimitExceeded,
+    /// Could not be started at all.
+    FailedToStart,
+}
+
+impl From<StageStatus> for StageOutcome {
+    fn from(status: StageStatus) -> StageOutcome {
+        match status {
+            StageStatus::Succeeded => StageOutcome::Succeeded,
+            StageStatus::Failed => StageOutcome::Failed,
+            StageStatus::TimedOut => StageOutcome::TimedOut,
+            StageStatus::OutputLimitExceeded => StageOutcome::OutputLimitExceeded,
+            StageStatus::FailedToStart => StageOutcome::FailedToStart,
+        }
+    }
+}
+
+/// `runTimeStatus`: every [`RunStatus`], by the name the API gives it.
+pub fn run_status_schema() -> utoipa::openapi::schema::Object {
+    use strum::IntoEnumIterator;
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(RunStatus::iter().map(RunStatus::as_str)))
+        .description(Some("How the job ended."))
+        .build()
+}
+
 /// Where the time went, seconds; see [`codeexec_engine::Timings`].
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TimingsSeconds {
+    /// From the request's arrival until a container was in hand.
     pub queue: f64,
+    /// Asking the pool until holding a container.
     pub acquire: f64,
+    /// The compile stage, as the runner measured it.
     pub compile: f64,
+    /// The run stage, as the runner measured it.
     pub run: f64,
+    /// The whole exchange with the container.
     pub exchange: f64,
     pub total: f64,
 }
@@ -113,7 +179,7 @@ fn compile_result(stage: &StageReport) -> CompileResult {
         stdout: stage.stdout.clone(),
         stderr: stage.stderr.clone(),
         exit_code: stage.exit_code,
-        status: stage.status,
+        status: stage.status.into(),
         execution_time: millis_to_seconds(stage.wall_ms),
     }
 }

@@ -8,7 +8,7 @@ use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 
 /// Executions of one language, as `GET /api/v1/stats` reports them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LanguageStats {
     pub language: String,

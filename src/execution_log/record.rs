@@ -15,7 +15,7 @@ pub const ANONYMOUS_USER: &str = "anonymous";
 /// Every record belongs to the one project the service has.
 pub const DEFAULT_PROJECT: &str = "default";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionRecord {
     pub job_id: String,
@@ -32,6 +32,7 @@ pub struct ExecutionRecord {
     /// Cut at `mongo.max_output_bytes`.
     pub error_message: Option<String>,
     pub exit_code: Option<i32>,
+    #[schema(schema_with = crate::api::response::run_status_schema)]
     pub run_time_status: RunStatus,
     /// Run stage wall time, seconds.
     pub execution_time: f64,
@@ -41,13 +42,15 @@ pub struct ExecutionRecord {
     pub memory_bytes: i64,
     /// CPU time over wall time, e.g. "78.1%".
     pub cpu_usage: String,
+    /// When the job finished (RFC 3339 in answers).
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime,
     pub user_id: &'static str,
     pub project_id: &'static str,
 }
 
 /// One file of a several-file job, named as in the v2 request.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredFile {
     pub filename: String,

@@ -36,6 +36,25 @@ impl Http {
         (status, response.json().unwrap_or(Value::Null))
     }
 
+    /// Sends `method` to `path` with no body; returns the status and the headers.
+    pub fn request(&self, method: &str, path: &str) -> (u16, HashMap<String, String>) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .send()
+            .expect("request sent");
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = value.to_str().unwrap_or_default().to_string();
+                (name.as_str().to_string(), value)
+            })
+            .collect();
+        (response.status().as_u16(), headers)
+    }
+
     /// GETs a text body, e.g. `/metrics`.
     pub fn get_text(&self, path: &str) -> (u16, String) {
         let response = self

@@ -4,6 +4,7 @@
 //! (`secantus`).
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 pub mod docker;
 pub mod held_job;
 pub mod http;

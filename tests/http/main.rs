@@ -10,6 +10,7 @@ mod admission;
 mod bad_input;
 mod judge0;
 mod malformed;
+mod openapi;
 mod queue;
 mod rate_limit;
 mod slow_body;

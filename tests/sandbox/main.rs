@@ -16,5 +16,6 @@ mod hostile_processes;
 mod hostile_resources;
 mod judge0;
 mod lifecycle;
+mod playground;
 mod pool_containers;
 mod request_space;

@@ -1,0 +1,92 @@
+"""Schemathesis hooks for codeexec: rules of POST /api/v2/execute that JSON Schema cannot state.
+
+The description narrows every field it can (names, limits, file-name rules per language), but
+some rules hold across the files of one request, and JSON Schema has no words for them: file
+names are unique, at most one file is marked as the entry point, the entry point's code is not
+blank, Java's entry point is a .java file (its class is the file's name), and no name is both a
+file and the folder of another. And the service bounds names and arguments in bytes of UTF-8,
+where JSON Schema's maxLength counts characters (the description states the bytes in words): a
+name over 255 bytes, an argument over 64 KiB, or arguments over 256 KiB in all. A body breaking
+one of them is schema-valid yet rightly answered 400, so it is not generated as positive data. Nothing
+else is filtered: negative data and every other operation reach the service as generated.
+"""
+
+import schemathesis
+
+# Rust's char::is_whitespace (Unicode White_Space): what the service trims to decide blankness.
+WHITE_SPACE = "".join(
+    chr(c)
+    for c in [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+)
+# The service's byte limits (src/api/request.rs: MAX_ARG_BYTES, MAX_ARGS_TOTAL_BYTES;
+# codeexec_engine::FILESYSTEM_NAME_MAX).
+MAX_ARG_BYTES = 64 * 1024
+MAX_ARGS_TOTAL_BYTES = 256 * 1024
+MAX_NAME_BYTES = 255
+# Languages whose entry point is run by its stem, and the extensions their sources take.
+ENTRY_BY_STEM = {"java": (".java",)}
+
+
+def utf8_length(text):
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def breaks_a_byte_limit(body):
+    if not isinstance(body, dict):
+        return False
+    args = body.get("args")
+    if isinstance(args, list) and all(isinstance(arg, str) for arg in args):
+        lengths = [utf8_length(arg) for arg in args]
+        if any(length > MAX_ARG_BYTES for length in lengths) or sum(lengths) > MAX_ARGS_TOTAL_BYTES:
+            return True
+    files = body.get("files")
+    if isinstance(files, list):
+        for file in files:
+            name = file.get("filename") if isinstance(file, dict) else None
+            if isinstance(name, str) and utf8_length(name) > MAX_NAME_BYTES:
+                return True
+    return False
+
+
+def breaks_a_cross_file_rule(body):
+    if not isinstance(body, dict) or not isinstance(body.get("files"), list):
+        return False
+    files = [file for file in body["files"] if isinstance(file, dict)]
+    if len(files) != len(body["files"]):
+        return False
+    names = [file.get("filename") for file in files]
+    if len(set(map(repr, names))) != len(names):
+        return True
+    text_names = {name for name in names if isinstance(name, str)}
+    for name in text_names:
+        parts = name.split("/")
+        if any("/".join(parts[:end]) in text_names for end in range(1, len(parts))):
+            return True
+    marked = [index for index, file in enumerate(files) if file.get("isEntryPoint") is True]
+    if len(marked) > 1:
+        return True
+    entry = files[marked[0] if marked else 0] if files else None
+    if entry is None:
+        return False
+    code = entry.get("code")
+    if isinstance(code, str) and not code.strip(WHITE_SPACE):
+        return True
+    extensions = ENTRY_BY_STEM.get(str(body.get("language", "")).lower())
+    name = entry.get("filename")
+    return bool(extensions) and isinstance(name, str) and not name.endswith(extensions)
+
+
+@schemathesis.hook("filter_case").apply_to(path="/api/v2/execute", method="POST")
+def only_bodies_the_schema_would_admit_if_it_could(context, case):
+    meta = case.meta
+    if meta is not None and not meta.generation.mode.is_positive:
+        return True
+    return not breaks_a_cross_file_rule(case.body) and not breaks_a_byte_limit(case.body)
+
+
+@schemathesis.hook("filter_case").apply_to(path="/api/v1/execute", method="POST")
+def only_arguments_within_the_byte_limits(context, case):
+    meta = case.meta
+    if meta is not None and not meta.generation.mode.is_positive:
+        return True
+    return not breaks_a_byte_limit(case.body)
