@@ -70,7 +70,12 @@ fn init_logging(format: LogFormat) {
 /// The OpenAPI description of the routes `api::app` registers, narrowed to this service's
 /// languages and limits.
 fn description(state: &AppState) -> Value {
-    let (_, openapi) = api::app(App::new(), state.settings.server.max_body_bytes);
+    let settings = &state.settings;
+    let (_, openapi) = api::app_serving(
+        App::new(),
+        settings.server.max_body_bytes,
+        settings.judge0.enabled,
+    );
     let description = serde_json::to_value(openapi).expect("an OpenAPI document is JSON");
     api::openapi::for_languages(description, &state.registry, &state.settings.limits)
 }
@@ -111,13 +116,14 @@ pub async fn serve(
     });
     let max_body_bytes = settings.server.max_body_bytes;
     let judge0_after_stop = judge0.clone();
+    let judge0_enabled = settings.judge0.enabled;
     let description = web::Data::new(api::openapi::Description(description(&state)));
     let address = listener
         .local_addr()
         .map(|address| address.to_string())
         .unwrap_or_default();
     let server = HttpServer::new(move || {
-        let (app, _) = api::app(App::new(), max_body_bytes);
+        let (app, _) = api::app_serving(App::new(), max_body_bytes, judge0_enabled);
         // The body timeout wraps every route, inside the metrics so that a 408 is counted.
         app.wrap(actix_web::middleware::from_fn(
             api::body_timeout::read_body_in_time,
@@ -125,7 +131,7 @@ pub async fn serve(
         .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
         .app_data(state.clone())
         .app_data(description.clone())
-        .configure(|config| crate::judge0::configure(config, judge0.clone()))
+        .app_data(judge0.clone())
     })
     .workers(settings.server.workers)
     .shutdown_timeout(settings.server.shutdown_timeout_secs)

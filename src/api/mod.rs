@@ -53,10 +53,28 @@ pub fn app<T>(app: App<T>, max_body_bytes: usize) -> (App<T>, utoipa::openapi::O
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
+    app_serving(app, max_body_bytes, true)
+}
+
+/// [`app`], with the Judge0 CE API (`crate::judge0`) only when `judge0` is true
+/// (`judge0.enabled`).
+pub fn app_serving<T>(
+    app: App<T>,
+    max_body_bytes: usize,
+    judge0: bool,
+) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
     app.into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(|config| configure(config, max_body_bytes))
         .configure(crate::playground::configure)
+        .configure(|config| {
+            if judge0 {
+                crate::judge0::configure(config);
+            }
+        })
         .split_for_parts()
 }
 

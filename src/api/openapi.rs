@@ -28,6 +28,8 @@ use codeexec_engine::{Language, LanguageRegistry, FILESYSTEM_NAME_MAX};
         (name = "service", description = "Languages, health, metrics and this description"),
         (name = "execution log", description = "Executions stored with `saveMetric` (MongoDB)"),
         (name = "pages", description = "The playground and this reference, for people"),
+        (name = "judge0", description = "The Judge0 CE 1.13.1 compatible API, at the root and \
+            under `/judge0` (rate limited per client where it runs code)"),
     )
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::{middleware, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Authorized;
 use super::error::Judge0Error;
@@ -17,32 +18,36 @@ use super::limits::Bounds;
 use super::request::{self, Context};
 use super::status::{self, StatusBody};
 use super::submission::{requested_fields, InvalidFields, Submission};
-use crate::api::error::ApiError;
+use crate::api::endpoint::endpoint_under;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::AppState;
 
-/// Every Judge0 route. The submission POST is rate limited like `/api/v1/execute` (one
-/// token); a batch takes one token per submission in its handler.
-pub fn register(config: &mut web::ServiceConfig) {
+/// Every Judge0 route under `at` (`""` for the root), each an endpoint of the OpenAPI
+/// description. The submission POST is
+/// rate limited like `/api/v1/execute` (one token); a batch takes one token per submission in
+/// its handler.
+pub fn register(config: &mut ServiceConfig, at: &'static str) {
     config
         .service(
-            web::resource("/submissions")
-                .wrap(middleware::from_fn(crate::api::rate_limit::limit))
-                .route(web::post().to(create_submission)),
+            endpoint_under(at, __path_create_submission, create_submission)
+                .map(|resource| resource.wrap(middleware::from_fn(crate::api::rate_limit::limit))),
         )
         .service(
-            web::resource("/submissions/batch")
-                .route(web::post().to(create_batch))
-                .route(web::get().to(get_batch)),
+            endpoint_under(at, __path_create_batch, create_batch).and(__path_get_batch, get_batch),
         )
-        .service(web::resource("/submissions/{token}").route(web::get().to(get_submission)))
-        .service(web::resource("/languages").route(web::get().to(list_languages)))
-        .service(web::resource("/languages/all").route(web::get().to(list_all_languages)))
-        .service(web::resource("/languages/{id}").route(web::get().to(get_language)))
-        .service(web::resource("/statuses").route(web::get().to(list_statuses)))
-        .service(web::resource("/about").route(web::get().to(about)))
-        .service(web::resource("/version").route(web::get().to(version)))
-        .service(web::resource("/config_info").route(web::get().to(config_info)))
-        .service(web::resource("/system_info").route(web::get().to(system_info)));
+        .service(endpoint_under(at, __path_get_submission, get_submission))
+        .service(endpoint_under(at, __path_list_languages, list_languages))
+        .service(endpoint_under(
+            at,
+            __path_list_all_languages,
+            list_all_languages,
+        ))
+        .service(endpoint_under(at, __path_get_language, get_language))
+        .service(endpoint_under(at, __path_list_statuses, list_statuses))
+        .service(endpoint_under(at, __path_about, about))
+        .service(endpoint_under(at, __path_version, version))
+        .service(endpoint_under(at, __path_config_info, config_info))
+        .service(endpoint_under(at, __path_system_info, system_info));
 }
 
 /// Query parameters of the submission endpoints.
@@ -104,6 +109,13 @@ fn render(submission: &Submission, fields: &[&'static str], base64: bool) -> Val
 }
 
 /// `POST /submissions`: 201 `{token}`, or with `wait=true` 201 and the finished submission.
+#[utoipa::path(post, path = "/submissions", tag = "judge0",
+    params(("base64_encoded" = Option<String>, Query, description = "`true`: `source_code`, `stdin`, `expected_output` and the outputs are Base64"), ("wait" = Option<String>, Query, description = "`true`: answer once the submission has finished"), ("fields" = Option<String>, Query, description = "Comma-separated submission fields to answer with, or `*` for all")),
+    request_body(content = Object, description = "A Judge0 submission: `source_code`, `language_id` and optional fields"),
+    responses(
+        (status = 201, description = "`{token}`, or with `wait=true` the finished submission", body = Object),
+        (status = 400, description = "Invalid `fields`, a batch of the wrong size, or a body that is not JSON", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it"), (status = 422, description = "What is wrong with each field of the submission", body = Object), (status = 429, description = "Over the client's rate limit", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))), (status = 503, description = "The queue is full or the submissions database does not answer", body = Object),
+    ))]
 pub async fn create_submission(
     _: Authorized,
     state: web::Data<AppState>,
@@ -137,6 +149,12 @@ pub async fn create_submission(
 }
 
 /// `GET /submissions/{token}`: 200 with the requested fields, 404 for an unknown token.
+#[utoipa::path(get, path = "/submissions/{token}", tag = "judge0",
+    params(("token" = String, Path, description = "The submission's token"), ("base64_encoded" = Option<String>, Query, description = "`true`: `source_code`, `stdin`, `expected_output` and the outputs are Base64"), ("fields" = Option<String>, Query, description = "Comma-separated submission fields to answer with, or `*` for all")),
+    responses(
+        (status = 200, description = "The submission's requested fields", body = Object),
+        (status = 400, description = "Invalid `fields`, a batch of the wrong size, or a body that is not JSON", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it"), (status = 404, description = "Unknown", body = Object), (status = 503, description = "The queue is full or the submissions database does not answer", body = Object),
+    ))]
 pub async fn get_submission(
     _: Authorized,
     judge0: web::Data<Judge0>,
@@ -154,6 +172,15 @@ pub async fn get_submission(
 
 /// `POST /submissions/batch`: 1 to `max_submission_batch_size` submissions; 201 with a
 /// `{token}` or `{field: [errors]}` per submission, 422 when none is valid.
+#[utoipa::path(post, path = "/submissions/batch", tag = "judge0",
+    params(("base64_encoded" = Option<String>, Query, description = "`true`: `source_code`, `stdin`, `expected_output` and the outputs are Base64")),
+    request_body(content = Object, description = "`{\"submissions\": [...]}`"),
+    responses(
+        (status = 201, description = "A `{token}` or the field errors for each submission", body = Vec<Object>),
+        (status = 400, description = "Invalid `fields`, a batch of the wrong size, or a body that is not JSON", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it"),
+        (status = 422, description = "No submission of the batch is valid", body = Vec<Object>),
+        (status = 429, description = "Over the client's rate limit", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))), (status = 503, description = "The queue is full or the submissions database does not answer", body = Object),
+    ))]
 pub async fn create_batch(
     _: Authorized,
     request: HttpRequest,
@@ -241,6 +268,12 @@ async fn take_rate_limit_tokens(
 }
 
 /// `GET /submissions/batch?tokens=a,b`: each token's submission, or null when unknown.
+#[utoipa::path(get, path = "/submissions/batch", tag = "judge0",
+    params(("tokens" = Option<String>, Query, description = "Comma-separated submission tokens"), ("base64_encoded" = Option<String>, Query, description = "`true`: `source_code`, `stdin`, `expected_output` and the outputs are Base64"), ("fields" = Option<String>, Query, description = "Comma-separated submission fields to answer with, or `*` for all")),
+    responses(
+        (status = 200, description = "`{\"submissions\": [...]}`, null for an unknown token", body = Object),
+        (status = 400, description = "Invalid `fields`, a batch of the wrong size, or a body that is not JSON", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it"), (status = 503, description = "The queue is full or the submissions database does not answer", body = Object),
+    ))]
 pub async fn get_batch(
     _: Authorized,
     judge0: web::Data<Judge0>,
@@ -278,6 +311,8 @@ fn offered(state: &AppState) -> impl Iterator<Item = &'static languages::Judge0L
 }
 
 /// `GET /languages`: `[{id, name}]`.
+#[utoipa::path(get, path = "/languages", tag = "judge0",
+    responses((status = 200, description = "`[{id, name}]`", body = Vec<Object>), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it")))]
 pub async fn list_languages(
     _: Authorized,
     state: web::Data<AppState>,
@@ -294,6 +329,8 @@ pub async fn list_languages(
 }
 
 /// `GET /languages/all`: `[{id, name, is_archived}]`.
+#[utoipa::path(get, path = "/languages/all", tag = "judge0",
+    responses((status = 200, description = "`[{id, name, is_archived}]`", body = Vec<Object>), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it")))]
 pub async fn list_all_languages(
     _: Authorized,
     state: web::Data<AppState>,
@@ -311,6 +348,9 @@ pub async fn list_all_languages(
 }
 
 /// `GET /languages/{id}`: the language with its file and commands; 404 when unknown.
+#[utoipa::path(get, path = "/languages/{id}", tag = "judge0",
+    params(("id" = String, Path, description = "A Judge0 language id")),
+    responses((status = 200, description = "The language", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it"), (status = 404, description = "Unknown", body = Object)))]
 pub async fn get_language(
     _: Authorized,
     state: web::Data<AppState>,
@@ -337,17 +377,23 @@ pub async fn get_language(
 }
 
 /// `GET /statuses`: `[{id, description}]` for ids 1 to 14.
+#[utoipa::path(get, path = "/statuses", tag = "judge0",
+    responses((status = 200, description = "`[{id, description}]`", body = Vec<Object>), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it")))]
 pub async fn list_statuses(_: Authorized) -> HttpResponse {
     let list: Vec<StatusBody> = status::ALL.into_iter().map(StatusBody::from).collect();
     HttpResponse::Ok().json(list)
 }
 
 /// `GET /about`: version 1.13.1, which the Python SDK reads to pick its language ids.
+#[utoipa::path(get, path = "/about", tag = "judge0",
+    responses((status = 200, description = "Judge0's version and maintainer", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it")))]
 pub async fn about(_: Authorized) -> HttpResponse {
     HttpResponse::Ok().json(info::ABOUT)
 }
 
 /// `GET /version`: the version as plain text.
+#[utoipa::path(get, path = "/version", tag = "judge0",
+    responses((status = 200, description = "The Judge0 version", content_type = "text/plain", body = String), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it")))]
 pub async fn version(_: Authorized) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
@@ -355,6 +401,8 @@ pub async fn version(_: Authorized) -> HttpResponse {
 }
 
 /// `GET /config_info`: Judge0's 39 configuration keys with codeexec's real limits.
+#[utoipa::path(get, path = "/config_info", tag = "judge0",
+    responses((status = 200, description = "Judge0's configuration keys with this service's limits", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it")))]
 pub async fn config_info(
     _: Authorized,
     state: web::Data<AppState>,
@@ -391,6 +439,8 @@ pub async fn config_info(
 }
 
 /// `GET /system_info`: the machine's CPU and memory, as a flat string map.
+#[utoipa::path(get, path = "/system_info", tag = "judge0",
+    responses((status = 200, description = "The machine's CPU and memory", body = Object), (status = 401, description = "`judge0.auth_token` is set and the request does not carry it")))]
 pub async fn system_info(_: Authorized) -> HttpResponse {
     HttpResponse::Ok().json(info::system_info())
 }

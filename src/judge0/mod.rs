@@ -18,7 +18,7 @@ mod status;
 mod store;
 mod submission;
 
-use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use jobs::Judge0;
 pub use settings::Judge0Settings;
@@ -45,13 +45,10 @@ pub async fn start(settings: &Settings, engine: Engine) -> Result<Judge0, mongod
     ))
 }
 
-/// Registers the Judge0 routes at the root and under `/judge0`, when `judge0.enabled`.
-pub fn configure(config: &mut web::ServiceConfig, judge0: web::Data<Judge0>) {
-    if !judge0.settings.enabled {
-        return;
-    }
+/// Registers the Judge0 routes, each described, at the root and under `/judge0`; the app serves
+/// them when `judge0.enabled` (see `api::app_serving`), with the [`Judge0`] as app data.
+pub fn configure(config: &mut ServiceConfig) {
     config
-        .app_data(judge0)
-        .service(web::scope("/judge0").configure(handlers::register))
-        .configure(handlers::register);
+        .configure(|config| handlers::register(config, "/judge0"))
+        .configure(|config| handlers::register(config, ""));
 }
