@@ -77,7 +77,13 @@ fn description(state: &AppState) -> Value {
         settings.judge0.enabled,
     );
     let description = serde_json::to_value(openapi).expect("an OpenAPI document is JSON");
-    api::openapi::for_languages(description, &state.registry, &state.settings.limits)
+    let description =
+        api::openapi::for_languages(description, &state.registry, &state.settings.limits);
+    crate::judge0::description::narrowed(
+        description,
+        &state.registry,
+        settings.judge0.max_submission_batch_size,
+    )
 }
 
 /// Serves on `listener` until `shutdown` resolves, then stops taking requests, lets those in

@@ -59,7 +59,7 @@ const NAME_CHARACTER_NOT_DOT: &str = r"[^./\\\u0000-\u001F\u007F-\u009F]";
 const NAME_CHARACTER_TO_BEGIN: &str = r"[^./\\\-@\u0000-\u001F\u007F-\u009F]";
 /// White space as Rust's `char::is_whitespace` reads it (Unicode White_Space), which decides
 /// whether code is empty.
-const WHITE_SPACE: &str =
+pub(crate) const WHITE_SPACE: &str =
     r"\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
 
 /// `description` with each execute endpoint's request body narrowed to one of this service's

@@ -6,6 +6,7 @@
 mod additional_files;
 mod auth;
 mod callback;
+pub mod description;
 mod error;
 mod handlers;
 mod info;
@@ -48,7 +49,10 @@ pub async fn start(settings: &Settings, engine: Engine) -> Result<Judge0, mongod
 /// Registers the Judge0 routes, each described, at the root and under `/judge0`; the app serves
 /// them when `judge0.enabled` (see `api::app_serving`), with the [`Judge0`] as app data.
 pub fn configure(config: &mut ServiceConfig) {
+    let query = actix_web::web::QueryConfig::default()
+        .error_handler(|error, _| error::Judge0Error::BadRequest(error.to_string()).into());
     config
+        .app_data(query)
         .configure(|config| handlers::register(config, "/judge0"))
         .configure(|config| handlers::register(config, ""));
 }

@@ -7,7 +7,12 @@ blank, Java's entry point is a .java file (its class is the file's name), and no
 file and the folder of another. And the service bounds names and arguments in bytes of UTF-8,
 where JSON Schema's maxLength counts characters (the description states the bytes in words): a
 name over 255 bytes, an argument over 64 KiB, or arguments over 256 KiB in all. A body breaking
-one of them is schema-valid yet rightly answered 400, so it is not generated as positive data. Nothing
+one of them is schema-valid yet rightly answered 400, so it is not generated as positive data.
+
+Judge0's submission POSTs (at the root and under /judge0) have one such rule too: with the query
+parameter base64_encoded=true, source_code, stdin and expected_output must be Base64, a rule
+that ties a parameter to the body and so has no words in JSON Schema either; the service rightly
+answers 422 to a schema-valid body that is not Base64 there. Nothing
 else is filtered: negative data and every other operation reach the service as generated.
 """
 
@@ -90,3 +95,15 @@ def only_arguments_within_the_byte_limits(context, case):
     if meta is not None and not meta.generation.mode.is_positive:
         return True
     return not breaks_a_byte_limit(case.body)
+
+
+def asks_for_base64(case):
+    return isinstance(case.query, dict) and case.query.get("base64_encoded") == "true"
+
+
+@schemathesis.hook("filter_case").apply_to(path_regex=r"^(/judge0)?/submissions(/batch)?$", method="POST")
+def only_base64_bodies_when_base64_is_asked(context, case):
+    meta = case.meta
+    if meta is not None and not meta.generation.mode.is_positive:
+        return True
+    return not asks_for_base64(case)
