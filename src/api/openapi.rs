@@ -66,7 +66,8 @@ pub(crate) const WHITE_SPACE: &str =
 /// languages at a time: its names, its limits and its file-name rules, so that a body the
 /// description admits is one the service runs (apart from what JSON Schema cannot say across
 /// files: unique names, one entry point, the entry point's code not blank, a Java entry point
-/// being a `.java` file).
+/// being a `.java` file, no name both a file and a folder; and limits in bytes, where JSON
+/// Schema counts characters: these are stated in words, `description`).
 pub fn for_languages(
     mut description: Value,
     registry: &LanguageRegistry,
