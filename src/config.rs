@@ -46,6 +46,9 @@ pub struct ServerSettings {
     pub body_timeout_secs: u64,
     /// Seconds given to requests in flight after SIGTERM/SIGINT before they are cut.
     pub shutdown_timeout_secs: u64,
+    /// Seconds a node keeps answering after SIGTERM, with health 503 and new jobs refused,
+    /// before it stops listening: time for a load balancer's health check to take it out.
+    pub drain_secs: u64,
     pub log_format: LogFormat,
 }
 

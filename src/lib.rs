@@ -4,6 +4,7 @@
 pub mod api;
 pub mod background;
 pub mod config;
+pub mod drain;
 pub mod execution_log;
 pub mod images;
 pub mod judge0;

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 use codeexec_engine::{connect_runtime, Engine, EngineError};
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use crate::api::{self, AppState};
 use crate::config::{LogFormat, Settings};
+use crate::drain::{self, Drain};
 use crate::execution_log::ExecutionLog;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
@@ -86,9 +88,10 @@ fn description(state: &AppState) -> Value {
     )
 }
 
-/// Serves on `listener` until `shutdown` resolves, then stops taking requests, lets those in
-/// flight finish (up to `server.shutdown_timeout_secs`), removes every container of this
-/// instance and flushes the execution logs. Must run inside an actix system.
+/// Serves on `listener` until `shutdown` resolves, then drains (health 503 and new jobs
+/// refused for at least `server.drain_secs`, until the admitted jobs have finished), stops
+/// taking requests, lets those in flight finish (up to `server.shutdown_timeout_secs`), removes
+/// every container of this instance and flushes the execution logs. Must run inside an actix system.
 pub async fn serve(
     settings: Settings,
     listener: TcpListener,
@@ -118,7 +121,8 @@ pub async fn serve(
         engine: engine.clone(),
         rate_limit: RateLimit::start(&settings.rate_limit),
         execution_log: execution_log.clone(),
-        metrics,
+        metrics: metrics.clone(),
+        drain: Drain::default(),
     });
     let max_body_bytes = settings.server.max_body_bytes;
     let judge0_after_stop = judge0.clone();
@@ -128,12 +132,16 @@ pub async fn serve(
         .local_addr()
         .map(|address| address.to_string())
         .unwrap_or_default();
+    let drain = state.drain.clone();
+    let judge0_pending = judge0.clone();
     let server = HttpServer::new(move || {
         let (app, _) = api::app_serving(App::new(), max_body_bytes, judge0_enabled);
-        // The body timeout wraps every route, inside the metrics so that a 408 is counted.
+        // The body timeout and the drain wrap every route, inside the metrics so that a 408 or
+        // a refusal while draining is counted.
         app.wrap(actix_web::middleware::from_fn(
             api::body_timeout::read_body_in_time,
         ))
+        .wrap(actix_web::middleware::from_fn(drain::refuse_new_jobs))
         .wrap(actix_web::middleware::from_fn(api::http_metrics::record))
         .app_data(state.clone())
         .app_data(description.clone())
@@ -149,9 +157,20 @@ pub async fn serve(
     }
     let server = server.run();
     let handle = server.handle();
+    let drain_secs = Duration::from_secs(settings.server.drain_secs);
+    let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_secs);
     actix_web::rt::spawn(async move {
         shutdown.await;
-        tracing::info!("stopping: no new requests; finishing those in flight");
+        tracing::info!(
+            drain_secs = drain_secs.as_secs(),
+            "draining: health answers 503 and new jobs are refused; admitted jobs finish"
+        );
+        drain.begin();
+        let idle = || metrics.jobs_in_flight.get() == 0 && judge0_pending.pending() == 0;
+        if !drain.settle(drain_secs, shutdown_timeout, idle).await {
+            tracing::warn!("admitted jobs still running at the end of the shutdown timeout");
+        }
+        tracing::info!("stopping: no new connections; finishing the requests in flight");
         handle.stop(true).await;
     });
     let outcome = server.await;

@@ -37,6 +37,9 @@ pub enum ApiError {
     ClientBusy { cap: usize },
     #[error("the request body did not arrive within {secs} s")]
     BodyTimeout { secs: u64 },
+    /// The node is draining before it stops (SIGTERM): it finishes its jobs but takes no new one.
+    #[error("this node is draining before it stops and takes no new job; try again, and another node will answer")]
+    Draining,
 }
 
 /// Why an execute request was refused before it ran: the `reason` label of
@@ -79,7 +82,9 @@ impl ApiError {
             ApiError::Busy(EngineError::Unavailable { .. } | EngineError::Start(_)) => {
                 Rejection::Unavailable
             }
-            ApiError::Busy(EngineError::ShuttingDown) => Rejection::ShuttingDown,
+            ApiError::Busy(EngineError::ShuttingDown) | ApiError::Draining => {
+                Rejection::ShuttingDown
+            }
             ApiError::NotFound(_) | ApiError::Unavailable(_) => return None,
         })
     }
@@ -102,7 +107,9 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) | ApiError::Unavailable(_) | ApiError::Draining => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited(_) | ApiError::ClientBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
@@ -113,7 +120,10 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Busy(_) | ApiError::Unavailable(_) | ApiError::ClientBusy { .. } => {
+            ApiError::Busy(_)
+            | ApiError::Unavailable(_)
+            | ApiError::ClientBusy { .. }
+            | ApiError::Draining => {
                 response.insert_header(("Retry-After", RETRY_AFTER_SECS));
             }
             ApiError::RateLimited(decision) => {

@@ -44,6 +44,8 @@ pub struct AppState {
     pub rate_limit: Option<RateLimit>,
     /// This service's metrics, also handed to the engine as its observer.
     pub metrics: Arc<Metrics>,
+    /// Set from SIGTERM on: health is 503 and new jobs are refused.
+    pub drain: crate::drain::Drain,
 }
 
 /// Every route of the service on `app`, each an [`endpoint`] in the OpenAPI description, and

@@ -197,7 +197,8 @@ pub async fn languages(state: web::Data<AppState>) -> HttpResponse {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Health {
-    /// `OK`, or `UNAVAILABLE` when anything below is wrong.
+    /// `OK`; `DRAINING` from SIGTERM on, while the node finishes its jobs before it stops;
+    /// `UNAVAILABLE` when anything below is wrong.
     #[schema(example = "OK")]
     status: &'static str,
     /// RFC 3339.
@@ -218,14 +219,15 @@ struct PoolHealth {
     state: Option<PoolStatus>,
 }
 
-/// Health: 200 when Docker answers and every language's pool works, 503 naming what is wrong.
+/// Health: 200 when Docker answers and every language's pool works, 503 naming what is wrong,
+/// and 503 `DRAINING` once the node has been told to stop (a load balancer takes it out).
 #[utoipa::path(
     get,
     path = "/health",
     tag = "service",
     responses(
         (status = 200, description = "Docker answers and every pool works", body = Health),
-        (status = 503, description = "Something is wrong; `problems` says what", body = Health),
+        (status = 503, description = "Something is wrong, or the node is draining; `problems` says what", body = Health),
     )
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
@@ -259,9 +261,20 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         );
     }
     problems.sort();
+    let draining = state.drain.is_draining();
+    if draining {
+        problems.insert(
+            0,
+            "draining: this node is stopping and takes no new job".into(),
+        );
+    }
     let ok = problems.is_empty();
     let body = Health {
-        status: if ok { "OK" } else { "UNAVAILABLE" },
+        status: match (ok, draining) {
+            (_, true) => "DRAINING",
+            (true, false) => "OK",
+            (false, false) => "UNAVAILABLE",
+        },
         timestamp: chrono::Utc::now().to_rfc3339(),
         docker,
         pools,

@@ -54,6 +54,11 @@ impl Judge0 {
         }
     }
 
+    /// Submissions of this instance admitted and not finished yet.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Whether `count` more submissions fit in this instance's queue.
     pub fn has_room_for(&self, count: usize) -> bool {
         self.pending.len() + count <= self.settings.max_queue_size

@@ -80,6 +80,25 @@ impl Service {
         }
     }
 
+    /// Starts the real binary on the local runtime (the runner as a host process: no sandbox),
+    /// with `overrides` on top: for tests of the service's own behaviour, such as its drain,
+    /// whose jobs must stay in flight until the test lets them go ([`super::HeldJob`]).
+    pub fn start_local(name: &str, overrides: &[(&str, &str)]) -> Service {
+        let runner = std::path::Path::new(env!("CARGO_BIN_EXE_codeexec"))
+            .with_file_name("codeexec-runner")
+            .display()
+            .to_string();
+        let mut local = vec![
+            ("CODEEXEC_RUNTIME__KIND", "local"),
+            ("CODEEXEC_RUNTIME__ALLOW_UNSANDBOXED", "true"),
+            ("CODEEXEC_RUNTIME__LOCAL_RUNNER_PATH", runner.as_str()),
+        ];
+        local.extend_from_slice(overrides);
+        let service = Service::start(name, &local);
+        wait_until("the pools are full", || service.pools_full_and_settled());
+        service
+    }
+
     /// Starts a service and waits until every pool is full and has reported its version.
     pub fn start_ready(name: &str, overrides: &[(&str, &str)]) -> Service {
         let service = Service::start(name, overrides);
@@ -157,8 +176,18 @@ impl Service {
 
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_for_exit()
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) and returns at once.
+    pub fn signal(&self, signal: i32) {
         // SAFETY: kill(2) on our own child's pid with a valid signal number.
-        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.pid as i32, signal) };
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_for_exit(&self) -> ExitStatus {
         self.exited
             .lock()
             .unwrap()

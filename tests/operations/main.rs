@@ -1,7 +1,7 @@
 //! Running the service as an operator does, against the real Docker engine and the real tools
 //! around it: Docker faults (a private dockerd that is stopped and restarted), load, the load
-//! report command, Prometheus monitoring, and execution logs in SecantusDB. One binary, so it
-//! compiles once.
+//! report command, Prometheus monitoring, execution logs in SecantusDB, and a node's drain on
+//! SIGTERM. One binary, so it compiles once.
 
 #[path = "../attack/mod.rs"]
 mod attack;
@@ -10,6 +10,7 @@ mod common;
 #[path = "../private_engine/mod.rs"]
 mod private_engine;
 
+mod drain;
 mod execution_log;
 mod faults;
 mod load;
