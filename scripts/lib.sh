@@ -17,6 +17,20 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Installs Debian's packages given as "name=version" when that exact version is not installed
+# (root only): test tools pinned as the registries' ones are.
+ensure_pinned_packages() {
+    local wanted=()
+    for pin in "$@"; do
+        [[ $(dpkg-query -W -f='${Status} ${Version}' "${pin%%=*}" 2>/dev/null) == "install ok installed ${pin#*=}" ]] || wanted+=("$pin")
+    done
+    [[ ${#wanted[@]} -eq 0 ]] && return
+    [[ $EUID -eq 0 ]] || die "missing packages ${wanted[*]}; install them or run as root"
+    log "installing ${wanted[*]} from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades "${wanted[@]}" >/dev/null
+}
+
 # Makes sure a Docker engine answers; as root, installs and starts one when none does. The engine
 # runs without the default bridge and without iptables rules: job containers have no network.
 ensure_docker() {
@@ -72,6 +86,20 @@ ensure_secantusdb() {
         "$venv/bin/pip" install --quiet --disable-pip-version-check 'secantusdb==0.7.0b3'
     fi
     export CODEEXEC_TEST_SECANTUSD=$venv/bin/secantusd-py
+}
+
+# Debian bookworm's Redis and HAProxy, pinned: the shared rate limits (tests/operations) and the
+# cluster (scripts/cluster, tests/cluster) run them on loopback ports of their own; the packages'
+# own services are not used. Exports CODEEXEC_TEST_REDIS_SERVER and CODEEXEC_TEST_HAPROXY.
+CODEEXEC_REDIS_VERSION='5:7.0.15-1~deb12u10'
+CODEEXEC_HAPROXY_VERSION='2.6.12-1+deb12u4'
+ensure_redis() {
+    ensure_pinned_packages "redis-server=$CODEEXEC_REDIS_VERSION" "redis-tools=$CODEEXEC_REDIS_VERSION"
+    export CODEEXEC_TEST_REDIS_SERVER=/usr/bin/redis-server
+}
+ensure_haproxy() {
+    ensure_pinned_packages "haproxy=$CODEEXEC_HAPROXY_VERSION"
+    export CODEEXEC_TEST_HAPROXY=/usr/sbin/haproxy
 }
 
 # Installs the official Judge0 Python SDK (PyPI judge0, pinned with its dependencies), which

@@ -57,6 +57,8 @@ pub struct Metrics {
     pub http_requests_total: IntCounterVec,
     pub http_request_duration_seconds: HistogramVec,
     pub rate_limited_total: IntCounter,
+    pub rate_limit_redis_up: IntGauge,
+    pub rate_limit_local_fallback_total: IntCounter,
     pub rejected_total: IntCounterVec,
     pub execution_log_writes_total: IntCounterVec,
     pub build_info: IntGaugeVec,
@@ -161,6 +163,18 @@ impl Metrics {
                 "Requests refused with 429 by the rate limiter.",
             )
             .expect("valid counter"),
+            rate_limit_redis_up: IntGauge::new(
+                "codeexec_rate_limit_redis_up",
+                "1 while the shared rate limit's Redis answers; 0 while this node falls back to its \
+                 own buckets, and with the local backend.",
+            )
+            .expect("valid gauge"),
+            rate_limit_local_fallback_total: IntCounter::new(
+                "codeexec_rate_limit_local_fallback_total",
+                "Requests whose token came from this node's own buckets because Redis did not \
+                 answer (rate_limit.backend = \"redis\").",
+            )
+            .expect("valid counter"),
             rejected_total: counter_vec(
                 "codeexec_rejected_total",
                 "Execute requests refused before running, by reason.",
@@ -203,6 +217,8 @@ impl Metrics {
             Box::new(self.http_requests_total.clone()),
             Box::new(self.http_request_duration_seconds.clone()),
             Box::new(self.rate_limited_total.clone()),
+            Box::new(self.rate_limit_redis_up.clone()),
+            Box::new(self.rate_limit_local_fallback_total.clone()),
             Box::new(self.rejected_total.clone()),
             Box::new(self.execution_log_writes_total.clone()),
             Box::new(self.build_info.clone()),

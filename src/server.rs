@@ -119,7 +119,7 @@ pub async fn serve(
         settings: settings.clone(),
         registry: engine.languages().clone(),
         engine: engine.clone(),
-        rate_limit: RateLimit::start(&settings.rate_limit),
+        rate_limit: RateLimit::start(&settings.rate_limit, &metrics),
         execution_log: execution_log.clone(),
         metrics: metrics.clone(),
         drain: Drain::default(),

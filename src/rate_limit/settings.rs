@@ -23,6 +23,28 @@ pub struct RateLimitSettings {
     pub sweep_interval_secs: u64,
     /// Execute jobs one client may have admitted and not yet answered at once; one more gets 429.
     pub max_in_flight_per_client: usize,
+    /// Where the buckets live: this node's memory, or Redis, shared by every node.
+    pub backend: Backend,
+    /// The Redis server of the `redis` backend, e.g. `redis://127.0.0.1:6379/`.
+    pub redis_url: String,
+    /// Prefix of the Redis keys, one per client: `<prefix>:<client address>`.
+    pub redis_key_prefix: String,
+    /// Longest wait for Redis's answer, in milliseconds, before this request falls back to the
+    /// node's own buckets.
+    pub redis_timeout_ms: u64,
+    /// After Redis failed, milliseconds during which the node uses its own buckets without
+    /// asking Redis again.
+    pub redis_retry_ms: u64,
+}
+
+/// Where the token buckets live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// In this node's memory: each node counts on its own.
+    Local,
+    /// In Redis: every node behind a load balancer takes from the same buckets.
+    Redis,
 }
 
 /// Bounds that keep a bucket's arithmetic (time per token times burst) far from overflowing.
@@ -51,6 +73,14 @@ impl RateLimitSettings {
         }
         if self.max_in_flight_per_client == 0 {
             return fail("max_in_flight_per_client must be at least 1");
+        }
+        if self.backend == Backend::Redis {
+            if let Err(error) = redis::Client::open(self.redis_url.as_str()) {
+                return fail(&format!("redis_url is not a Redis URL: {error}"));
+            }
+            if self.redis_timeout_ms == 0 {
+                return fail("redis_timeout_ms must be at least 1");
+            }
         }
         Ok(())
     }

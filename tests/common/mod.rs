@@ -1,7 +1,7 @@
 //! Shared test support, a module per concern: talking HTTP to a service (`http`), the real binary
 //! against the real Docker engine (`process`), a service inside the test process on the local
-//! runtime (`in_process`), looking at Docker (`docker`), polling (`wait`), and SecantusDB
-//! (`secantus`).
+//! runtime (`in_process`), looking at Docker (`docker`), polling (`wait`), SecantusDB
+//! (`secantus`) and Redis (`redis`).
 #![allow(dead_code, unused_imports)]
 
 pub mod browser;
@@ -10,6 +10,7 @@ pub mod held_job;
 pub mod http;
 pub mod in_process;
 pub mod process;
+pub mod redis;
 pub mod secantus;
 pub mod wait;
 

@@ -1,7 +1,7 @@
 //! Running the service as an operator does, against the real Docker engine and the real tools
 //! around it: Docker faults (a private dockerd that is stopped and restarted), load, the load
-//! report command, Prometheus monitoring, execution logs in SecantusDB, and a node's drain on
-//! SIGTERM. One binary, so it compiles once.
+//! report command, Prometheus monitoring, execution logs in SecantusDB, a node's drain on
+//! SIGTERM, and rate limits shared through Redis. One binary, so it compiles once.
 
 #[path = "../attack/mod.rs"]
 mod attack;
@@ -16,3 +16,4 @@ mod faults;
 mod load;
 mod loadtest;
 mod monitoring;
+mod shared_rate_limit;
