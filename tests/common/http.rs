@@ -78,11 +78,23 @@ impl Http {
         body: Vec<u8>,
         headers: &[(&str, &str)],
     ) -> (u16, HashMap<String, String>, Value) {
+        self.try_post_with_headers(path, body, headers)
+            .expect("POST sent")
+    }
+
+    /// [`Http::post_with_headers`], with the client's error when no answer came (the
+    /// connection refused or closed before an answer).
+    pub fn try_post_with_headers(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, HashMap<String, String>, Value), reqwest::Error> {
         let mut request = self.client.post(format!("{}{path}", self.url)).body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        answer(request.send().expect("POST sent"))
+        request.send().map(answer)
     }
 
     /// GETs `path`; returns the status, the headers and the JSON body.

@@ -1,10 +1,11 @@
 //! Shared test support, a module per concern: talking HTTP to a service (`http`), the real binary
 //! against the real Docker engine (`process`), a service inside the test process on the local
 //! runtime (`in_process`), looking at Docker (`docker`), polling (`wait`), SecantusDB
-//! (`secantus`) and Redis (`redis`).
+//! (`secantus`), Redis (`redis`) and a cluster from scripts/cluster (`cluster`).
 #![allow(dead_code, unused_imports)]
 
 pub mod browser;
+pub mod cluster;
 pub mod docker;
 pub mod held_job;
 pub mod http;
