@@ -58,6 +58,9 @@ fn shared(redis: &RedisServer, prefix: &str) -> Vec<(&'static str, String)> {
         ("CODEEXEC_RATE_LIMIT__REDIS_URL", redis.url()),
         ("CODEEXEC_RATE_LIMIT__REDIS_KEY_PREFIX", prefix.to_string()),
         ("CODEEXEC_RATE_LIMIT__REDIS_RETRY_MS", "200".to_string()),
+        // A loaded machine must not turn the shared bucket into local ones: the fallback is
+        // for a Redis that is gone, which the tests stop.
+        ("CODEEXEC_RATE_LIMIT__REDIS_TIMEOUT_MS", "5000".to_string()),
     ]
 }
 
