@@ -336,6 +336,8 @@ fn adapted_language(language: &Arc<Language>, options: &[String], redirect: bool
         ];
         run.append(&mut settings.run);
         settings.run = run;
+        // The shell must start the program afresh to redirect it: no pre-started runtime.
+        settings.prestart = false;
     }
     Arc::new(Language {
         name: language.name.clone(),

@@ -49,7 +49,8 @@ import __main__, os, subprocess
 names = sorted(vars(__main__))
 view = [__name__, sys.argv, __file__, sys.path[0], sys.orig_argv, names, modules,
         type(__loader__).__name__, __loader__.name, __loader__.path, __spec__, __cached__,
-        __doc__, __package__, sys.stdout.write_through, sys.getrecursionlimit()]
+        __doc__, __package__, sys.stdout.write_through, sys.getrecursionlimit(),
+        open("/proc/self/cmdline", "rb").read().rstrip(b"\0")]
 if os.environ.get("PLAIN_CHILD"):
     print(view)
 else:

@@ -16,7 +16,7 @@ def _codeexec_run():
     main = sys.modules["__main__"]
     names = main.__dict__
     for name in list(names):
-        if name not in ("__name__", "__builtins__", "__annotations__"):
+        if name not in ("__name__", "__builtins__", "__annotations__", "_show_command_line"):
             del names[name]
     names.update(
         __doc__=None,
@@ -28,6 +28,7 @@ def _codeexec_run():
     )
     sys.argv[:] = argv
     sys.orig_argv[:] = sys.orig_argv[: sys.orig_argv.index("-c")] + argv
+    names.pop("_show_command_line")(sys.orig_argv)
     sys.path[0] = os.path.dirname(path)
     with open(path, "rb") as source:
         code = compile(source.read(), path, "exec")
@@ -40,6 +41,21 @@ def _codeexec_run():
         error = error.with_traceback(error.__traceback__.tb_next)
         sys.excepthook(type(error), error, error.__traceback__)
         sys.exit(1)
+
+
+def _show_command_line(argv):
+    # What /proc/self/cmdline (and ps) show: the plain command, written over this process's
+    # own argument area, the loader's text, when it fits; the area keeps its length, so NUL
+    # bytes follow it.
+    with open("/proc/self/stat", "rb") as stat:
+        fields = stat.read().rsplit(b")", 1)[1].split()
+    # arg_start and arg_end are fields 48 and 49 of proc(5); the split begins at field 3.
+    start, end = int(fields[45]), int(fields[46])
+    shown = b"\0".join(part.encode("utf-8", "surrogateescape") for part in argv) + b"\0"
+    if len(shown) <= end - start:
+        with open("/proc/self/mem", "r+b", buffering=0) as memory:
+            memory.seek(start)
+            memory.write(shown.ljust(end - start, b"\0"))
 
 
 _codeexec_run()
