@@ -1,22 +1,23 @@
-//! Pre-started runtimes (Python): a program cannot tell that its interpreter was started before
-//! its job, except by timing. Every case runs on a service with `prestart = true` and on one with
-//! `prestart = false`, and must come out the same on both; the first case has the program compare
-//! its own view with that of a plain `python3 -u main.py a b` it starts itself.
+//! Pre-started runtimes (Python, Node.js): a program cannot tell that its runtime was started
+//! before its job, except by timing. Every case runs on a service with `prestart = true` and on
+//! one with `prestart = false`, and must come out the same on both; the first case has the
+//! program compare its own view with that of a plain `python3 -u main.py ...` or
+//! `node main.js ...` it starts itself.
 
 use std::sync::OnceLock;
 
 use crate::common::Service;
 use serde_json::{json, Value};
 
-/// Only Python is offered, so that the two services warm no other pool.
-fn python_only(prestart: &'static str) -> Vec<(&'static str, &'static str)> {
+/// Only the pre-started languages are offered, so that the two services warm no other pool.
+fn prestarted_languages_only(prestart: &'static str) -> Vec<(&'static str, &'static str)> {
     vec![
-        ("CODEEXEC_LANGUAGES__JAVASCRIPT__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__RUBY__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__JAVA__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__GO__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__CPP__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__PYTHON__PRESTART", prestart),
+        ("CODEEXEC_LANGUAGES__JAVASCRIPT__PRESTART", prestart),
     ]
 }
 
@@ -26,11 +27,13 @@ fn services() -> [(&'static str, &'static Service); 2] {
     [
         (
             "prestarted",
-            PRESTARTED.get_or_init(|| Service::start_ready("prestarted", &python_only("true"))),
+            PRESTARTED.get_or_init(|| {
+                Service::start_ready("prestarted", &prestarted_languages_only("true"))
+            }),
         ),
         (
             "cold",
-            COLD.get_or_init(|| Service::start_ready("cold", &python_only("false"))),
+            COLD.get_or_init(|| Service::start_ready("cold", &prestarted_languages_only("false"))),
         ),
     ]
 }
@@ -43,7 +46,7 @@ fn run_on_both(body: Value) -> Vec<(&'static str, Value)> {
 }
 
 /// What a Python program can see of how it was started, printed as one line.
-const VIEW: &str = r#"import sys
+const PYTHON_VIEW: &str = r#"import sys
 modules = sorted(sys.modules)
 import __main__, os, subprocess
 names = sorted(vars(__main__))
@@ -61,44 +64,100 @@ else:
     print(plain)
 "#;
 
+/// What a Node.js program can see of how it was started, printed as one line.
+const JAVASCRIPT_VIEW: &str = r#"const cached = Object.keys(require.cache);
+const fs = require('fs');
+const Module = require('module');
+const view = JSON.stringify([process.argv, process.execArgv, require.main === module, __filename,
+  module.id, module.paths, cached, process.title, process.argv0, Module._resolveFilename.name,
+  Module._findPath.name, typeof process._eval,
+  fs.readFileSync('/proc/self/cmdline', 'latin1').replace(/\0+$/, '')]);
+if (process.env.PLAIN_CHILD) {
+  console.log(view);
+} else {
+  const plain = require('child_process').execFileSync('node', ['main.js', ...process.argv.slice(2)],
+    { env: { ...process.env, PLAIN_CHILD: '1' }, encoding: 'utf8' }).trim();
+  console.log(view);
+  console.log(plain);
+}
+"#;
+
 #[test]
-fn the_program_sees_what_a_plain_interpreter_would_show_it() {
-    let body = json!({ "language": "python", "code": VIEW, "args": ["a", "b c"] });
-    for (service, result) in run_on_both(body) {
-        assert_eq!(result["runTimeStatus"], "succeeded", "{service}: {result}");
-        let output = result["stdout"].as_str().unwrap();
-        let lines: Vec<&str> = output.lines().collect();
-        assert_eq!(lines.len(), 2, "{service}: {output}");
-        assert_eq!(
-            lines[0], lines[1],
-            "{service}: its own view, then a plain python3's"
-        );
-        assert!(
-            lines[0].starts_with("['__main__', ['main.py', 'a', 'b c'], '/sandbox/main.py', '/sandbox', ['python3', '-u', 'main.py', 'a', 'b c']"),
-            "{service}: {}",
-            lines[0]
-        );
+fn the_program_sees_what_a_plain_runtime_would_show_it() {
+    let cases = [
+        (
+            json!({ "language": "python", "code": PYTHON_VIEW, "args": ["a", "b c"] }),
+            "['__main__', ['main.py', 'a', 'b c'], '/sandbox/main.py', '/sandbox', ['python3', '-u', 'main.py', 'a', 'b c']",
+        ),
+        (
+            json!({ "language": "javascript", "code": JAVASCRIPT_VIEW, "args": ["a", "b c"] }),
+            r#"[["/usr/bin/node","/sandbox/main.js","a","b c"],[],true,"/sandbox/main.js",".""#,
+        ),
+    ];
+    for (body, expected_start) in cases {
+        for (service, result) in run_on_both(body) {
+            assert_eq!(result["runTimeStatus"], "succeeded", "{service}: {result}");
+            let output = result["stdout"].as_str().unwrap();
+            let lines: Vec<&str> = output.lines().collect();
+            assert_eq!(lines.len(), 2, "{service}: {output}");
+            assert_eq!(
+                lines[0], lines[1],
+                "{service}: its own view, then a plain python3's"
+            );
+            assert!(
+                lines[0].starts_with(expected_start),
+                "{service}: {}",
+                lines[0]
+            );
+        }
     }
 }
 
 #[test]
-fn an_uncaught_exception_reads_and_exits_as_in_a_plain_interpreter() {
-    let code = "def fail():\n    raise ValueError('boom')\nprint('before', end='')\nfail()\n";
-    let expected = "Traceback (most recent call last):\n  File \"/sandbox/main.py\", line 4, in <module>\n    fail()\n  File \"/sandbox/main.py\", line 2, in fail\n    raise ValueError('boom')\nValueError: boom\n";
-    for (service, result) in run_on_both(json!({ "language": "python", "code": code })) {
-        assert_eq!(
-            result["runTimeStatus"], "runtime_error",
-            "{service}: {result}"
-        );
-        assert_eq!(result["exitCode"], 1, "{service}: {result}");
-        assert_eq!(result["stdout"], "before", "{service}: output is flushed");
-        assert_eq!(result["stderr"], expected, "{service}: {result}");
+fn an_uncaught_exception_reads_and_exits_as_in_a_plain_runtime() {
+    let python = "def fail():\n    raise ValueError('boom')\nprint('before', end='')\nfail()\n";
+    let python_stderr = "Traceback (most recent call last):\n  File \"/sandbox/main.py\", line 4, in <module>\n    fail()\n  File \"/sandbox/main.py\", line 2, in fail\n    raise ValueError('boom')\nValueError: boom\n";
+    let javascript = "function fail() {\n  throw new Error('boom');\n}\nprocess.stdout.write('before');\nfail();\n";
+    let cases = [("python", python), ("javascript", javascript)];
+    for (language, code) in cases {
+        let results = run_on_both(json!({ "language": language, "code": code }));
+        for (service, result) in &results {
+            assert_eq!(
+                result["runTimeStatus"], "runtime_error",
+                "{service}: {result}"
+            );
+            assert_eq!(result["exitCode"], 1, "{service}: {result}");
+            assert_eq!(result["stdout"], "before", "{service}: output is flushed");
+        }
+        // The same message, stack and all, with or without a pre-started runtime.
+        assert_eq!(results[0].1["stderr"], results[1].1["stderr"], "{language}");
+        if language == "python" {
+            assert_eq!(results[0].1["stderr"], python_stderr);
+        } else {
+            let stderr = results[0].1["stderr"].as_str().unwrap();
+            assert!(
+                stderr.starts_with("/sandbox/main.js:2\n  throw new Error('boom');\n  ^\n\nError: boom\n    at fail (/sandbox/main.js:2:9)\n"),
+                "{stderr}"
+            );
+        }
     }
 }
 
 #[test]
 fn exit_codes_signals_stdin_and_imports_behave_as_usual() {
     let cases = [
+        (
+            json!({ "language": "javascript", "code": "process.stdout.write('bye');\nprocess.exit(3);\n" }),
+            ("runtime_error", json!(3), json!(null), "bye"),
+        ),
+        (
+            json!({ "language": "javascript", "code": "process.kill(process.pid, 'SIGTERM');\nsetTimeout(() => {}, 10000);\n" }),
+            ("runtime_error", json!(null), json!(15), ""),
+        ),
+        (
+            json!({ "language": "javascript", "code": "process.stdout.write(require('fs').readFileSync(0, 'utf8').toUpperCase());\n", "stdin": "typed\nlines" }),
+            ("succeeded", json!(0), json!(null), "TYPED\nLINES"),
+        ),
         (
             json!({ "language": "python", "code": "import sys\nprint('bye', end='')\nsys.exit(3)\n" }),
             ("runtime_error", json!(3), json!(null), "bye"),

@@ -156,7 +156,7 @@ pub struct LanguageSettings {
     pub prestart: bool,
     /// The waiting runtime's argv; `{loader}` stands for codeexec's loader for the language
     /// (`codeexec_protocol::prestart_loader`), which waits for the job and then runs the entry
-    /// file as the `run` command would.
+    /// file as the `run` command would, and `{loader_file}` for a file holding it.
     #[serde(default)]
     pub prestart_command: Vec<String>,
     /// Argv whose output names the toolchain's version.
@@ -189,18 +189,18 @@ impl LanguageSettings {
         self.run.iter().position(|part| part.contains("{entry}"))
     }
 
-    /// The pre-started runtime's argv for language `name`, or `None` when it has none.
-    pub fn prestart_argv(&self, name: &str) -> Option<Vec<String>> {
+    /// The runner's arguments that pre-start language `name`'s runtime, or `None` when it has
+    /// none: the runner fills in the loader.
+    pub fn prestart_args(&self, name: &str) -> Option<Vec<String>> {
         if !self.prestart {
             return None;
         }
-        let loader = codeexec_protocol::prestart_loader(name).unwrap_or_default();
-        Some(
-            self.prestart_command
-                .iter()
-                .map(|part| part.replace("{loader}", loader))
-                .collect(),
-        )
+        let mut args = vec![
+            codeexec_protocol::PRESTART_FLAG.to_string(),
+            name.to_string(),
+        ];
+        args.extend(self.prestart_command.iter().cloned());
+        Some(args)
     }
 }
 
@@ -257,9 +257,9 @@ impl EngineSettings {
                 let uses_loader = language
                     .prestart_command
                     .iter()
-                    .any(|p| p.contains("{loader}"));
+                    .any(|p| p.contains("{loader}") || p.contains("{loader_file}"));
                 if uses_loader && codeexec_protocol::prestart_loader(name).is_none() {
-                    return fail("prestart_command names {loader}, and codeexec has none for it");
+                    return fail("prestart_command names a loader, and codeexec has none for it");
                 }
                 if language.program_argv_start().is_none() {
                     return fail("prestart needs a run command naming {entry} (and not {sources})");

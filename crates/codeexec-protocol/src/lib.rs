@@ -13,19 +13,21 @@ pub const SANDBOX_DIR: &str = "/sandbox";
 /// Path of the runner inside every codeexec image.
 pub const RUNNER_PATH: &str = "/usr/local/bin/codeexec-runner";
 
-/// `codeexec-runner --prestart ARGV...` starts the language's runtime (ARGV) before the job
-/// arrives; the flag comes last and takes every argument after it.
+/// `codeexec-runner --prestart LANGUAGE ARGV...` starts the language's runtime (ARGV) before the
+/// job arrives; the flag comes last and takes every argument after it. In ARGV the runner replaces
+/// `{loader}` with the language's [`prestart_loader`] and `{loader_file}` with the path of a file
+/// holding it (which the loader deletes as it starts).
 pub const PRESTART_FLAG: &str = "--prestart";
 
 /// The file descriptor on which a pre-started runtime reads its program's argv when the job
 /// arrives: the arguments separated by NUL bytes, ending at end of file.
 pub const PRESTART_CONTROL_FD: i32 = 3;
 
-/// The loader a pre-started runtime runs while it waits, by language name: `{loader}` in a
-/// language's `prestart_command` stands for it.
+/// The loader a pre-started runtime runs while it waits, by language name (see [`PRESTART_FLAG`]).
 pub fn prestart_loader(language: &str) -> Option<&'static str> {
     match language {
         "python" => Some(include_str!("../loaders/python.py")),
+        "javascript" => Some(include_str!("../loaders/javascript.js")),
         _ => None,
     }
 }

@@ -9,7 +9,7 @@
 //! [`String::from_utf8_lossy`], so invalid UTF-8 becomes U+FFFD, while NUL bytes stay (JSON escapes
 //! them as `\u0000`). The result is always valid JSON, whatever the program wrote.
 //!
-//! Usage: `codeexec-runner [--sandbox DIR] [--prestart ARGV...]`; the sandbox defaults to
+//! Usage: `codeexec-runner [--sandbox DIR] [--prestart LANGUAGE ARGV...]`; the sandbox defaults to
 //! [`SANDBOX_DIR`], and another directory is only meant for tests on the host. With `--prestart`
 //! the language's runtime is started before the frame arrives (see [`prestart`]). The exit code is 0 when a job was run (whatever
 //! its stages did) and 2 when the arguments or the frame were malformed; a result is printed either
@@ -39,8 +39,8 @@ fn main() -> ExitCode {
     guard::start_orphan_reaper();
     let (result, code) = match parse_args(std::env::args_os().skip(1).collect()) {
         Ok(args) => {
-            let runtime = args.prestart.and_then(|argv| {
-                Prestarted::start(&argv, &args.sandbox)
+            let runtime = args.prestart.and_then(|(language, argv)| {
+                Prestarted::start(&language, &argv, &args.sandbox)
                     .inspect_err(|error| {
                         eprintln!("codeexec-runner: no pre-started runtime: {error}")
                     })
@@ -64,21 +64,23 @@ fn main() -> ExitCode {
 #[derive(Debug, PartialEq)]
 struct Args {
     sandbox: PathBuf,
-    /// The runtime to start before the frame arrives.
-    prestart: Option<Vec<String>>,
+    /// The language and runtime to start before the frame arrives.
+    prestart: Option<(String, Vec<String>)>,
 }
 
 /// Arguments are taken as `OsString`s because `std::env::args` panics on non-UTF-8 ones.
 fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
-    const USAGE: &str = "usage: codeexec-runner [--sandbox DIR] [--prestart ARGV...]";
+    const USAGE: &str = "usage: codeexec-runner [--sandbox DIR] [--prestart LANGUAGE ARGV...]";
     let (own, prestart) = match args.iter().position(|arg| arg == PRESTART_FLAG) {
         Some(at) => {
             let argv: Option<Vec<String>> = args[at + 1..]
                 .iter()
                 .map(|arg| arg.to_str().map(str::to_string))
                 .collect();
-            match argv {
-                Some(argv) if !argv.is_empty() => (&args[..at], Some(argv)),
+            match argv.as_deref() {
+                Some([language, argv @ ..]) if !argv.is_empty() => {
+                    (&args[..at], Some((language.clone(), argv.to_vec())))
+                }
                 _ => return Err(USAGE.to_string()),
             }
         }

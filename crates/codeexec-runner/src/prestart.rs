@@ -26,8 +26,9 @@ pub struct Prestarted {
 }
 
 impl Prestarted {
-    /// Starts `argv` in `dir`.
-    pub fn start(argv: &[String], dir: &Path) -> Result<Prestarted, String> {
+    /// Starts `argv`, with `language`'s loader filled in, in `dir`.
+    pub fn start(language: &str, argv: &[String], dir: &Path) -> Result<Prestarted, String> {
+        let argv = with_loader(language, argv)?;
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| "the pre-start command is empty".to_string())?;
@@ -77,4 +78,28 @@ impl Prestarted {
         }
         let _ = self.child.wait();
     }
+}
+
+/// `argv` with `{loader}` replaced by the language's loader, and `{loader_file}` by the path of a
+/// file (in the temporary directory, where the loader deletes it as it starts) holding it.
+fn with_loader(language: &str, argv: &[String]) -> Result<Vec<String>, String> {
+    let needs = |placeholder: &str| argv.iter().any(|part| part.contains(placeholder));
+    if !needs("{loader}") && !needs("{loader_file}") {
+        return Ok(argv.to_vec());
+    }
+    let loader = codeexec_protocol::prestart_loader(language)
+        .ok_or_else(|| format!("codeexec has no pre-start loader for {language:?}"))?;
+    let file = std::env::temp_dir().join(format!(".codeexec-loader-{}", std::process::id()));
+    if needs("{loader_file}") {
+        std::fs::write(&file, loader)
+            .map_err(|error| format!("cannot write the loader to {}: {error}", file.display()))?;
+    }
+    let file = file.to_string_lossy();
+    Ok(argv
+        .iter()
+        .map(|part| {
+            part.replace("{loader_file}", &file)
+                .replace("{loader}", loader)
+        })
+        .collect())
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
-use codeexec_protocol::{PRESTART_FLAG, RUNNER_PATH, SANDBOX_DIR};
+use codeexec_protocol::{RUNNER_PATH, SANDBOX_DIR};
 
 use super::{LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
 use crate::language::Language;
@@ -29,10 +29,7 @@ pub fn container_spec(
     let mut env = vec!["HOME=/tmp".to_string(), "LANG=C.UTF-8".to_string()];
     env.extend(limits.env.iter().cloned());
     let mut cmd = vec![RUNNER_PATH.to_string()];
-    if let Some(argv) = limits.prestart_argv(&language.name) {
-        cmd.push(PRESTART_FLAG.to_string());
-        cmd.extend(argv);
-    }
+    cmd.extend(limits.prestart_args(&language.name).unwrap_or_default());
     ContainerCreateBody {
         image: Some(limits.image.clone()),
         cmd: Some(cmd),
