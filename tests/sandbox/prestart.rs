@@ -1,8 +1,8 @@
-//! Pre-started runtimes (Python, Node.js): a program cannot tell that its runtime was started
-//! before its job, except by timing. Every case runs on a service with `prestart = true` and on
-//! one with `prestart = false`, and must come out the same on both; the first case has the
-//! program compare its own view with that of a plain `python3 -u main.py ...` or
-//! `node main.js ...` it starts itself.
+//! Pre-started runtimes (Python, Node.js, Ruby): a program cannot tell that its runtime was
+//! started before its job, except by timing. Every case runs on a service with `prestart = true`
+//! and on one with `prestart = false`, and must come out the same on both; the first case has the
+//! program compare its own view with that of a plain `python3 -u main.py ...`, `node main.js ...`
+//! or `ruby main.rb ...` it starts itself.
 
 use std::sync::OnceLock;
 
@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 /// Only the pre-started languages are offered, so that the two services warm no other pool.
 fn prestarted_languages_only(prestart: &'static str) -> Vec<(&'static str, &'static str)> {
     vec![
-        ("CODEEXEC_LANGUAGES__RUBY__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__JAVA__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__GO__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__CPP__ENABLED", "false"),
         ("CODEEXEC_LANGUAGES__PYTHON__PRESTART", prestart),
         ("CODEEXEC_LANGUAGES__JAVASCRIPT__PRESTART", prestart),
+        ("CODEEXEC_LANGUAGES__RUBY__PRESTART", prestart),
     ]
 }
 
@@ -82,6 +82,21 @@ if (process.env.PLAIN_CHILD) {
 }
 "#;
 
+/// What a Ruby program can see of how it was started, printed as one line. (Not `caller`: at
+/// the top level a plain script has none, and a pre-started one has the loader's frames.)
+const RUBY_VIEW: &str = r#"features = $LOADED_FEATURES.dup
+view = [$0, __FILE__, ARGV, $PROGRAM_NAME, features, global_variables.sort,
+        Object.constants.sort, defined?(DATA), self.to_s,
+        File.binread("/proc/self/cmdline").sub(/\0+\z/, "")].inspect
+if ENV["PLAIN_CHILD"]
+  puts view
+else
+  plain = IO.popen({ "PLAIN_CHILD" => "1" }, ["ruby", "main.rb", *ARGV], &:read).strip
+  puts view
+  puts plain
+end
+"#;
+
 #[test]
 fn the_program_sees_what_a_plain_runtime_would_show_it() {
     let cases = [
@@ -92,6 +107,10 @@ fn the_program_sees_what_a_plain_runtime_would_show_it() {
         (
             json!({ "language": "javascript", "code": JAVASCRIPT_VIEW, "args": ["a", "b c"] }),
             r#"[["/usr/bin/node","/sandbox/main.js","a","b c"],[],true,"/sandbox/main.js",".""#,
+        ),
+        (
+            json!({ "language": "ruby", "code": RUBY_VIEW, "args": ["a", "b c"] }),
+            r#"["main.rb", "main.rb", ["a", "b c"], "main.rb", ["#,
         ),
     ];
     for (body, expected_start) in cases {
@@ -118,7 +137,12 @@ fn an_uncaught_exception_reads_and_exits_as_in_a_plain_runtime() {
     let python = "def fail():\n    raise ValueError('boom')\nprint('before', end='')\nfail()\n";
     let python_stderr = "Traceback (most recent call last):\n  File \"/sandbox/main.py\", line 4, in <module>\n    fail()\n  File \"/sandbox/main.py\", line 2, in fail\n    raise ValueError('boom')\nValueError: boom\n";
     let javascript = "function fail() {\n  throw new Error('boom');\n}\nprocess.stdout.write('before');\nfail();\n";
-    let cases = [("python", python), ("javascript", javascript)];
+    let ruby = "def fail\n  raise 'boom'\nend\nprint 'before'\nfail\n";
+    let cases = [
+        ("python", python),
+        ("javascript", javascript),
+        ("ruby", ruby),
+    ];
     for (language, code) in cases {
         let results = run_on_both(json!({ "language": language, "code": code }));
         for (service, result) in &results {
@@ -133,6 +157,11 @@ fn an_uncaught_exception_reads_and_exits_as_in_a_plain_runtime() {
         assert_eq!(results[0].1["stderr"], results[1].1["stderr"], "{language}");
         if language == "python" {
             assert_eq!(results[0].1["stderr"], python_stderr);
+        } else if language == "ruby" {
+            assert_eq!(
+                results[0].1["stderr"],
+                "main.rb:2:in `fail': boom (RuntimeError)\n\tfrom main.rb:5:in `<main>'\n"
+            );
         } else {
             let stderr = results[0].1["stderr"].as_str().unwrap();
             assert!(
@@ -157,6 +186,22 @@ fn exit_codes_signals_stdin_and_imports_behave_as_usual() {
         (
             json!({ "language": "javascript", "code": "process.stdout.write(require('fs').readFileSync(0, 'utf8').toUpperCase());\n", "stdin": "typed\nlines" }),
             ("succeeded", json!(0), json!(null), "TYPED\nLINES"),
+        ),
+        (
+            json!({ "language": "ruby", "code": "at_exit { print ' at exit' }\nprint 'bye'\nexit 3\n" }),
+            ("runtime_error", json!(3), json!(null), "bye at exit"),
+        ),
+        (
+            json!({ "language": "ruby", "code": "at_exit { print 'never' }\n$stdout.sync = true\nprint 'bye'\nexit!(4)\n" }),
+            ("runtime_error", json!(4), json!(null), "bye"),
+        ),
+        (
+            json!({ "language": "ruby", "code": "Process.kill('TERM', Process.pid)\nsleep 10\n" }),
+            ("runtime_error", json!(null), json!(15), ""),
+        ),
+        (
+            json!({ "language": "ruby", "code": "print $stdin.read.upcase, DATA.read\n__END__\ndata\n", "stdin": "typed\nlines" }),
+            ("succeeded", json!(0), json!(null), "TYPED\nLINESdata\n"),
         ),
         (
             json!({ "language": "python", "code": "import sys\nprint('bye', end='')\nsys.exit(3)\n" }),

@@ -16,7 +16,8 @@ pub const RUNNER_PATH: &str = "/usr/local/bin/codeexec-runner";
 /// `codeexec-runner --prestart LANGUAGE ARGV...` starts the language's runtime (ARGV) before the
 /// job arrives; the flag comes last and takes every argument after it. In ARGV the runner replaces
 /// `{loader}` with the language's [`prestart_loader`] and `{loader_file}` with the path of a file
-/// holding it (which the loader deletes as it starts).
+/// holding it (which the loader deletes as it starts); `{cmdline_room}` with filler that makes
+/// room in the argument area for the plain command line the loader shows in place of its own.
 pub const PRESTART_FLAG: &str = "--prestart";
 
 /// The file descriptor on which a pre-started runtime reads its program's argv when the job
@@ -28,6 +29,7 @@ pub fn prestart_loader(language: &str) -> Option<&'static str> {
     match language {
         "python" => Some(include_str!("../loaders/python.py")),
         "javascript" => Some(include_str!("../loaders/javascript.js")),
+        "ruby" => Some(include_str!("../loaders/ruby.rb")),
         _ => None,
     }
 }

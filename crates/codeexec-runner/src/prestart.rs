@@ -80,12 +80,22 @@ impl Prestarted {
     }
 }
 
-/// `argv` with `{loader}` replaced by the language's loader, and `{loader_file}` by the path of a
-/// file (in the temporary directory, where the loader deletes it as it starts) holding it.
+/// Bytes of `{cmdline_room}`: room for the plain command line a loader writes over its own.
+const CMDLINE_ROOM_BYTES: usize = 4096;
+
+/// `argv` with `{loader}` replaced by the language's loader, `{loader_file}` by the path of a
+/// file (in the temporary directory, where the loader deletes it as it starts) holding it, and
+/// `{cmdline_room}` by filler that makes room in the argument area for the command line the
+/// loader shows in its place.
 fn with_loader(language: &str, argv: &[String]) -> Result<Vec<String>, String> {
+    let room = " ".repeat(CMDLINE_ROOM_BYTES);
+    let argv: Vec<String> = argv
+        .iter()
+        .map(|part| part.replace("{cmdline_room}", &room))
+        .collect();
     let needs = |placeholder: &str| argv.iter().any(|part| part.contains(placeholder));
     if !needs("{loader}") && !needs("{loader_file}") {
-        return Ok(argv.to_vec());
+        return Ok(argv);
     }
     let loader = codeexec_protocol::prestart_loader(language)
         .ok_or_else(|| format!("codeexec has no pre-start loader for {language:?}"))?;
