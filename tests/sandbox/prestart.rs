@@ -240,3 +240,27 @@ fn exit_codes_signals_stdin_and_imports_behave_as_usual() {
         );
     }
 }
+
+/// The waiting runtime's memory counts against the job's limit from the start; the smallest limit
+/// a request may ask for still leaves every pre-started runtime room for a hello world.
+#[test]
+fn the_smallest_memory_limit_still_runs_a_hello_world() {
+    let cases = [
+        ("python", "print('small')\n"),
+        ("javascript", "console.log('small');\n"),
+        ("ruby", "puts 'small'\n"),
+    ];
+    for (language, code) in cases {
+        let body = json!({ "language": language, "code": code, "memoryLimitMb": 32 });
+        for (service, result) in run_on_both(body) {
+            assert_eq!(
+                result["runTimeStatus"], "succeeded",
+                "{language} {service}: {result}"
+            );
+            assert_eq!(
+                result["stdout"], "small\n",
+                "{language} {service}: {result}"
+            );
+        }
+    }
+}
