@@ -116,6 +116,11 @@ fn narrowed(language: &Language, limits: &GlobalLimits, files: bool) -> Value {
             "minimum": limits.min_timeout_ms,
             "maximum": settings.timeout_ms,
         },
+        "wallTimeoutMs": {
+            "type": ["integer", "null"],
+            "minimum": limits.min_timeout_ms,
+            "maximum": limits.max_wall_timeout_ms,
+        },
         "memoryLimitMb": {
             "type": ["integer", "null"],
             "minimum": limits.min_memory_mb,

@@ -77,10 +77,15 @@ pub struct JobOptions {
     pub stdin: Option<String>,
     /// Command-line arguments, at most 256, none holding a NUL character.
     pub args: Option<Vec<String>>,
-    /// The run stage's time limit, from `limits.min_timeout_ms` up to the language's limit
-    /// (its default).
+    /// The run stage's CPU-time limit in milliseconds, from `limits.min_timeout_ms` up to the
+    /// language's limit (its default). The program is judged on the CPU time its processes use.
     #[serde(default, deserialize_with = "whole_number")]
     pub timeout_ms: Option<u64>,
+    /// The run stage's wall-time limit in milliseconds: the backstop for a program that sleeps
+    /// or blocks, from `limits.min_timeout_ms` up to `limits.max_wall_timeout_ms`. By default
+    /// `limits.wall_time_factor` times the CPU-time limit, within that cap.
+    #[serde(default, deserialize_with = "whole_number")]
+    pub wall_timeout_ms: Option<u64>,
     /// The memory limit, from `limits.min_memory_mb` up to the language's limit (its default).
     #[serde(default, deserialize_with = "whole_number")]
     pub memory_limit_mb: Option<u64>,
@@ -344,6 +349,16 @@ fn build_spec(
         settings.timeout_ms,
         &language.name,
     )?;
+    let wall_timeout_ms = match options.wall_timeout_ms {
+        None => limits.default_wall_timeout_ms(timeout_ms),
+        Some(_) => within_limits(
+            "wallTimeoutMs",
+            options.wall_timeout_ms,
+            limits.min_timeout_ms,
+            limits.max_wall_timeout_ms,
+            "server's",
+        )?,
+    };
     let memory_mb = within_limits(
         "memoryLimitMb",
         options.memory_limit_mb,
@@ -389,6 +404,7 @@ fn build_spec(
         stdin: options.stdin.unwrap_or_default(),
         args,
         timeout_ms,
+        wall_timeout_ms,
         memory_mb,
         save_metric: options.save_metric.unwrap_or(false),
     })
@@ -605,6 +621,39 @@ mod tests {
             .validate(&registry, &limits)
             .unwrap_err();
         assert!(error.0.contains("below the minimum"));
+    }
+
+    #[test]
+    fn the_wall_time_limit_defaults_to_a_multiple_of_the_cpu_limit_within_its_cap() {
+        let (registry, limits) = setup();
+        let request = |timeout_ms, wall_timeout_ms| ExecuteV1 {
+            language: Some("python".into()),
+            code: Some("print(1)".into()),
+            options: JobOptions {
+                timeout_ms,
+                wall_timeout_ms,
+                ..Default::default()
+            },
+        };
+        let spec = request(Some(1000), None)
+            .validate(&registry, &limits)
+            .unwrap();
+        assert_eq!(spec.wall_timeout_ms, 1000 * limits.wall_time_factor);
+        let spec = request(Some(1000), Some(300))
+            .validate(&registry, &limits)
+            .unwrap();
+        assert_eq!((spec.timeout_ms, spec.wall_timeout_ms), (1000, 300));
+        let above = limits.max_wall_timeout_ms + 1;
+        let error = request(None, Some(above))
+            .validate(&registry, &limits)
+            .unwrap_err();
+        assert_eq!(
+            error.0,
+            format!(
+                "wallTimeoutMs {above} is above the server's limit of {}",
+                limits.max_wall_timeout_ms
+            )
+        );
     }
 
     #[test]

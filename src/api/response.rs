@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use codeexec_engine::Execution;
-use codeexec_engine::RunStatus;
+use codeexec_engine::{RunStatus, TimeLimit};
 
 /// `{"succeeded": true, "result": {...}}`: a finished job, whatever the program did.
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,7 +20,7 @@ pub struct ExecuteResponse {
 #[schema(example = json!({
     "jobId": "0b6c1f52-3c1e-4d4b-9f55-2f1d3c0f6a7e", "language": "python", "version": "3.11.2",
     "output": "Hello, World!\n", "stdout": "Hello, World!\n", "stderr": "", "errorMessage": null,
-    "exitCode": 0, "signal": null, "runTimeStatus": "succeeded", "executionTime": 0.021,
+    "exitCode": 0, "signal": null, "runTimeStatus": "succeeded", "timeLimit": null, "executionTime": 0.021,
     "cpuTime": 0.015, "memoryUsage": "9.4MB", "memoryBytes": 9400000, "cpuUsage": "71.4%",
     "compile": null,
     "timings": {"queue": 0.001, "acquire": 0.001, "compile": 0.0, "run": 0.021, "exchange": 0.03, "total": 0.032},
@@ -45,6 +45,9 @@ pub struct ExecutionResult {
     pub signal: Option<i32>,
     #[schema(schema_with = run_status_schema)]
     pub run_time_status: RunStatus,
+    /// For `time_limit_exceeded`: `cpu` when the program used its CPU-time limit (`timeoutMs`),
+    /// `wall` when it took its wall-time limit (`wallTimeoutMs`) mostly waiting.
+    pub time_limit: Option<TimeLimitHit>,
     /// Run stage wall time, seconds.
     pub execution_time: f64,
     /// Run stage CPU time, seconds.
@@ -83,8 +86,10 @@ pub enum StageOutcome {
     Succeeded,
     /// Exited with a non-zero code or was killed by a signal.
     Failed,
-    /// Killed at its time limit.
+    /// Killed at its wall-time limit.
     TimedOut,
+    /// Killed at its CPU-time limit.
+    CpuTimedOut,
     /// Killed for writing more than the output limit.
     OutputLimitExceeded,
     /// Could not be started at all.
@@ -97,8 +102,28 @@ impl From<StageStatus> for StageOutcome {
             StageStatus::Succeeded => StageOutcome::Succeeded,
             StageStatus::Failed => StageOutcome::Failed,
             StageStatus::TimedOut => StageOutcome::TimedOut,
+            StageStatus::CpuTimedOut => StageOutcome::CpuTimedOut,
             StageStatus::OutputLimitExceeded => StageOutcome::OutputLimitExceeded,
             StageStatus::FailedToStart => StageOutcome::FailedToStart,
+        }
+    }
+}
+
+/// Which time limit a job hit: [`TimeLimit`] as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeLimitHit {
+    /// The CPU time the program's processes used.
+    Cpu,
+    /// The wall time it took.
+    Wall,
+}
+
+impl From<TimeLimit> for TimeLimitHit {
+    fn from(limit: TimeLimit) -> TimeLimitHit {
+        match limit {
+            TimeLimit::Cpu => TimeLimitHit::Cpu,
+            TimeLimit::Wall => TimeLimitHit::Wall,
         }
     }
 }
@@ -151,6 +176,7 @@ impl From<Execution> for ExecuteResponse {
             exit_code: run.and_then(|stage| stage.exit_code),
             signal: run.and_then(|stage| stage.signal),
             run_time_status: execution.verdict.status,
+            time_limit: execution.verdict.time_limit.map(TimeLimitHit::from),
             execution_time: millis_to_seconds(wall_ms),
             cpu_time: millis_to_seconds(cpu_ms),
             memory_usage: format_megabytes(memory_bytes),

@@ -169,6 +169,7 @@ mod tests {
             stdin: "secret stdin".into(),
             args: vec![],
             timeout_ms: 1000,
+            wall_timeout_ms: 2000,
             memory_mb: 128,
             save_metric: true,
         };
@@ -191,6 +192,7 @@ mod tests {
             verdict: Verdict {
                 status: RunStatus::RuntimeError,
                 error_message: error.map(str::to_string),
+                time_limit: None,
             },
             compile: None,
             run: Some(run),

@@ -411,6 +411,8 @@ pub async fn config_info(
     let limits = &state.settings.limits;
     let bounds = Bounds::common(state.registry.all(), limits, &judge0.settings).unwrap_or(Bounds {
         max_time_s: Duration::from_millis(limits.min_timeout_ms).as_secs_f64(),
+        max_wall_time_s: Duration::from_millis(limits.min_timeout_ms).as_secs_f64(),
+        default_wall_time_s: Duration::from_millis(limits.min_timeout_ms).as_secs_f64(),
         min_time_s: Duration::from_millis(limits.min_timeout_ms).as_secs_f64(),
         max_memory_kb: (limits.min_memory_mb * 1024) as i64,
         min_memory_kb: (limits.min_memory_mb * 1024) as i64,

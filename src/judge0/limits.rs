@@ -1,8 +1,7 @@
 //! Judge0's limits in codeexec's terms, in one place: the bounds and defaults each language
 //! gets for Judge0's fields (from our real per-language limits), and how a submission's limits
-//! become a job's. The engine measures wall time today, so `cpu_time_limit + cpu_extra_time`
-//! and `wall_time_limit` both bound the run's wall time; when the engine gains a CPU time limit,
-//! [`run_timeout_ms`] is the one place to change.
+//! become a job's: `cpu_time_limit + cpu_extra_time` is the run's CPU-time limit and
+//! `wall_time_limit` its wall-time limit, as in Judge0.
 
 use codeexec_engine::{GlobalLimits, Language};
 
@@ -18,8 +17,12 @@ pub const DEFAULT_MAX_FILE_SIZE_KB: i64 = 1024;
 /// What a submission in one language may ask for, and what it gets when it asks nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
-    /// Seconds: the language's run time limit.
+    /// Seconds: the language's run CPU-time limit.
     pub max_time_s: f64,
+    /// Seconds: the longest wall-time limit a run may have.
+    pub max_wall_time_s: f64,
+    /// Seconds: the wall-time limit a run gets when it asks for none.
+    pub default_wall_time_s: f64,
     /// Seconds: the smallest time limit a job may have.
     pub min_time_s: f64,
     /// KB: the language's memory limit.
@@ -39,6 +42,9 @@ impl Bounds {
         let settings = &language.settings;
         Bounds {
             max_time_s: settings.timeout_ms as f64 / 1000.0,
+            max_wall_time_s: limits.max_wall_timeout_ms.max(settings.timeout_ms) as f64 / 1000.0,
+            default_wall_time_s: limits.default_wall_timeout_ms(settings.timeout_ms) as f64
+                / 1000.0,
             min_time_s: limits.min_timeout_ms as f64 / 1000.0,
             max_memory_kb: (settings.memory_mb * 1024) as i64,
             min_memory_kb: (limits.min_memory_mb * 1024) as i64,
@@ -58,6 +64,8 @@ impl Bounds {
             .map(|language| Bounds::of(language, limits, judge0))
             .reduce(|a, b| Bounds {
                 max_time_s: a.max_time_s.min(b.max_time_s),
+                max_wall_time_s: a.max_wall_time_s.min(b.max_wall_time_s),
+                default_wall_time_s: a.default_wall_time_s.min(b.default_wall_time_s),
                 max_memory_kb: a.max_memory_kb.min(b.max_memory_kb),
                 max_processes: a.max_processes.min(b.max_processes),
                 ..a
@@ -65,10 +73,14 @@ impl Bounds {
     }
 }
 
-/// The run's time limit: the tighter of `cpu_time_limit + cpu_extra_time` and
-/// `wall_time_limit`, applied to wall time (all the engine measures today).
-pub fn run_timeout_ms(cpu_time_limit: f64, cpu_extra_time: f64, wall_time_limit: f64) -> u64 {
-    let seconds = (cpu_time_limit + cpu_extra_time).min(wall_time_limit);
+/// The run's CPU-time limit: `cpu_time_limit + cpu_extra_time` (Judge0 kills a program at the
+/// sum and judges it on the first), in whole milliseconds.
+pub fn cpu_timeout_ms(cpu_time_limit: f64, cpu_extra_time: f64) -> u64 {
+    seconds_as_ms(cpu_time_limit + cpu_extra_time)
+}
+
+/// Judge0's seconds as whole milliseconds, rounded up.
+pub fn seconds_as_ms(seconds: f64) -> u64 {
     (seconds * 1000.0).ceil() as u64
 }
 
@@ -82,10 +94,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_tighter_time_limit_wins() {
-        assert_eq!(run_timeout_ms(1.0, 0.5, 5.0), 1500);
-        assert_eq!(run_timeout_ms(5.0, 1.0, 2.0), 2000);
-        assert_eq!(run_timeout_ms(0.0015, 0.0, 5.0), 2);
+    fn the_cpu_time_limit_includes_the_extra_time_in_whole_milliseconds() {
+        assert_eq!(cpu_timeout_ms(1.0, 0.5), 1500);
+        assert_eq!(cpu_timeout_ms(0.0015, 0.0), 2);
+        assert_eq!(seconds_as_ms(2.0), 2000);
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub fn validate(
     // Without a language there is nothing to bound against; the language error says why.
     let bounds = bounds.unwrap_or(Bounds {
         max_time_s: f64::MAX,
+        max_wall_time_s: f64::MAX,
+        default_wall_time_s: 0.0,
         min_time_s: 0.0,
         max_memory_kb: i64::MAX,
         min_memory_kb: 0,
@@ -124,10 +126,10 @@ pub fn validate(
     let cpu_extra_time = number("cpu_extra_time", 0.0, 0.0, true, bounds.max_time_s);
     let wall_time_limit = number(
         "wall_time_limit",
-        bounds.max_time_s,
+        bounds.default_wall_time_s,
         bounds.min_time_s,
         true,
-        bounds.max_time_s,
+        bounds.max_wall_time_s,
     );
     let memory_limit = number(
         "memory_limit",
@@ -254,8 +256,10 @@ pub fn validate(
         entry,
         stdin: stdin.clone().unwrap_or_default(),
         args,
-        timeout_ms: limits::run_timeout_ms(cpu_time_limit, cpu_extra_time, wall_time_limit)
-            .max(context.limits.min_timeout_ms),
+        // The sum may pass the language's CPU limit, which holds all the same.
+        timeout_ms: limits::cpu_timeout_ms(cpu_time_limit, cpu_extra_time)
+            .clamp(context.limits.min_timeout_ms, language.settings.timeout_ms),
+        wall_timeout_ms: limits::seconds_as_ms(wall_time_limit).max(context.limits.min_timeout_ms),
         memory_mb: limits::memory_mb(memory_limit).max(context.limits.min_memory_mb),
         save_metric: false,
     };
@@ -332,6 +336,8 @@ fn adapted_language(language: &Arc<Language>, options: &[String], redirect: bool
         ];
         run.append(&mut settings.run);
         settings.run = run;
+        // The shell must start the program afresh to redirect it: no pre-started runtime.
+        settings.prestart = false;
     }
     Arc::new(Language {
         name: language.name.clone(),

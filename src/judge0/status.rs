@@ -273,6 +273,7 @@ mod tests {
                 stdin: String::new(),
                 args: vec![],
                 timeout_ms: 1000,
+                wall_timeout_ms: 2000,
                 memory_mb: 64,
                 save_metric: false,
             },
@@ -280,6 +281,7 @@ mod tests {
             verdict: Verdict {
                 status,
                 error_message: Some("why".into()),
+                time_limit: None,
             },
             compile,
             run,

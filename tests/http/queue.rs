@@ -57,7 +57,7 @@ fn a_full_queue_refuses_with_503_and_retry_after() {
     assert_eq!(refused.len() + served.len(), 6, "{answers:?}");
     assert!(
         !refused.is_empty(),
-        "one container and a queue of one cannot take six jobs"
+        "one container and a queue of one cannot take six jobs: {answers:?}"
     );
     assert!(
         served.len() >= 2,

@@ -90,7 +90,7 @@ fn memory_bombs_hit_the_memory_limit() {
 }
 
 #[test]
-fn endless_loops_hit_the_time_limit() {
+fn endless_loops_hit_the_cpu_time_limit() {
     let loops = [
         ("python", "while True:\n    pass\n"),
         ("ruby", "loop {}\n"),
@@ -106,10 +106,16 @@ fn endless_loops_hit_the_time_limit() {
         ),
     ];
     for (language, code) in loops {
-        let result = arena().attack(language, code, short_limit());
+        // However busy the machine, a loop gets a tenth of a core: the CPU limit comes first.
+        let limits = json!({ "timeoutMs": 1500, "wallTimeoutMs": 15000 });
+        let result = arena().attack(language, code, limits);
         assert_status(language, &result, "time_limit_exceeded");
+        assert_eq!(result["timeLimit"], "cpu", "{language}: {result}");
         let message = result["errorMessage"].as_str().unwrap();
-        assert_eq!(message, "the program exceeded its time limit of 1500 ms");
+        assert_eq!(
+            message,
+            "the program exceeded its CPU time limit of 1500 ms"
+        );
     }
 }
 
@@ -147,8 +153,9 @@ fn endless_printing_loops_hit_the_output_limit() {
     }
 }
 
+/// Uses no CPU time: the wall-time limit, the backstop for programs that wait, ends it.
 #[test]
-fn sleeping_forever_hits_the_time_limit() {
+fn sleeping_forever_hits_the_wall_time_limit() {
     let sleepers = [
         ("python", "import time\ntime.sleep(10**6)\n"),
         ("ruby", "sleep\n"),
@@ -167,8 +174,15 @@ fn sleeping_forever_hits_the_time_limit() {
         ),
     ];
     for (language, code) in sleepers {
-        let result = arena().attack(language, code, short_limit());
+        let limits = json!({ "timeoutMs": 1500, "wallTimeoutMs": 1500 });
+        let result = arena().attack(language, code, limits);
         assert_status(language, &result, "time_limit_exceeded");
+        assert_eq!(result["timeLimit"], "wall", "{language}: {result}");
+        let message = result["errorMessage"].as_str().unwrap();
+        assert!(
+            message.starts_with("the program exceeded its wall time limit of 1500 ms, having used"),
+            "{language}: {message}"
+        );
     }
 }
 

@@ -18,4 +18,5 @@ mod judge0;
 mod lifecycle;
 mod playground;
 mod pool_containers;
+mod prestart;
 mod request_space;

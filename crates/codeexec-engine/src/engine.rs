@@ -139,7 +139,7 @@ impl Engine {
         );
         let report = self.run_on(container, &spec).await;
         let exchange = acquired.elapsed();
-        let verdict = outcome::judge(&spec, &report);
+        let verdict = outcome::judge(&spec, &self.limits, &report);
         if report.result.is_err() {
             self.observer
                 .container_failed(&spec.language.name, ContainerFailure::NoResult);
@@ -213,7 +213,7 @@ impl Engine {
     /// Runs the job's frame on `container`, which is let go afterwards (dropping it removes it):
     /// it never serves a second job.
     async fn run_on(&self, mut container: Container, spec: &JobSpec) -> ContainerReport {
-        let frame = spec.to_frame(self.limits.output_limit_bytes);
+        let frame = spec.to_frame(&self.limits);
         let deadline = spec.result_deadline(&self.limits);
         container.run(&frame, spec.memory_mb, deadline).await
     }
@@ -326,6 +326,7 @@ mod tests {
                 stdin: String::new(),
                 args: vec![],
                 timeout_ms: 1000,
+                wall_timeout_ms: 2000,
                 memory_mb: 128,
                 save_metric: false,
             };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::settings::LanguageSettings;
 
 /// One configured language.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Language {
     /// Canonical name, e.g. `python`.
     pub name: String,

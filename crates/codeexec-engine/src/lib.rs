@@ -29,7 +29,7 @@ pub use execution::{Execution, Timings};
 pub use job::JobSpec;
 pub use language::{Language, LanguageRegistry};
 pub use observer::{ContainerFailure, EngineObserver, NoObserver};
-pub use outcome::{RunStatus, Verdict};
+pub use outcome::{RunStatus, TimeLimit, Verdict};
 pub use pool::PoolState;
 pub use runtime::{
     connect_docker, connect_runtime, ContainerReport, ContainerRuntime, DockerRuntime,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::job::JobSpec;
 use crate::runtime::ContainerReport;
+use crate::settings::GlobalLimits;
 
 /// How a job ended, as the API reports it in `runTimeStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumIter)]
@@ -27,15 +28,27 @@ impl RunStatus {
     }
 }
 
+/// Which of a stage's time limits ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeLimit {
+    /// The CPU time its processes used.
+    Cpu,
+    /// The wall time it took: the backstop for a program that sleeps or blocks.
+    Wall,
+}
+
 /// The status of a job and the sentence or compiler output that explains it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub status: RunStatus,
     pub error_message: Option<String>,
+    /// For `time_limit_exceeded`: which limit it was.
+    pub time_limit: Option<TimeLimit>,
 }
 
 /// Decides the job's status from the container's report.
-pub fn judge(spec: &JobSpec, report: &ContainerReport) -> Verdict {
+pub fn judge(spec: &JobSpec, limits: &GlobalLimits, report: &ContainerReport) -> Verdict {
     if let Some(oom) = memory_verdict(spec, report) {
         return oom;
     }
@@ -54,12 +67,12 @@ pub fn judge(spec: &JobSpec, report: &ContainerReport) -> Verdict {
             format!("the runner failed: {error}"),
         );
     }
-    let compile_limit_ms = spec.language.settings.compile_timeout_ms;
+    let compile_limits = StageLimits::compile(spec, limits);
     let compile_failed = |stage: &&StageReport| {
-        stage.status != StageStatus::Succeeded || stage.wall_ms > compile_limit_ms
+        stage.status != StageStatus::Succeeded || compile_limits.hit_by(stage).is_some()
     };
     if let Some(compile) = compiled.filter(compile_failed) {
-        return judge_compile(spec, compile);
+        return judge_compile(compile_limits, compile);
     }
     match &frame.run {
         Some(run) => judge_run(spec, run),
@@ -98,27 +111,66 @@ fn memory_verdict(spec: &JobSpec, report: &ContainerReport) -> Option<Verdict> {
     }
 }
 
-/// The runner kills a stage at its limit; the host checks the time the stage took against the
-/// limit as well, so a stage that ran past it (one that ended between its limit and the kill)
-/// is judged on its time all the same.
-fn ran_past(stage: &StageReport, limit_ms: u64) -> bool {
-    matches!(stage.status, StageStatus::Succeeded | StageStatus::Failed) && stage.wall_ms > limit_ms
+/// A stage's two time limits, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct StageLimits {
+    cpu_ms: u64,
+    wall_ms: u64,
 }
 
-fn judge_compile(spec: &JobSpec, compile: &StageReport) -> Verdict {
-    let limit_ms = spec.language.settings.compile_timeout_ms;
-    let limit_s = limit_ms as f64 / 1000.0;
-    if ran_past(compile, limit_ms) {
-        return verdict(
-            RunStatus::TimeLimitExceeded,
-            format!("compilation exceeded its time limit of {limit_s} s"),
-        );
+impl StageLimits {
+    fn compile(spec: &JobSpec, limits: &GlobalLimits) -> StageLimits {
+        let cpu_ms = spec.language.settings.compile_timeout_ms;
+        StageLimits {
+            cpu_ms,
+            wall_ms: limits.compile_wall_timeout_ms(cpu_ms),
+        }
+    }
+
+    fn run(spec: &JobSpec) -> StageLimits {
+        StageLimits {
+            cpu_ms: spec.timeout_ms,
+            wall_ms: spec.wall_timeout_ms,
+        }
+    }
+
+    /// The limit that ended `stage`, if one did. The runner kills a stage at its limit; the host
+    /// checks the figures against the limits as well, so a stage that ended between its limit and
+    /// the kill is judged on its time all the same.
+    fn hit_by(self, stage: &StageReport) -> Option<TimeLimit> {
+        let ended_by_itself = matches!(stage.status, StageStatus::Succeeded | StageStatus::Failed);
+        match stage.status {
+            StageStatus::CpuTimedOut => Some(TimeLimit::Cpu),
+            StageStatus::TimedOut => Some(TimeLimit::Wall),
+            _ if ended_by_itself && stage.cpu_ms > self.cpu_ms => Some(TimeLimit::Cpu),
+            _ if ended_by_itself && stage.wall_ms > self.wall_ms => Some(TimeLimit::Wall),
+            _ => None,
+        }
+    }
+
+    /// "`who` exceeded its CPU time limit of ...", saying for wall time how little CPU it used.
+    fn exceeded(self, who: &str, limit: TimeLimit, stage: &StageReport) -> Verdict {
+        let message = match limit {
+            TimeLimit::Cpu => format!("{who} exceeded its CPU time limit of {} ms", self.cpu_ms),
+            TimeLimit::Wall => format!(
+                "{who} exceeded its wall time limit of {} ms, having used {} ms of CPU time: \
+                 it was mostly waiting (sleeping, blocked, or reading input)",
+                self.wall_ms, stage.cpu_ms
+            ),
+        };
+        Verdict {
+            status: RunStatus::TimeLimitExceeded,
+            error_message: Some(message),
+            time_limit: Some(limit),
+        }
+    }
+}
+
+fn judge_compile(limits: StageLimits, compile: &StageReport) -> Verdict {
+    if let Some(limit) = limits.hit_by(compile) {
+        return limits.exceeded("compilation", limit, compile);
     }
     match compile.status {
-        StageStatus::TimedOut => verdict(
-            RunStatus::TimeLimitExceeded,
-            format!("compilation exceeded its time limit of {limit_s} s"),
-        ),
         StageStatus::FailedToStart => verdict(
             RunStatus::InternalError,
             format!(
@@ -131,27 +183,25 @@ fn judge_compile(spec: &JobSpec, compile: &StageReport) -> Verdict {
 }
 
 fn judge_run(spec: &JobSpec, run: &StageReport) -> Verdict {
-    if ran_past(run, spec.timeout_ms) {
-        return verdict(
-            RunStatus::TimeLimitExceeded,
-            format!(
-                "the program exceeded its time limit of {} ms",
-                spec.timeout_ms
-            ),
-        );
+    let limits = StageLimits::run(spec);
+    if let Some(limit) = limits.hit_by(run) {
+        return limits.exceeded("the program", limit, run);
     }
     match run.status {
         StageStatus::Succeeded => Verdict {
             status: RunStatus::Succeeded,
             error_message: None,
+            time_limit: None,
         },
-        StageStatus::TimedOut => verdict(
-            RunStatus::TimeLimitExceeded,
-            format!(
-                "the program exceeded its time limit of {} ms",
-                spec.timeout_ms
-            ),
-        ),
+        // hit_by names the limit of every stage the runner timed out, so this arm is not taken.
+        StageStatus::TimedOut | StageStatus::CpuTimedOut => {
+            let limit = if run.status == StageStatus::CpuTimedOut {
+                TimeLimit::Cpu
+            } else {
+                TimeLimit::Wall
+            };
+            limits.exceeded("the program", limit, run)
+        }
         StageStatus::OutputLimitExceeded => verdict(
             RunStatus::OutputLimitExceeded,
             "the program wrote more output than the limit and was stopped".into(),
@@ -197,6 +247,7 @@ fn verdict(status: RunStatus, message: String) -> Verdict {
     Verdict {
         status,
         error_message: Some(message),
+        time_limit: None,
     }
 }
 
@@ -217,9 +268,14 @@ mod tests {
             stdin: String::new(),
             args: vec![],
             timeout_ms: 2000,
+            wall_timeout_ms: 4000,
             memory_mb: 64,
             save_metric: false,
         }
+    }
+
+    fn limits() -> GlobalLimits {
+        crate::test_support::repository_settings().limits
     }
 
     fn stage(status: StageStatus, exit_code: Option<i32>, signal: Option<i32>) -> StageReport {
@@ -256,13 +312,17 @@ mod tests {
     #[test]
     fn sigkill_without_docker_oom_flag_is_a_runtime_error() {
         let killed = stage(StageStatus::Failed, None, Some(9));
-        let verdict = judge(&spec(), &report(None, Some(killed.clone()), false));
+        let verdict = judge(
+            &spec(),
+            &limits(),
+            &report(None, Some(killed.clone()), false),
+        );
         assert_eq!(verdict.status, RunStatus::RuntimeError);
         assert_eq!(
             verdict.error_message.unwrap(),
             "the program was killed by signal 9"
         );
-        let verdict = judge(&spec(), &report(None, Some(killed), true));
+        let verdict = judge(&spec(), &limits(), &report(None, Some(killed), true));
         assert_eq!(verdict.status, RunStatus::MemoryLimitExceeded);
     }
 
@@ -271,7 +331,11 @@ mod tests {
         let mut run = stage(StageStatus::Failed, None, Some(9));
         run.oom_killed = Some(true);
         let compiled = stage(StageStatus::Succeeded, Some(0), None);
-        let verdict = judge(&spec(), &report(Some(compiled), Some(run), false));
+        let verdict = judge(
+            &spec(),
+            &limits(),
+            &report(Some(compiled), Some(run), false),
+        );
         assert_eq!(verdict.status, RunStatus::MemoryLimitExceeded);
         assert_eq!(
             verdict.error_message.unwrap(),
@@ -279,7 +343,7 @@ mod tests {
         );
         let mut compile = stage(StageStatus::Failed, None, Some(9));
         compile.oom_killed = Some(true);
-        let verdict = judge(&spec(), &report(Some(compile), None, false));
+        let verdict = judge(&spec(), &limits(), &report(Some(compile), None, false));
         assert_eq!(
             verdict.error_message.unwrap(),
             "compilation exceeded the memory limit of 64 MB"
@@ -294,7 +358,7 @@ mod tests {
             result: Err("the container exited without a result".into()),
             oom_killed: true,
         };
-        let verdict = judge(&python, &report);
+        let verdict = judge(&python, &limits(), &report);
         assert_eq!(verdict.status, RunStatus::MemoryLimitExceeded);
         assert!(verdict
             .error_message
@@ -303,31 +367,70 @@ mod tests {
     }
 
     #[test]
-    fn a_stage_that_ran_past_its_limit_is_judged_on_its_time() {
+    fn a_stage_that_ran_past_a_limit_is_judged_on_its_figures() {
         let compiled = stage(StageStatus::Succeeded, Some(0), None);
-        let mut late = stage(StageStatus::Succeeded, Some(0), None);
-        late.wall_ms = 2001;
-        let verdict = judge(&spec(), &report(Some(compiled.clone()), Some(late), false));
+        let judged = |run: StageReport| {
+            judge(
+                &spec(),
+                &limits(),
+                &report(Some(compiled.clone()), Some(run), false),
+            )
+        };
+        let mut busy = stage(StageStatus::Succeeded, Some(0), None);
+        busy.cpu_ms = 2001;
+        busy.wall_ms = 2001;
+        let verdict = judged(busy);
         assert_eq!(verdict.status, RunStatus::TimeLimitExceeded);
+        assert_eq!(verdict.time_limit, Some(TimeLimit::Cpu));
+        let mut waiting = stage(StageStatus::Succeeded, Some(0), None);
+        waiting.wall_ms = 4001;
+        let verdict = judged(waiting);
+        assert_eq!(verdict.time_limit, Some(TimeLimit::Wall));
         let mut on_time = stage(StageStatus::Succeeded, Some(0), None);
-        on_time.wall_ms = 2000;
-        let verdict = judge(&spec(), &report(Some(compiled), Some(on_time), false));
-        assert_eq!(verdict.status, RunStatus::Succeeded);
+        on_time.cpu_ms = 2000;
+        on_time.wall_ms = 4000;
+        assert_eq!(judged(on_time).status, RunStatus::Succeeded);
         let mut slow_compile = stage(StageStatus::Succeeded, Some(0), None);
-        slow_compile.wall_ms = 60_001;
-        let verdict = judge(&spec(), &report(Some(slow_compile), None, false));
+        slow_compile.cpu_ms = 60_001;
+        let verdict = judge(&spec(), &limits(), &report(Some(slow_compile), None, false));
         assert_eq!(verdict.status, RunStatus::TimeLimitExceeded);
         assert!(verdict
             .error_message
             .unwrap()
-            .starts_with("compilation exceeded"));
+            .starts_with("compilation exceeded its CPU time limit"));
+    }
+
+    #[test]
+    fn the_message_says_which_time_limit_the_runner_enforced() {
+        let compiled = stage(StageStatus::Succeeded, Some(0), None);
+        let cpu = stage(StageStatus::CpuTimedOut, None, Some(9));
+        let verdict = judge(
+            &spec(),
+            &limits(),
+            &report(Some(compiled.clone()), Some(cpu), false),
+        );
+        assert_eq!(
+            verdict.error_message.unwrap(),
+            "the program exceeded its CPU time limit of 2000 ms"
+        );
+        let wall = stage(StageStatus::TimedOut, None, Some(9));
+        let verdict = judge(
+            &spec(),
+            &limits(),
+            &report(Some(compiled), Some(wall), false),
+        );
+        assert_eq!(verdict.time_limit, Some(TimeLimit::Wall));
+        assert!(verdict
+            .error_message
+            .unwrap()
+            .starts_with("the program exceeded its wall time limit of 4000 ms, having used 1 ms"));
     }
 
     #[test]
     fn compile_failure_carries_the_compiler_message() {
         let mut compile = stage(StageStatus::Failed, Some(1), None);
         compile.stderr = "main.cpp:1:1: error: expected ';'".into();
-        let verdict = judge(&spec(), &report(Some(compile), None, false));
+        let verdict = judge(&spec(), &limits(), &report(Some(compile), None, false));
         assert_eq!(verdict.status, RunStatus::CompileError);
         assert!(verdict.error_message.unwrap().contains("expected ';'"));
     }
@@ -337,6 +440,7 @@ mod tests {
         let cases = [
             (StageStatus::Succeeded, RunStatus::Succeeded),
             (StageStatus::TimedOut, RunStatus::TimeLimitExceeded),
+            (StageStatus::CpuTimedOut, RunStatus::TimeLimitExceeded),
             (
                 StageStatus::OutputLimitExceeded,
                 RunStatus::OutputLimitExceeded,
@@ -347,7 +451,11 @@ mod tests {
         let compiled = stage(StageStatus::Succeeded, Some(0), None);
         for (stage_status, expected) in cases {
             let run = stage(stage_status, Some(3), None);
-            let verdict = judge(&spec(), &report(Some(compiled.clone()), Some(run), false));
+            let verdict = judge(
+                &spec(),
+                &limits(),
+                &report(Some(compiled.clone()), Some(run), false),
+            );
             assert_eq!(verdict.status, expected, "{stage_status:?}");
         }
     }
@@ -358,7 +466,7 @@ mod tests {
             result: Err("the container exited without a result".into()),
             oom_killed: false,
         };
-        let verdict = judge(&spec(), &report);
+        let verdict = judge(&spec(), &limits(), &report);
         assert_eq!(verdict.status, RunStatus::InternalError);
         assert_eq!(
             verdict.error_message.unwrap(),

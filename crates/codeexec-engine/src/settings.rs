@@ -66,6 +66,11 @@ pub struct RuntimeSettings {
 pub struct GlobalLimits {
     /// Smallest time limit a request may ask for.
     pub min_timeout_ms: u64,
+    /// A stage is judged on its CPU time; its wall-time limit, the backstop for a program that
+    /// sleeps or blocks, is this many times its CPU-time limit unless a request sets another.
+    pub wall_time_factor: u64,
+    /// The longest wall-time limit a request may ask for, and the cap on the default.
+    pub max_wall_timeout_ms: u64,
     /// Smallest memory limit a request may ask for.
     pub min_memory_mb: u64,
     /// Bytes kept of each of stdout and stderr.
@@ -94,6 +99,23 @@ pub struct GlobalLimits {
     /// The most the memory limits of the jobs in flight may add up to, in MB; 0 means the memory
     /// of the machine the containers run on. A job that does not fit gets 503 at once.
     pub max_memory_in_flight_mb: u64,
+}
+
+impl GlobalLimits {
+    /// A run's wall-time limit when its request sets none: `wall_time_factor` times its CPU-time
+    /// limit, at most `max_wall_timeout_ms` but never below the CPU-time limit.
+    pub fn default_wall_timeout_ms(&self, cpu_timeout_ms: u64) -> u64 {
+        cpu_timeout_ms
+            .saturating_mul(self.wall_time_factor)
+            .min(self.max_wall_timeout_ms)
+            .max(cpu_timeout_ms)
+    }
+
+    /// A compile stage's wall-time limit: `wall_time_factor` times its CPU-time limit. The
+    /// server sets both, so no request cap applies.
+    pub fn compile_wall_timeout_ms(&self, compile_timeout_ms: u64) -> u64 {
+        compile_timeout_ms.saturating_mul(self.wall_time_factor)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +149,16 @@ pub struct LanguageSettings {
     pub compile: Vec<String>,
     /// Run argv, same placeholders; the request's args are appended.
     pub run: Vec<String>,
+    /// Whether each pool container starts the language's runtime (`prestart_command`) before its
+    /// job arrives, so that a job pays for its own program and not the runtime's start-up. Only
+    /// for languages with no compile stage. Off by default.
+    #[serde(default)]
+    pub prestart: bool,
+    /// The waiting runtime's argv; `{loader}` stands for codeexec's loader for the language
+    /// (`codeexec_protocol::prestart_loader`), which waits for the job and then runs the entry
+    /// file as the `run` command would, and `{loader_file}` for a file holding it.
+    #[serde(default)]
+    pub prestart_command: Vec<String>,
     /// Argv whose output names the toolchain's version.
     pub version_command: Vec<String>,
     /// `KEY=value` pairs set in the container.
@@ -145,6 +177,31 @@ pub struct LanguageSettings {
     pub timeout_ms: u64,
     /// Compile stage time limit.
     pub compile_timeout_ms: u64,
+}
+
+impl LanguageSettings {
+    /// Where, in the run argv, the program's own argv begins (at the entry file) for a
+    /// pre-started runtime; `None` when the run command names no entry or builds a source list.
+    pub fn program_argv_start(&self) -> Option<usize> {
+        if self.run.iter().any(|part| part == "{sources}") {
+            return None;
+        }
+        self.run.iter().position(|part| part.contains("{entry}"))
+    }
+
+    /// The runner's arguments that pre-start language `name`'s runtime, or `None` when it has
+    /// none: the runner fills in the loader.
+    pub fn prestart_args(&self, name: &str) -> Option<Vec<String>> {
+        if !self.prestart {
+            return None;
+        }
+        let mut args = vec![
+            codeexec_protocol::PRESTART_FLAG.to_string(),
+            name.to_string(),
+        ];
+        args.extend(self.prestart_command.iter().cloned());
+        Some(args)
+    }
 }
 
 fn enabled_by_default() -> bool {
@@ -170,6 +227,16 @@ pub struct InvalidSettings(String);
 impl EngineSettings {
     /// What types cannot say: relations between values, and the unsandboxed runtime's consent.
     pub fn check(&self) -> Result<(), InvalidSettings> {
+        if self.limits.wall_time_factor == 0 {
+            return Err(InvalidSettings(
+                "limits.wall_time_factor must be at least 1".into(),
+            ));
+        }
+        if self.limits.max_wall_timeout_ms < self.limits.min_timeout_ms {
+            return Err(InvalidSettings(
+                "limits.max_wall_timeout_ms is below limits.min_timeout_ms".into(),
+            ));
+        }
         if !self.languages.values().any(|language| language.enabled) {
             return Err(InvalidSettings(
                 "no language is configured and enabled".into(),
@@ -179,6 +246,24 @@ impl EngineSettings {
             let fail = |what: &str| Err(InvalidSettings(format!("languages.{name}: {what}")));
             if language.run.is_empty() {
                 return fail("run must name a command");
+            }
+            if language.prestart {
+                if !language.compile.is_empty() {
+                    return fail("prestart is only for languages with no compile stage");
+                }
+                if language.prestart_command.is_empty() {
+                    return fail("prestart needs a prestart_command");
+                }
+                let uses_loader = language
+                    .prestart_command
+                    .iter()
+                    .any(|p| p.contains("{loader}") || p.contains("{loader_file}"));
+                if uses_loader && codeexec_protocol::prestart_loader(name).is_none() {
+                    return fail("prestart_command names a loader, and codeexec has none for it");
+                }
+                if language.program_argv_start().is_none() {
+                    return fail("prestart needs a run command naming {entry} (and not {sources})");
+                }
             }
             if language.memory_mb < self.limits.min_memory_mb {
                 return fail("memory_mb is below limits.min_memory_mb");

@@ -20,9 +20,11 @@ pub async fn probe_version(
         compile: None,
         run: StageCommand {
             argv: settings.version_command.clone(),
-            time_limit_ms: settings.compile_timeout_ms,
+            cpu_time_limit_ms: None,
+            wall_time_limit_ms: settings.compile_timeout_ms,
         },
         output_limit_bytes: 4096,
+        program_argv: None,
     };
     let deadline = Duration::from_millis(settings.compile_timeout_ms * 2);
     let report = container.run(&frame, settings.memory_mb, deadline).await;

@@ -155,7 +155,7 @@ fn cold_path(c: &mut Criterion, service_instance: &str) {
         let language = registry.resolve(language).unwrap();
         assert!(hello_world(&language.name).is_some());
         let job = hello_world_job(&settings, language).expect("a valid job");
-        let frame = job.to_frame(settings.limits.output_limit_bytes);
+        let frame = job.to_frame(&settings.limits);
         let (samples, time) = if is_compiled(&language.name) {
             (10, 40)
         } else {
@@ -192,9 +192,11 @@ fn bare_exchange(c: &mut Criterion, service_instance: &str) {
         compile: None,
         run: StageCommand {
             argv: vec!["true".into()],
-            time_limit_ms: 5000,
+            cpu_time_limit_ms: Some(5000),
+            wall_time_limit_ms: 10000,
         },
         output_limit_bytes: settings.limits.output_limit_bytes,
+        program_argv: None,
     };
     let mut group = c.benchmark_group("container_exchange");
     group.sampling_mode(SamplingMode::Flat).sample_size(20);

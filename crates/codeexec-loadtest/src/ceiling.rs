@@ -115,7 +115,7 @@ pub async fn measure_cold_path(
     job: &JobSpec,
     samples: usize,
 ) -> ColdRecord {
-    let frame = job.to_frame(settings.limits.output_limit_bytes);
+    let frame = job.to_frame(&settings.limits);
     let deadline = job.result_deadline(&settings.limits);
     let done = Arc::new(AtomicU64::new(0));
     let ticker = {

@@ -169,9 +169,9 @@ mod tests {
         let registry = LanguageRegistry::new(&settings.languages);
         let java = hello_world_job(&settings, registry.resolve("java").unwrap()).unwrap();
         assert_eq!(java.entry, "Main.java");
-        assert!(java.to_frame(1024).compile.is_some());
+        assert!(java.to_frame(&settings.limits).compile.is_some());
         let python = hello_world_job(&settings, registry.resolve("python").unwrap()).unwrap();
-        assert!(python.to_frame(1024).compile.is_none());
+        assert!(python.to_frame(&settings.limits).compile.is_none());
     }
 
     #[test]

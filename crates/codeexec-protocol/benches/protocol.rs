@@ -22,7 +22,8 @@ fn job(files: Vec<SourceFile>, stdin: String) -> JobFrame {
                 "/sandbox".into(),
                 "Main.java".into(),
             ],
-            time_limit_ms: 15000,
+            cpu_time_limit_ms: Some(15000),
+            wall_time_limit_ms: 30000,
         }),
         run: StageCommand {
             argv: vec![
@@ -31,9 +32,11 @@ fn job(files: Vec<SourceFile>, stdin: String) -> JobFrame {
                 "/sandbox".into(),
                 "Main".into(),
             ],
-            time_limit_ms: 5000,
+            cpu_time_limit_ms: Some(5000),
+            wall_time_limit_ms: 10000,
         },
         output_limit_bytes: OUTPUT_CAP,
+        program_argv: None,
     }
 }
 

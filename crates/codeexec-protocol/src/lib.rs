@@ -13,6 +13,27 @@ pub const SANDBOX_DIR: &str = "/sandbox";
 /// Path of the runner inside every codeexec image.
 pub const RUNNER_PATH: &str = "/usr/local/bin/codeexec-runner";
 
+/// `codeexec-runner --prestart LANGUAGE ARGV...` starts the language's runtime (ARGV) before the
+/// job arrives; the flag comes last and takes every argument after it. In ARGV the runner replaces
+/// `{loader}` with the language's [`prestart_loader`] and `{loader_file}` with the path of a file
+/// holding it (which the loader deletes as it starts); `{cmdline_room}` with filler that makes
+/// room in the argument area for the plain command line the loader shows in place of its own.
+pub const PRESTART_FLAG: &str = "--prestart";
+
+/// The file descriptor on which a pre-started runtime reads its program's argv when the job
+/// arrives: the arguments separated by NUL bytes, ending at end of file.
+pub const PRESTART_CONTROL_FD: i32 = 3;
+
+/// The loader a pre-started runtime runs while it waits, by language name (see [`PRESTART_FLAG`]).
+pub fn prestart_loader(language: &str) -> Option<&'static str> {
+    match language {
+        "python" => Some(include_str!("../loaders/python.py")),
+        "javascript" => Some(include_str!("../loaders/javascript.js")),
+        "ruby" => Some(include_str!("../loaders/ruby.rb")),
+        _ => None,
+    }
+}
+
 /// One job, as sent by the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobFrame {
@@ -26,6 +47,11 @@ pub struct JobFrame {
     pub run: StageCommand,
     /// Bytes kept of each of stdout and stderr per stage; a program that writes more is stopped.
     pub output_limit_bytes: usize,
+    /// For a runner started with a pre-started runtime: the argv its program is to see (the run
+    /// argv from the entry file on). Without it, or without such a runtime, the run stage starts
+    /// `run.argv` afresh.
+    #[serde(default)]
+    pub program_argv: Option<Vec<String>>,
 }
 
 /// A file of the job.
@@ -35,11 +61,14 @@ pub struct SourceFile {
     pub content: String,
 }
 
-/// A command to run as one stage, with its wall-clock limit.
+/// A command to run as one stage, with its limits: the CPU time its processes may use, and the
+/// wall time it may take (the backstop for a program that sleeps or blocks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageCommand {
     pub argv: Vec<String>,
-    pub time_limit_ms: u64,
+    /// `None`: the stage is bound by wall time alone.
+    pub cpu_time_limit_ms: Option<u64>,
+    pub wall_time_limit_ms: u64,
 }
 
 /// What the runner reports back.
@@ -61,8 +90,10 @@ pub enum StageStatus {
     Succeeded,
     /// Exited with a non-zero code or was killed by a signal it did not get from the runner.
     Failed,
-    /// Killed by the runner at its time limit.
+    /// Killed by the runner at its wall-time limit.
     TimedOut,
+    /// Killed by the runner at its CPU-time limit.
+    CpuTimedOut,
     /// Killed by the runner for writing more than the output limit.
     OutputLimitExceeded,
     /// Could not be started at all (missing binary, exec error).
@@ -110,9 +141,11 @@ mod tests {
             compile: None,
             run: StageCommand {
                 argv: vec!["python3".into(), "main.py".into()],
-                time_limit_ms: 5000,
+                cpu_time_limit_ms: Some(5000),
+                wall_time_limit_ms: 10000,
             },
             output_limit_bytes: 65536,
+            program_argv: Some(vec!["main.py".into()]),
         };
         let text = serde_json::to_string(&frame).unwrap();
         assert_eq!(serde_json::from_str::<JobFrame>(&text).unwrap(), frame);

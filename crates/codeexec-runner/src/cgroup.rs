@@ -42,6 +42,17 @@ impl Counters {
         }
     }
 
+    /// The CPU time the job's processes used since `self`, read without the OOM count: the
+    /// watchdog asks every few milliseconds. `None` outside a container.
+    pub fn cpu_ms_since(self) -> Option<u64> {
+        let now = Counters {
+            oom_kills: None,
+            container_cpu_ns: (std::process::id() == 1).then(container_cpu_ns).flatten(),
+            runner_cpu_ns: runner_cpu_ns(),
+        };
+        self.since(now).cpu_ms
+    }
+
     /// The usage from `self` (before the stage) to `after`.
     pub fn since(self, after: Counters) -> StageUsage {
         let oom_killed = match (self.oom_kills, after.oom_kills) {

@@ -10,8 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 /// Why the runner killed a stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KillReason {
-    TimeLimit,
-    OutputLimit,
+    WallTime,
+    CpuTime,
+    Output,
 }
 
 /// The kill switch of one stage's process group.
@@ -50,6 +51,10 @@ impl ProcessGroup {
         let mut state = self.lock();
         state.exited = true;
         self.signal();
+    }
+
+    pub fn pgid(&self) -> libc::pid_t {
+        self.pgid
     }
 
     pub fn kill_reason(&self) -> Option<KillReason> {

@@ -9,8 +9,9 @@
 //! [`String::from_utf8_lossy`], so invalid UTF-8 becomes U+FFFD, while NUL bytes stay (JSON escapes
 //! them as `\u0000`). The result is always valid JSON, whatever the program wrote.
 //!
-//! Usage: `codeexec-runner [--sandbox DIR]`; the sandbox defaults to [`SANDBOX_DIR`], and another
-//! directory is only meant for tests on the host. The exit code is 0 when a job was run (whatever
+//! Usage: `codeexec-runner [--sandbox DIR] [--prestart LANGUAGE ARGV...]`; the sandbox defaults to
+//! [`SANDBOX_DIR`], and another directory is only meant for tests on the host. With `--prestart`
+//! the language's runtime is started before the frame arrives (see [`prestart`]). The exit code is 0 when a job was run (whatever
 //! its stages did) and 2 when the arguments or the frame were malformed; a result is printed either
 //! way.
 
@@ -18,26 +19,38 @@ mod capture;
 mod cgroup;
 mod group;
 mod guard;
+mod prestart;
 mod reap;
 mod sandbox;
 mod stage;
 mod syscall_filter;
+mod watchdog;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use codeexec_protocol::{JobFrame, ResultFrame, StageStatus, SANDBOX_DIR};
+use codeexec_protocol::{JobFrame, ResultFrame, StageStatus, PRESTART_FLAG, SANDBOX_DIR};
+use prestart::Prestarted;
 
 fn main() -> ExitCode {
     guard::protect_runner();
     guard::start_orphan_reaper();
     let (result, code) = match parse_args(std::env::args_os().skip(1).collect()) {
-        Ok(sandbox) => match read_frame() {
-            Ok(frame) => (run_job(&frame, &sandbox), 0),
-            Err(error) => (runner_error(error), 2),
-        },
+        Ok(args) => {
+            let runtime = args.prestart.and_then(|(language, argv)| {
+                Prestarted::start(&language, &argv, &args.sandbox)
+                    .inspect_err(|error| {
+                        eprintln!("codeexec-runner: no pre-started runtime: {error}")
+                    })
+                    .ok()
+            });
+            match read_frame() {
+                Ok(frame) => (run_job(&frame, &args.sandbox, runtime), 0),
+                Err(error) => (runner_error(error), 2),
+            }
+        }
         Err(error) => (runner_error(error), 2),
     };
     if let Err(error) = write_result(&result) {
@@ -47,13 +60,38 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+struct Args {
+    sandbox: PathBuf,
+    /// The language and runtime to start before the frame arrives.
+    prestart: Option<(String, Vec<String>)>,
+}
+
 /// Arguments are taken as `OsString`s because `std::env::args` panics on non-UTF-8 ones.
-fn parse_args(args: Vec<OsString>) -> Result<PathBuf, String> {
-    match args.as_slice() {
-        [] => Ok(PathBuf::from(SANDBOX_DIR)),
-        [flag, dir] if flag == "--sandbox" => Ok(PathBuf::from(dir)),
-        _ => Err("usage: codeexec-runner [--sandbox DIR]".to_string()),
-    }
+fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+    const USAGE: &str = "usage: codeexec-runner [--sandbox DIR] [--prestart LANGUAGE ARGV...]";
+    let (own, prestart) = match args.iter().position(|arg| arg == PRESTART_FLAG) {
+        Some(at) => {
+            let argv: Option<Vec<String>> = args[at + 1..]
+                .iter()
+                .map(|arg| arg.to_str().map(str::to_string))
+                .collect();
+            match argv.as_deref() {
+                Some([language, argv @ ..]) if !argv.is_empty() => {
+                    (&args[..at], Some((language.clone(), argv.to_vec())))
+                }
+                _ => return Err(USAGE.to_string()),
+            }
+        }
+        None => (args.as_slice(), None),
+    };
+    let sandbox = match own {
+        [] => PathBuf::from(SANDBOX_DIR),
+        [flag, dir] if flag == "--sandbox" => PathBuf::from(dir),
+        _ => return Err(USAGE.to_string()),
+    };
+    Ok(Args { sandbox, prestart })
 }
 
 fn read_frame() -> Result<JobFrame, String> {
@@ -64,7 +102,17 @@ fn read_frame() -> Result<JobFrame, String> {
     serde_json::from_slice(&input).map_err(|error| format!("malformed job frame: {error}"))
 }
 
-fn run_job(frame: &JobFrame, sandbox: &Path) -> ResultFrame {
+fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> ResultFrame {
+    // A pre-started runtime serves a run stage with no compile stage before it, and only a job
+    // that asks for it (a version probe does not).
+    let runtime = match (runtime, &frame.program_argv) {
+        (Some(runtime), Some(argv)) if frame.compile.is_none() => Some((runtime, argv)),
+        (Some(runtime), _) => {
+            runtime.discard();
+            None
+        }
+        (None, _) => None,
+    };
     if let Err(error) = sandbox::write_files(sandbox, &frame.files) {
         return runner_error(error);
     }
@@ -83,7 +131,13 @@ fn run_job(frame: &JobFrame, sandbox: &Path) -> ResultFrame {
             runner_error: None,
         };
     }
-    let run = stage::run_stage(&frame.run, sandbox, Some(frame.stdin.as_bytes()), limit);
+    let stdin = frame.stdin.as_bytes();
+    let run = match runtime {
+        Some((runtime, argv)) => {
+            stage::run_prestarted(runtime, &frame.run, argv, sandbox, stdin, limit)
+        }
+        None => stage::run_stage(&frame.run, sandbox, Some(stdin), limit),
+    };
     ResultFrame {
         compile,
         run: Some(run),

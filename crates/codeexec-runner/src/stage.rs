@@ -4,21 +4,24 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use codeexec_protocol::{StageCommand, StageReport, StageStatus};
+use std::os::fd::RawFd;
+
+use codeexec_protocol::{StageCommand, StageReport, StageStatus, PRESTART_CONTROL_FD};
 
 use seccompiler::BpfProgram;
 
 use crate::capture::{Capture, Captured};
 use crate::cgroup::{Counters, StageUsage};
 use crate::group::{KillReason, ProcessGroup};
-use crate::guard;
+use crate::guard::{self, Leader};
+use crate::prestart::Prestarted;
 use crate::reap::{reap, Reaped};
 use crate::syscall_filter;
+use crate::watchdog;
 
 /// How long the output readers may still take after the stage's process is reaped. Only a process
 /// that escaped the group can keep a pipe open longer, and its output is not worth waiting for.
@@ -40,25 +43,95 @@ pub fn run_stage(
         Ok(filter) => filter,
         Err(error) => return failed_to_start(error.clone()),
     };
-    let (mut child, _leader) =
-        match guard::spawn_leader(|| spawn(program, args, dir, stdin.is_some(), filter)) {
-            Ok(spawned) => spawned,
-            Err(error) => return failed_to_start(format!("cannot start {program:?}: {error}")),
-        };
+    let spawned = guard::spawn_leader(|| spawn(program, args, dir, stdin.is_some(), filter, None));
+    let (child, leader) = match spawned {
+        Ok(spawned) => spawned,
+        Err(error) => return failed_to_start(format!("cannot start {program:?}: {error}")),
+    };
+    let stage = Started {
+        child,
+        _leader: leader,
+        started,
+        before,
+        cpu_ms_before: 0,
+    };
+    supervise(stage, command, stdin, output_limit)
+}
+
+/// Runs the job's program in `runtime`, started before the job arrived: it is handed
+/// `program_argv` and from then on is the stage's leader, supervised as a fresh one would be. Its
+/// limits, times and CPU time count from the hand-over. A runtime that can no longer take its
+/// program (it died while waiting) is dropped, and the stage starts afresh.
+pub fn run_prestarted(
+    runtime: Prestarted,
+    command: &StageCommand,
+    program_argv: &[String],
+    dir: &Path,
+    stdin: &[u8],
+    output_limit: usize,
+) -> StageReport {
+    let before = Counters::read();
+    let started = Instant::now();
+    let cpu_ms_before = runtime.cpu_ms();
+    match runtime.hand_over(program_argv) {
+        Ok((child, leader)) => {
+            let stage = Started {
+                child,
+                _leader: leader,
+                started,
+                before,
+                cpu_ms_before,
+            };
+            supervise(stage, command, Some(stdin), output_limit)
+        }
+        Err(error) => {
+            eprintln!(
+                "codeexec-runner: the pre-started runtime is gone ({error}); starting afresh"
+            );
+            run_stage(command, dir, Some(stdin), output_limit)
+        }
+    }
+}
+
+/// A stage's leader, running.
+struct Started {
+    child: Child,
+    /// Keeps the orphan reaper off the leader until it is reaped.
+    _leader: Leader,
+    started: Instant,
+    /// The counters when the stage started.
+    before: Counters,
+    /// CPU time the leader had used before the stage (a pre-started runtime's start-up), which
+    /// the stage is not billed for.
+    cpu_ms_before: u64,
+}
+
+/// Feeds the stage, captures its output, enforces its limits, reaps it and reports.
+fn supervise(
+    mut stage: Started,
+    command: &StageCommand,
+    stdin: Option<&[u8]>,
+    output_limit: usize,
+) -> StageReport {
     // A pid always fits in pid_t; the fallback is never taken.
-    let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
+    let pid = libc::pid_t::try_from(stage.child.id()).unwrap_or(libc::pid_t::MAX);
     let group = Arc::new(ProcessGroup::new(pid));
 
-    if let (Some(pipe), Some(bytes)) = (child.stdin.take(), stdin) {
+    if let (Some(pipe), Some(bytes)) = (stage.child.stdin.take(), stdin) {
         feed_stdin(pipe, bytes.to_vec());
     }
-    let [stdout, stderr] = start_captures(&mut child, &group, output_limit);
-    let watchdog = start_watchdog(&group, Duration::from_millis(command.time_limit_ms));
+    let [stdout, stderr] = start_captures(&mut stage.child, &group, output_limit);
+    let limits = watchdog::Limits {
+        cpu: command.cpu_time_limit_ms.map(Duration::from_millis),
+        wall: Duration::from_millis(command.wall_time_limit_ms),
+    };
+    let watchdog = watchdog::start(&group, limits, stage.started, stage.before);
 
-    let reaped = reap(&group, pid);
-    let wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut reaped = reap(&group, pid);
+    let wall_ms = u64::try_from(stage.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     drop(watchdog);
-    let usage = before.since(Counters::read());
+    let usage = stage.before.since(Counters::read());
+    reaped.cpu_ms = reaped.cpu_ms.saturating_sub(stage.cpu_ms_before);
 
     let deadline = Instant::now() + READER_GRACE;
     let stdout = stdout
@@ -71,24 +144,37 @@ pub fn run_stage(
 }
 
 /// The stages' syscall filter, compiled once.
-fn syscall_filter() -> &'static Result<BpfProgram, String> {
+pub fn syscall_filter() -> &'static Result<BpfProgram, String> {
     static FILTER: OnceLock<Result<BpfProgram, String>> = OnceLock::new();
     FILTER.get_or_init(syscall_filter::program)
 }
 
-fn spawn(
+/// Spawns a stage's leader in a process group of its own. `control`, when given, becomes the
+/// program's [`PRESTART_CONTROL_FD`].
+pub fn spawn(
     program: &str,
     args: &[String],
     dir: &Path,
     with_stdin: bool,
     filter: &'static BpfProgram,
+    control: Option<RawFd>,
 ) -> std::io::Result<Child> {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(program);
-    // SAFETY: the closure only calls open, write, close, prctl and seccomp, which are
+    // SAFETY: the closure only calls dup2, fcntl, open, write, close, prctl and seccomp, which are
     // async-signal-safe, and allocates nothing.
     unsafe {
         command.pre_exec(move || {
+            let placed = match control {
+                // Already in place: only its close-on-exec flag must go.
+                Some(PRESTART_CONTROL_FD) => libc::fcntl(PRESTART_CONTROL_FD, libc::F_SETFD, 0),
+                // dup2 clears close-on-exec on the new descriptor, and only there.
+                Some(fd) => libc::dup2(fd, PRESTART_CONTROL_FD),
+                None => 0,
+            };
+            if placed < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             guard::offer_to_the_oom_killer()?;
             syscall_filter::apply(filter)
         })
@@ -124,7 +210,7 @@ fn start_captures(
 ) -> [Option<Capture>; 2] {
     let on_overflow = |group: &Arc<ProcessGroup>| {
         let group = Arc::clone(group);
-        move || group.kill(KillReason::OutputLimit)
+        move || group.kill(KillReason::Output)
     };
     [
         child
@@ -136,26 +222,6 @@ fn start_captures(
             .take()
             .map(|pipe| Capture::start(pipe, cap, on_overflow(group))),
     ]
-}
-
-/// Kills the group at `limit` unless the returned sender is dropped first.
-fn start_watchdog(group: &Arc<ProcessGroup>, limit: Duration) -> Sender<()> {
-    let (disarm, disarmed) = mpsc::channel::<()>();
-    let watched = Arc::clone(group);
-    let watchdog = move || {
-        if let Err(RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
-            watched.kill(KillReason::TimeLimit);
-        }
-    };
-    if thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(watchdog)
-        .is_err()
-    {
-        // A stage that nothing would stop at its time limit is not allowed to run at all.
-        group.kill(KillReason::TimeLimit);
-    }
-    disarm
 }
 
 fn report(
@@ -201,8 +267,9 @@ fn report(
 /// even though there was nothing left to kill by then.
 fn status(reason: Option<KillReason>, truncated: bool, exit_code: Option<i32>) -> StageStatus {
     match (reason, truncated, exit_code) {
-        (Some(KillReason::TimeLimit), _, _) => StageStatus::TimedOut,
-        (Some(KillReason::OutputLimit), _, _) | (None, true, _) => StageStatus::OutputLimitExceeded,
+        (Some(KillReason::WallTime), _, _) => StageStatus::TimedOut,
+        (Some(KillReason::CpuTime), _, _) => StageStatus::CpuTimedOut,
+        (Some(KillReason::Output), _, _) | (None, true, _) => StageStatus::OutputLimitExceeded,
         (None, false, Some(0)) => StageStatus::Succeeded,
         (None, false, _) => StageStatus::Failed,
     }

@@ -44,7 +44,7 @@ fn a_compiler_that_cannot_start_skips_the_run_stage() {
 fn a_compile_stage_past_its_time_limit_skips_the_run_stage() {
     let mut frame = sh("echo ran");
     let mut compile = stage(&["sleep", "30"]);
-    compile.time_limit_ms = 300;
+    compile.wall_time_limit_ms = 300;
     frame.compile = Some(compile);
     let result = run_frame(&Sandbox::new(), &frame);
     assert_eq!(result.compile.unwrap().status, StageStatus::TimedOut);

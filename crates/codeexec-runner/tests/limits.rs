@@ -9,9 +9,9 @@ use codeexec_protocol::StageStatus;
 use common::{run, run_frame, sh, Sandbox};
 
 #[test]
-fn a_program_past_its_time_limit_is_killed() {
+fn a_sleeper_past_its_wall_time_limit_is_killed() {
     let mut frame = sh("sleep 30");
-    frame.run.time_limit_ms = 300;
+    frame.run.wall_time_limit_ms = 300;
     let report = run(&frame);
     assert_eq!(report.status, StageStatus::TimedOut);
     assert_eq!(report.signal, Some(libc::SIGKILL));
@@ -21,10 +21,43 @@ fn a_program_past_its_time_limit_is_killed() {
 #[test]
 fn output_before_the_time_limit_is_kept() {
     let mut frame = sh("echo started; sleep 30");
-    frame.run.time_limit_ms = 300;
+    frame.run.wall_time_limit_ms = 300;
     let report = run(&frame);
     assert_eq!(report.status, StageStatus::TimedOut);
     assert_eq!(report.stdout, "started\n");
+}
+
+#[test]
+fn a_busy_loop_past_its_cpu_time_limit_is_killed_on_cpu_time() {
+    let mut frame = sh("while :; do :; done");
+    frame.run.cpu_time_limit_ms = Some(300);
+    frame.run.wall_time_limit_ms = 60_000;
+    let report = run(&frame);
+    assert_eq!(report.status, StageStatus::CpuTimedOut);
+    assert_eq!(report.signal, Some(libc::SIGKILL));
+    assert!(
+        report.cpu_ms >= 300,
+        "killed after {} ms of CPU",
+        report.cpu_ms
+    );
+}
+
+#[test]
+fn cpu_time_spent_in_a_child_counts_against_the_limit() {
+    let mut frame = sh("sh -c 'while :; do :; done'; sleep 30");
+    frame.run.cpu_time_limit_ms = Some(300);
+    frame.run.wall_time_limit_ms = 60_000;
+    let report = run(&frame);
+    assert_eq!(report.status, StageStatus::CpuTimedOut);
+}
+
+#[test]
+fn a_sleeper_uses_no_cpu_time_and_meets_the_wall_time_limit() {
+    let mut frame = sh("sleep 30");
+    frame.run.cpu_time_limit_ms = Some(300);
+    frame.run.wall_time_limit_ms = 600;
+    let report = run(&frame);
+    assert_eq!(report.status, StageStatus::TimedOut);
 }
 
 #[test]

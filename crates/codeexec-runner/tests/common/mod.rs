@@ -112,6 +112,7 @@ pub fn job(argv: &[&str]) -> JobFrame {
         compile: None,
         run: stage(argv),
         output_limit_bytes: 1 << 20,
+        program_argv: None,
     }
 }
 
@@ -123,6 +124,7 @@ pub fn sh(script: &str) -> JobFrame {
 pub fn stage(argv: &[&str]) -> StageCommand {
     StageCommand {
         argv: argv.iter().map(|arg| arg.to_string()).collect(),
-        time_limit_ms: 20_000,
+        cpu_time_limit_ms: Some(20_000),
+        wall_time_limit_ms: 20_000,
     }
 }

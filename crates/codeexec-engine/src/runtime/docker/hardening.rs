@@ -28,9 +28,11 @@ pub fn container_spec(
     ]);
     let mut env = vec!["HOME=/tmp".to_string(), "LANG=C.UTF-8".to_string()];
     env.extend(limits.env.iter().cloned());
+    let mut cmd = vec![RUNNER_PATH.to_string()];
+    cmd.extend(limits.prestart_args(&language.name).unwrap_or_default());
     ContainerCreateBody {
         image: Some(limits.image.clone()),
-        cmd: Some(vec![RUNNER_PATH.to_string()]),
+        cmd: Some(cmd),
         user: Some(docker.user.clone()),
         working_dir: Some(SANDBOX_DIR.to_string()),
         env: Some(env),
