@@ -1,7 +1,7 @@
 //! Shared test support, a module per concern: talking HTTP to a service (`http`), the real binary
 //! against the real Docker engine (`process`), a service inside the test process on the local
-//! runtime (`in_process`), looking at Docker (`docker`), polling (`wait`), and SecantusDB
-//! (`secantus`).
+//! runtime (`in_process`), looking at Docker (`docker`), polling (`wait`), SecantusDB
+//! (`secantus`), and which languages a test service offers (`languages`).
 #![allow(dead_code, unused_imports)]
 
 pub mod browser;
@@ -9,6 +9,7 @@ pub mod docker;
 pub mod held_job;
 pub mod http;
 pub mod in_process;
+pub mod languages;
 pub mod process;
 pub mod secantus;
 pub mod wait;
