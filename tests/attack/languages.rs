@@ -210,7 +210,7 @@ pub const CASES: &[LanguageCase] = &[
         }),
         compile_error: Some(("program broken\n  integer :: n\n  n = 'text'\nend program broken\n", "Cannot convert")),
         runtime_error: ("program fails\n  use iso_fortran_env, only: error_unit\n  write (error_unit, '(a)') 'before'\n  error stop 3\nend program fails\n", 3, "before"),
-        fork_bomb: "program bomb\n  do\n    call execute_command_line('sleep 600', wait=.false.)\n  end do\nend program bomb\n",
+        fork_bomb: "program bomb\n  integer :: exit_status, command_status\n  do\n    call execute_command_line('sleep 600', wait=.false., exitstat=exit_status, cmdstat=command_status)\n  end do\nend program bomb\n",
         endless_loop: "program spin\n  integer(8) :: n\n  n = 0\n  do\n    n = n + 1\n    if (n < 0) print *, n\n  end do\nend program spin\n",
         memory_bomb: "program hog\n  type chunk\n    integer(1), allocatable :: bytes(:)\n  end type chunk\n  type(chunk) :: chunks(100000)\n  integer :: i\n  do i = 1, size(chunks)\n    allocate(chunks(i)%bytes(10000000))\n    chunks(i)%bytes = 1\n  end do\n  print *, chunks(1)%bytes(1)\nend program hog\n",
     },
