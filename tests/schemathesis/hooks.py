@@ -29,8 +29,9 @@ WHITE_SPACE = "".join(
 MAX_ARG_BYTES = 64 * 1024
 MAX_ARGS_TOTAL_BYTES = 256 * 1024
 MAX_NAME_BYTES = 255
-# Languages whose entry point is run by its stem, and the extensions their sources take.
-ENTRY_BY_STEM = {"java": (".java",), "typescript": (".ts",)}
+# Languages whose entry point is run by its stem, by every name and alias (config/default.toml),
+# and the extensions their sources take.
+ENTRY_BY_STEM = {"java": (".java",), "typescript": (".ts",), "ts": (".ts",), "tsc": (".ts",)}
 
 
 def utf8_length(text):
