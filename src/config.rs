@@ -210,10 +210,36 @@ mod tests {
     }
 
     #[test]
-    fn default_file_configures_six_languages() {
+    fn default_file_configures_twenty_one_languages() {
         let settings = Settings::repository_defaults();
         let names: Vec<_> = settings.languages.keys().cloned().collect();
-        assert_eq!(names, ["cpp", "go", "java", "javascript", "python", "ruby"]);
+        assert_eq!(
+            names,
+            [
+                "bash",
+                "c",
+                "cpp",
+                "elixir",
+                "erlang",
+                "fortran",
+                "go",
+                "haskell",
+                "java",
+                "javascript",
+                "lua",
+                "ocaml",
+                "pascal",
+                "perl",
+                "php",
+                "python",
+                "r",
+                "ruby",
+                "rust",
+                "sqlite",
+                "typescript",
+            ]
+        );
+        assert!(settings.languages.values().all(|language| language.enabled));
     }
 
     // figment's Jail returns its own large error type; that is its API, not ours.
@@ -240,7 +266,8 @@ mod tests {
             let settings = Settings::load(&repo_config()).unwrap();
             assert!(!settings.languages["ruby"].enabled);
             assert!(settings.languages["python"].enabled);
-            for name in ["cpp", "go", "java", "javascript", "python"] {
+            let settings = Settings::repository_defaults();
+            for name in settings.languages.keys().filter(|name| *name != "ruby") {
                 jail.set_env(
                     format!("CODEEXEC_LANGUAGES__{}__ENABLED", name.to_uppercase()),
                     "false",

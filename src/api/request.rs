@@ -483,7 +483,7 @@ mod tests {
     fn unknown_language_lists_names_and_aliases() {
         let message = error_of(v2("cobol", &[("a", "x", false)]));
         assert!(message.contains("\"cobol\""));
-        assert!(message.contains("cpp, go, java, javascript, python, ruby"));
+        assert!(message.contains("bash, c, cpp, elixir, erlang, fortran, go"));
         assert!(message.contains("c++") && message.contains("golang") && message.contains("rb"));
     }
 

@@ -18,9 +18,42 @@ pub struct Judge0Language {
     pub run_cmd: &'static str,
 }
 
-/// The ids Judge0 CE 1.13.1 gives these languages. C++ answers to 52, 53 and 54: Judge0 has a
-/// GCC version behind each, and its Python SDK sends 52 for `LanguageAlias.CPP`.
+/// The ids Judge0 CE 1.13.1 gives these languages, in its order. C answers to 48, 49 and 50 and
+/// C++ to 52, 53 and 54: Judge0 has a GCC version behind each, and its Python SDK sends 52 for
+/// `LanguageAlias.CPP`. An id whose language is not configured (or disabled) is not offered.
 pub const LANGUAGES: &[Judge0Language] = &[
+    Judge0Language {
+        id: 46,
+        language: "bash",
+        label: "Bash (",
+        source_file: "script.sh",
+        compile_cmd: None,
+        run_cmd: "bash script.sh",
+    },
+    Judge0Language {
+        id: 48,
+        language: "c",
+        label: "C (GCC",
+        source_file: "main.c",
+        compile_cmd: Some("gcc %s main.c"),
+        run_cmd: "./a.out",
+    },
+    Judge0Language {
+        id: 49,
+        language: "c",
+        label: "C (GCC",
+        source_file: "main.c",
+        compile_cmd: Some("gcc %s main.c"),
+        run_cmd: "./a.out",
+    },
+    Judge0Language {
+        id: 50,
+        language: "c",
+        label: "C (GCC",
+        source_file: "main.c",
+        compile_cmd: Some("gcc %s main.c"),
+        run_cmd: "./a.out",
+    },
     Judge0Language {
         id: 52,
         language: "cpp",
@@ -46,11 +79,43 @@ pub const LANGUAGES: &[Judge0Language] = &[
         run_cmd: "./main",
     },
     Judge0Language {
+        id: 57,
+        language: "elixir",
+        label: "Elixir (",
+        source_file: "script.exs",
+        compile_cmd: None,
+        run_cmd: "elixir script.exs",
+    },
+    Judge0Language {
+        id: 58,
+        language: "erlang",
+        label: "Erlang (OTP",
+        source_file: "main.erl",
+        compile_cmd: None,
+        run_cmd: "escript main.erl",
+    },
+    Judge0Language {
+        id: 59,
+        language: "fortran",
+        label: "Fortran (GFortran",
+        source_file: "main.f90",
+        compile_cmd: Some("gfortran %s main.f90"),
+        run_cmd: "./a.out",
+    },
+    Judge0Language {
         id: 60,
         language: "go",
         label: "Go (",
         source_file: "main.go",
         compile_cmd: Some("go build %s -o main main.go"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 61,
+        language: "haskell",
+        label: "Haskell (GHC",
+        source_file: "main.hs",
+        compile_cmd: Some("ghc %s main.hs"),
         run_cmd: "./main",
     },
     Judge0Language {
@@ -70,6 +135,38 @@ pub const LANGUAGES: &[Judge0Language] = &[
         run_cmd: "node script.js",
     },
     Judge0Language {
+        id: 64,
+        language: "lua",
+        label: "Lua (",
+        source_file: "script.lua",
+        compile_cmd: None,
+        run_cmd: "lua5.4 script.lua",
+    },
+    Judge0Language {
+        id: 65,
+        language: "ocaml",
+        label: "OCaml (",
+        source_file: "main.ml",
+        compile_cmd: Some("ocamlopt %s main.ml -o main"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 67,
+        language: "pascal",
+        label: "Pascal (FPC",
+        source_file: "main.pas",
+        compile_cmd: Some("fpc %s main.pas"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 68,
+        language: "php",
+        label: "PHP (",
+        source_file: "script.php",
+        compile_cmd: None,
+        run_cmd: "php script.php",
+    },
+    Judge0Language {
         id: 71,
         language: "python",
         label: "Python (",
@@ -84,6 +181,62 @@ pub const LANGUAGES: &[Judge0Language] = &[
         source_file: "script.rb",
         compile_cmd: None,
         run_cmd: "ruby script.rb",
+    },
+    Judge0Language {
+        id: 73,
+        language: "rust",
+        label: "Rust (",
+        source_file: "main.rs",
+        compile_cmd: Some("rustc %s main.rs"),
+        run_cmd: "./main",
+    },
+    Judge0Language {
+        id: 74,
+        language: "typescript",
+        label: "TypeScript (",
+        source_file: "script.ts",
+        compile_cmd: Some("tsc %s script.ts"),
+        run_cmd: "node script.js",
+    },
+    Judge0Language {
+        id: 78,
+        language: "kotlin",
+        label: "Kotlin (",
+        source_file: "Main.kt",
+        compile_cmd: Some("kotlinc %s Main.kt"),
+        run_cmd: "kotlin MainKt",
+    },
+    Judge0Language {
+        id: 80,
+        language: "r",
+        label: "R (",
+        source_file: "script.r",
+        compile_cmd: None,
+        run_cmd: "Rscript script.r",
+    },
+    Judge0Language {
+        id: 81,
+        language: "scala",
+        label: "Scala (",
+        source_file: "Main.scala",
+        compile_cmd: Some("scalac %s Main.scala"),
+        run_cmd: "scala Main",
+    },
+    Judge0Language {
+        id: 82,
+        language: "sqlite",
+        label: "SQL (SQLite",
+        source_file: "script.sql",
+        compile_cmd: None,
+        run_cmd: "sqlite3 :memory: '.read script.sql'",
+    },
+    Judge0Language {
+        id: 85,
+        language: "perl",
+        label: "Perl (",
+        source_file: "script.pl",
+        compile_cmd: None,
+        run_cmd: "perl script.pl",
     },
 ];
 
@@ -190,5 +343,31 @@ mod tests {
         );
         assert_eq!(by_id(72).unwrap().name(&versions), "Ruby");
         assert_eq!(by_id(54).unwrap().name(&versions), "C++ (GCC)");
+    }
+
+    #[test]
+    fn added_languages_carry_judge0s_ids_and_their_probed_versions() {
+        let versions = HashMap::from([
+            (
+                "bash".to_string(),
+                "GNU bash, version 5.2.15(1)-release".to_string(),
+            ),
+            ("c".to_string(), "gcc (Debian 12.2.0-14) 12.2.0".to_string()),
+            ("erlang".to_string(), "Erlang/OTP 25.2.3".to_string()),
+            (
+                "sqlite".to_string(),
+                "3.40.1 2022-12-28 14:03:47 df5c".to_string(),
+            ),
+            ("typescript".to_string(), "Version 4.8.4".to_string()),
+        ]);
+        assert_eq!(by_id(46).unwrap().name(&versions), "Bash (5.2.15)");
+        for id in [48, 49, 50] {
+            assert_eq!(by_id(id).unwrap().name(&versions), "C (GCC 12.2.0)");
+        }
+        assert_eq!(by_id(58).unwrap().name(&versions), "Erlang (OTP 25.2.3)");
+        assert_eq!(by_id(82).unwrap().name(&versions), "SQL (SQLite 3.40.1)");
+        assert_eq!(by_id(74).unwrap().name(&versions), "TypeScript (4.8.4)");
+        assert_eq!(by_id(73).unwrap().language, "rust");
+        assert_eq!(by_id(61).unwrap().language, "haskell");
     }
 }

@@ -8,7 +8,10 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use serde_json::{json, Value};
 
+use crate::common::languages::every_language;
 use crate::common::{wait_for, Service};
+
+pub mod languages;
 
 /// Hello world in each language, as (language, code, expected output).
 pub const HELLO: [(&str, &str); 6] = [
@@ -36,21 +39,19 @@ pub struct Arena {
     turn: Mutex<()>,
 }
 
-/// The arena of this test binary, started on first use. Pools hold one container per language
-/// to spare the machine.
+/// The arena of this test binary, started on first use, offering every language. Pools hold one
+/// container per language to spare the machine.
 pub fn arena() -> &'static Arena {
     static ARENA: OnceLock<Arena> = OnceLock::new();
     ARENA.get_or_init(|| {
-        let pool_sizes: Vec<(String, &str)> = HELLO
+        let mut settings = every_language();
+        settings.extend(HELLO.iter().map(|(language, _)| {
+            let key = format!("CODEEXEC_LANGUAGES__{}__POOL_SIZE", language.to_uppercase());
+            (key, "1".to_string())
+        }));
+        let overrides: Vec<(&str, &str)> = settings
             .iter()
-            .map(|(language, _)| {
-                let key = format!("CODEEXEC_LANGUAGES__{}__POOL_SIZE", language.to_uppercase());
-                (key, "1")
-            })
-            .collect();
-        let overrides: Vec<(&str, &str)> = pool_sizes
-            .iter()
-            .map(|(key, value)| (key.as_str(), *value))
+            .map(|(key, value)| (key.as_str(), value.as_str()))
             .collect();
         Arena {
             service: Service::start_ready("hostile", &overrides),
@@ -131,9 +132,11 @@ impl Arena {
     }
 
     fn assert_hello_world(&self, language: &str) {
-        let (_, code) = HELLO
+        let code = HELLO
             .iter()
             .find(|(name, _)| *name == language)
+            .map(|(_, code)| *code)
+            .or_else(|| languages::case(language).map(|case| case.hello))
             .expect("a hello world for the language");
         let result = self.service.run(language, code);
         assert_eq!(result["runTimeStatus"], "succeeded", "{language}: {result}");

@@ -11,6 +11,7 @@ use figment::providers::Serialized;
 use figment::value::Value;
 
 use super::http::Http;
+use super::languages::only_original_languages;
 use super::wait::wait_until;
 
 pub struct InProcess {
@@ -54,7 +55,11 @@ fn settings(overrides: &[(&str, &str)]) -> Settings {
         ("rate_limit.enabled".into(), Value::from(false)),
         ("mongo.uri".into(), Value::from("")),
     ];
-    for (variable, value) in overrides {
+    let defaults = only_original_languages();
+    let defaults = defaults
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()));
+    for (variable, value) in defaults.chain(overrides.iter().copied()) {
         let key = variable
             .strip_prefix("CODEEXEC_")
             .unwrap_or(variable)

@@ -1,7 +1,8 @@
 //! Shared test support, a module per concern: talking HTTP to a service (`http`), the real binary
 //! against the real Docker engine (`process`), a service inside the test process on the local
 //! runtime (`in_process`), looking at Docker (`docker`), polling (`wait`), SecantusDB
-//! (`secantus`), Redis (`redis`) and a cluster from scripts/cluster (`cluster`).
+//! (`secantus`), Redis (`redis`), a cluster from scripts/cluster (`cluster`), and which languages
+//! a test service offers (`languages`).
 #![allow(dead_code, unused_imports)]
 
 pub mod browser;
@@ -10,6 +11,7 @@ pub mod docker;
 pub mod held_job;
 pub mod http;
 pub mod in_process;
+pub mod languages;
 pub mod process;
 pub mod redis;
 pub mod secantus;

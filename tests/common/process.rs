@@ -13,6 +13,7 @@ use bollard::models::ContainerSummary;
 
 use super::docker::instance_containers;
 use super::http::Http;
+use super::languages::only_original_languages;
 use super::wait::wait_until;
 
 /// How long a service may take to fill its pools on a busy 2-core machine.
@@ -54,6 +55,7 @@ impl Service {
             // the rate limit itself turn it on, through `overrides`.
             ("CODEEXEC_RATE_LIMIT__ENABLED".into(), "false".into()),
         ]);
+        env.extend(only_original_languages());
         for (key, value) in overrides {
             env.insert(key.to_string(), value.to_string());
         }

@@ -1,14 +1,26 @@
-//! Running real programs in all six languages through both execute endpoints, against the real
-//! Docker engine: output, stdin and args, several files, and every way a program can end.
+//! Running real programs in every language through both execute endpoints, against the real
+//! Docker engine: output, stdin and args, several files, and every way a program can end. The
+//! six original languages have their programs here; the ones added later come from their table
+//! (`attack::languages`), one entry per language.
 
 use std::sync::OnceLock;
 
+use crate::attack::languages::CASES;
+use crate::common::languages::{configured_languages, every_language};
 use crate::common::Service;
 use serde_json::{json, Value};
 
+/// A service offering every configured language.
 fn service() -> &'static Service {
     static SERVICE: OnceLock<Service> = OnceLock::new();
-    SERVICE.get_or_init(|| Service::start_ready("execute", &[]))
+    SERVICE.get_or_init(|| {
+        let settings = every_language();
+        let overrides: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        Service::start_ready("execute", &overrides)
+    })
 }
 
 /// Hello world in each language, as (language, file name, code).
@@ -55,6 +67,15 @@ fn hello_world_runs_in_every_language_through_v1() {
         assert!(result["memoryUsage"].as_str().unwrap().ends_with("MB"));
         assert!(result["cpuUsage"].as_str().unwrap().ends_with('%'));
         assert!(result["jobId"].as_str().unwrap().len() == 36);
+    }
+    for case in CASES {
+        let result = service().run(case.language, case.hello);
+        assert_succeeded(&result, "hello\n");
+        assert_eq!(result["language"], case.language);
+        assert!(
+            result["version"].as_str().is_some_and(|v| !v.is_empty()),
+            "{result}"
+        );
     }
 }
 
@@ -134,6 +155,18 @@ fn stdin_and_args_reach_the_program() {
         }));
         assert_succeeded(&result, "from-stdin first two words\n");
     }
+    for case in CASES {
+        let result = service().run_with(json!({
+            "language": case.language, "code": case.echo.code,
+            "stdin": "from-stdin\n", "args": case.echo.args,
+        }));
+        assert_eq!(
+            result["output"], case.echo.output,
+            "{}: {result}",
+            case.language
+        );
+        assert_succeeded(&result, case.echo.output);
+    }
 }
 
 #[test]
@@ -193,6 +226,25 @@ fn two_file_programs_work_in_every_language() {
         };
         assert_succeeded(&result, &format!("hi {short}\n"));
     }
+    for case in CASES {
+        let Some(program) = &case.two_files else {
+            continue;
+        };
+        let files: Vec<Value> = program
+            .files
+            .iter()
+            .map(|(name, code)| {
+                json!({ "filename": name, "code": code, "isEntryPoint": *name == program.entry })
+            })
+            .collect();
+        let result = service().run_files(case.language, json!(files));
+        assert_eq!(
+            result["output"], "hi there\n",
+            "{}: {result}",
+            case.language
+        );
+        assert_succeeded(&result, "hi there\n");
+    }
 }
 
 #[test]
@@ -214,7 +266,11 @@ fn compile_errors_carry_the_compiler_message() {
             "missing_name",
         ),
     ];
-    for (language, source, expected) in broken {
+    let added = CASES.iter().filter_map(|case| {
+        let (source, expected) = case.compile_error?;
+        Some((case.language, source, expected))
+    });
+    for (language, source, expected) in broken.into_iter().chain(added) {
         let result = service().run(language, source);
         assert_eq!(result["runTimeStatus"], "compile_error", "{result}");
         let message = result["errorMessage"].as_str().unwrap();
@@ -240,6 +296,14 @@ fn a_non_zero_exit_is_a_runtime_error_with_its_code() {
         assert_eq!(result["exitCode"], 3, "{result}");
         assert_eq!(result["stderr"], "before\n", "{result}");
         assert_eq!(result["errorMessage"], "before\n", "{result}");
+    }
+    for case in CASES {
+        let (source, exit_code, message) = case.runtime_error;
+        let result = service().run(case.language, source);
+        assert_eq!(result["runTimeStatus"], "runtime_error", "{result}");
+        assert_eq!(result["exitCode"], exit_code, "{result}");
+        let stderr = result["stderr"].as_str().unwrap();
+        assert!(stderr.contains(message), "{}: {result}", case.language);
     }
 }
 
@@ -296,7 +360,13 @@ fn languages_lists_versions_limits_and_pools() {
         .iter()
         .map(|l| l["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["cpp", "go", "java", "javascript", "python", "ruby"]);
+    assert_eq!(names, configured_languages());
+    for language in languages {
+        assert!(
+            language["version"].as_str().is_some_and(|v| !v.is_empty()),
+            "{language}"
+        );
+    }
     let python = languages.iter().find(|l| l["name"] == "python").unwrap();
     assert!(
         python["version"].as_str().unwrap().starts_with("Python 3"),
@@ -313,7 +383,10 @@ fn health_is_ok_when_docker_and_every_pool_work() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "OK");
     assert!(body["timestamp"].is_string());
-    assert_eq!(body["pools"].as_object().unwrap().len(), 6);
+    assert_eq!(
+        body["pools"].as_object().unwrap().len(),
+        configured_languages().len()
+    );
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Hostile programs that go after resources: processes, memory, CPU time, output, threads and
-//! stack. Each is stopped by its limit with the status a user can act on, its container is
+//! stack. The fork bomb, the memory bomb and the endless loop run in every language (the ones
+//! added later from their table, `attack::languages`). Each is stopped by its limit with the status a user can act on, its container is
 //! removed, and the service runs a hello world right after (see `attack`).
 
+use crate::attack::languages::CASES;
 use crate::attack::{arena, assert_status};
 use serde_json::json;
 
@@ -40,7 +42,8 @@ fn fork_bombs_hit_the_pids_limit_and_the_time_limit() {
             "public class Main { public static void main(String[] a) {\n  while (true) { try { new ProcessBuilder(\"sleep\", \"600\").start(); } catch (Throwable t) { } }\n} }\n",
         ),
     ];
-    for (language, code) in bombs {
+    let added = CASES.iter().map(|case| (case.language, case.fork_bomb));
+    for (language, code) in bombs.into_iter().chain(added) {
         let result = arena().attack(language, code, short_limit());
         // Go's runtime needs threads of its own: once the children have taken every pid it may
         // die itself ("failed to create new OS thread") before the time limit.
@@ -76,7 +79,8 @@ fn memory_bombs_hit_the_memory_limit() {
             "package main\nfunc main() {\n\tvar chunks [][]byte\n\tfor {\n\t\tb := make([]byte, 10_000_000)\n\t\tfor i := range b {\n\t\t\tb[i] = 1\n\t\t}\n\t\tchunks = append(chunks, b)\n\t}\n}\n",
         ),
     ];
-    for (language, code) in bombs {
+    let added = CASES.iter().map(|case| (case.language, case.memory_bomb));
+    for (language, code) in bombs.into_iter().chain(added) {
         let result = arena().run(language, code);
         assert_status(language, &result, "memory_limit_exceeded");
         let message = result["errorMessage"].as_str().unwrap();
@@ -105,7 +109,8 @@ fn endless_loops_hit_the_cpu_time_limit() {
             "public class Main { public static void main(String[] a) { long n = 0; while (true) n++; } }\n",
         ),
     ];
-    for (language, code) in loops {
+    let added = CASES.iter().map(|case| (case.language, case.endless_loop));
+    for (language, code) in loops.into_iter().chain(added) {
         // However busy the machine, a loop gets a tenth of a core: the CPU limit comes first.
         let limits = json!({ "timeoutMs": 1500, "wallTimeoutMs": 15000 });
         let result = arena().attack(language, code, limits);

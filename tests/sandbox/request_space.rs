@@ -9,31 +9,37 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
 use crate::attack::arena;
+use crate::common::languages::configured_languages;
 
 /// Each case runs a real job (or is refused before one): enough to cover the space's corners
 /// in a bounded time.
 const CASES: u32 = 64;
 
 fn language() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "python",
-        "py",
-        "python3",
-        "javascript",
-        "js",
-        "node",
-        "ruby",
-        "rb",
-        "java",
-        "go",
-        "golang",
-        "cpp",
-        "c++",
-        "cobol",
-        "",
-        "PYTHON",
-    ])
-    .prop_map(String::from)
+    let mut names: Vec<String> = configured_languages();
+    names.extend(["ts", "rs", "sh", "sql", "hs", "f90", "erl"].map(String::from));
+    names.extend(
+        [
+            "python",
+            "py",
+            "python3",
+            "javascript",
+            "js",
+            "node",
+            "ruby",
+            "rb",
+            "java",
+            "go",
+            "golang",
+            "cpp",
+            "c++",
+            "cobol",
+            "",
+            "PYTHON",
+        ]
+        .map(String::from),
+    );
+    prop::sample::select(names)
 }
 
 /// Code that runs, fails, reads its input or does not compile, in whichever language it lands.

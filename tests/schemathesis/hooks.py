@@ -3,7 +3,8 @@
 The description narrows every field it can (names, limits, file-name rules per language), but
 some rules hold across the files of one request, and JSON Schema has no words for them: file
 names are unique, at most one file is marked as the entry point, the entry point's code is not
-blank, Java's entry point is a .java file (its class is the file's name), and no name is both a
+blank, Java's entry point is a .java file (its class is the file's name) and TypeScript's a .ts
+file (Node.js runs the .js that tsc makes of it), and no name is both a
 file and the folder of another. And the service bounds names and arguments in bytes of UTF-8,
 where JSON Schema's maxLength counts characters (the description states the bytes in words): a
 name over 255 bytes, an argument over 64 KiB, or arguments over 256 KiB in all. A body breaking
@@ -28,8 +29,9 @@ WHITE_SPACE = "".join(
 MAX_ARG_BYTES = 64 * 1024
 MAX_ARGS_TOTAL_BYTES = 256 * 1024
 MAX_NAME_BYTES = 255
-# Languages whose entry point is run by its stem, and the extensions their sources take.
-ENTRY_BY_STEM = {"java": (".java",)}
+# Languages whose entry point is run by its stem, by every name and alias (config/default.toml),
+# and the extensions their sources take.
+ENTRY_BY_STEM = {"java": (".java",), "typescript": (".ts",), "ts": (".ts",), "tsc": (".ts",)}
 
 
 def utf8_length(text):

@@ -11,8 +11,9 @@ use codeexec_engine::{JobSpec, Language, LanguageRegistry};
 /// What every hello world prints.
 pub const HELLO_OUTPUT: &str = "Hello, World!\n";
 
-/// Hello world in each language, as (canonical language, code for `/api/v1/execute`).
-pub const HELLO_WORLD: [(&str, &str); 6] = [
+/// Hello world in each language, as (canonical language, code for `/api/v1/execute`). The
+/// default workload sends the first six; `--languages` picks any of them.
+pub const HELLO_WORLD: [(&str, &str); 21] = [
     ("python", "print('Hello, World!')\n"),
     ("javascript", "console.log('Hello, World!');\n"),
     ("ruby", "puts 'Hello, World!'\n"),
@@ -28,6 +29,21 @@ pub const HELLO_WORLD: [(&str, &str); 6] = [
         "cpp",
         "#include <iostream>\n\nint main() { std::cout << \"Hello, World!\" << std::endl; }\n",
     ),
+    ("c", "#include <stdio.h>\nint main(void) { puts(\"Hello, World!\"); return 0; }\n"),
+    ("bash", "echo 'Hello, World!'\n"),
+    ("lua", "print('Hello, World!')\n"),
+    ("perl", "print \"Hello, World!\\n\";\n"),
+    ("php", "<?php\necho \"Hello, World!\\n\";\n"),
+    ("sqlite", "SELECT 'Hello, World!';\n"),
+    ("typescript", "const greeting: string = 'Hello, World!';\nconsole.log(greeting);\n"),
+    ("rust", "fn main() {\n    println!(\"Hello, World!\");\n}\n"),
+    ("fortran", "program hello\n  print '(a)', 'Hello, World!'\nend program hello\n"),
+    ("pascal", "program Hello;\nbegin\n  WriteLn('Hello, World!');\nend.\n"),
+    ("ocaml", "let () = print_endline \"Hello, World!\"\n"),
+    ("erlang", "main(_) ->\n    io:format(\"Hello, World!~n\").\n"),
+    ("haskell", "main :: IO ()\nmain = putStrLn \"Hello, World!\"\n"),
+    ("elixir", "IO.puts(\"Hello, World!\")\n"),
+    ("r", "cat(\"Hello, World!\\n\")\n"),
 ];
 
 /// The hello world program of `language`, if there is one.

@@ -11,9 +11,32 @@
     go: [["main.go", 'package main\n\nimport (\n\t"bufio"\n\t"fmt"\n\t"os"\n)\n\nfunc main() {\n\tname := "World"\n\tscanner := bufio.NewScanner(os.Stdin)\n\tif scanner.Scan() && scanner.Text() != "" {\n\t\tname = scanner.Text()\n\t}\n\tfmt.Printf("Hello, %s!\\n", name)\n}\n']],
     cpp: [["main.cpp", '#include <iostream>\n#include <string>\n\nint main() {\n    std::string name;\n    if (!std::getline(std::cin, name) || name.empty()) name = "World";\n    std::cout << "Hello, " << name << "!" << std::endl;\n}\n']],
     ruby: [["main.rb", 'name = $stdin.gets&.strip\nname = "World" if name.nil? || name.empty?\nputs "Hello, #{name}!"\n']],
+    // The languages added later start from a plain hello world.
+    c: [["main.c", '#include <stdio.h>\n\nint main(void) {\n    printf("Hello, World!\\n");\n    return 0;\n}\n']],
+    bash: [["main.sh", 'echo "Hello, World!"\n']],
+    lua: [["main.lua", 'print("Hello, World!")\n']],
+    perl: [["main.pl", 'print "Hello, World!\\n";\n']],
+    php: [["main.php", '<?php\necho "Hello, World!\\n";\n']],
+    sqlite: [["main.sql", "SELECT 'Hello, World!';\n"]],
+    typescript: [["main.ts", 'const greeting: string = "Hello, World!";\nconsole.log(greeting);\n']],
+    rust: [["main.rs", 'fn main() {\n    println!("Hello, World!");\n}\n']],
+    fortran: [["main.f90", "program hello\n  print '(a)', 'Hello, World!'\nend program hello\n"]],
+    pascal: [["main.pas", "program Hello;\nbegin\n  WriteLn('Hello, World!');\nend.\n"]],
+    ocaml: [["main.ml", 'let () = print_endline "Hello, World!"\n']],
+    erlang: [["main.erl", 'main(_) ->\n    io:format("Hello, World!~n").\n']],
+    haskell: [["main.hs", 'main :: IO ()\nmain = putStrLn "Hello, World!"\n']],
+    elixir: [["main.exs", 'IO.puts("Hello, World!")\n']],
+    r: [["main.R", 'cat("Hello, World!\\n")\n']],
   };
-  const MODES = { python: "python", javascript: "javascript", java: "text/x-java", go: "go", cpp: "text/x-c++src", ruby: "ruby" };
-  const EXTENSIONS = { python: ".py", javascript: ".js", java: ".java", go: ".go", cpp: ".cpp", ruby: ".rb" };
+  const MODES = {
+    python: "python", javascript: "javascript", java: "text/x-java", go: "go", cpp: "text/x-c++src", ruby: "ruby",
+    c: "text/x-csrc", typescript: "text/typescript",
+  };
+  const EXTENSIONS = {
+    python: ".py", javascript: ".js", java: ".java", go: ".go", cpp: ".cpp", ruby: ".rb", c: ".c", bash: ".sh",
+    lua: ".lua", perl: ".pl", php: ".php", sqlite: ".sql", typescript: ".ts", rust: ".rs", fortran: ".f90",
+    pascal: ".pas", ocaml: ".ml", erlang: ".erl", haskell: ".hs", elixir: ".exs", r: ".R",
+  };
   const STATUS_TEXT = {
     succeeded: "Succeeded", compile_error: "Compile error", runtime_error: "Runtime error",
     time_limit_exceeded: "Time limit exceeded", memory_limit_exceeded: "Memory limit exceeded",

@@ -1,0 +1,50 @@
+//! Which languages a test's service offers. The repository's config has twenty; a service that
+//! warmed all of them for every test would start thirty-odd containers before each test on a
+//! 2-core machine. So a test service offers the six original languages unless the test asks for
+//! more: [`every_language`] for the tests of the languages themselves.
+
+use std::path::Path;
+
+use figment::providers::{Format, Toml};
+use figment::Figment;
+
+/// The languages every test service offers: those the tests written before the others use.
+pub const ORIGINAL_LANGUAGES: [&str; 6] = ["cpp", "go", "java", "javascript", "python", "ruby"];
+
+/// Every language in the repository's config/default.toml, by its table name.
+pub fn configured_languages() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+    let languages = Figment::from(Toml::file_exact(path))
+        .find_value("languages")
+        .expect("config/default.toml has [languages.*] tables");
+    languages
+        .into_dict()
+        .expect("languages is a table")
+        .into_keys()
+        .collect()
+}
+
+/// Environment overrides that turn off every configured language outside the original six; a
+/// test's own overrides come after them and may turn one back on.
+pub fn only_original_languages() -> Vec<(String, String)> {
+    configured_languages()
+        .into_iter()
+        .filter(|language| !ORIGINAL_LANGUAGES.contains(&language.as_str()))
+        .map(|language| (enabled_key(&language), "false".to_string()))
+        .collect()
+}
+
+/// Overrides that offer every configured language, each with its configured pool.
+pub fn every_language() -> Vec<(String, String)> {
+    configured_languages()
+        .into_iter()
+        .map(|language| (enabled_key(&language), "true".to_string()))
+        .collect()
+}
+
+fn enabled_key(language: &str) -> String {
+    format!(
+        "CODEEXEC_LANGUAGES__{}__ENABLED",
+        language.to_ascii_uppercase()
+    )
+}
