@@ -24,12 +24,7 @@ pub async fn limit(
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let peer = request.peer_addr().map(|address| address.ip());
-    let forwarded_for: Vec<&str> = request
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|value| value.to_str().ok())
-        .collect();
-    let client = rate_limit.client(peer, &forwarded_for);
+    let client = rate_limit.client(peer, request.headers());
     // Checked before the token, so that a refused request costs the client nothing. The place
     // is held until the answer is ready, however the request ends.
     let Some(_job) = rate_limit.jobs.start(client) else {

@@ -249,12 +249,7 @@ async fn take_rate_limit_tokens(
         return Ok(());
     };
     let peer = request.peer_addr().map(|address| address.ip());
-    let forwarded_for: Vec<&str> = request
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|value| value.to_str().ok())
-        .collect();
-    let client = rate_limit.client(peer, &forwarded_for);
+    let client = rate_limit.client(peer, request.headers());
     for _ in 0..count {
         let Some(decision) = rate_limit.check(client).await else {
             return Ok(());

@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use actix::{Actor, Addr};
+use actix_web::http::header::HeaderMap;
 use prometheus::IntCounter;
 
 pub use actor::{Check, RateLimiter};
@@ -66,11 +67,15 @@ impl RateLimit {
         })
     }
 
-    /// The client of a request from `peer` (unknown for a non-IP socket) with the given
-    /// `X-Forwarded-For` values.
-    pub fn client(&self, peer: Option<IpAddr>, forwarded_for: &[&str]) -> IpAddr {
+    /// The client of a request from `peer` (unknown for a non-IP socket) with `headers`: its
+    /// `X-Forwarded-For` values count when `peer` is a trusted proxy.
+    pub fn client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
         let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        self.clients.client(peer, forwarded_for)
+        let forwarded_for: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        self.clients.client(peer, &forwarded_for)
     }
 
     /// Takes a token for a request of `client`: from the shared bucket when there is one and
