@@ -279,6 +279,32 @@ fn deep_recursion_ends_in_a_runtime_error() {
     assert_status("go", &result, "memory_limit_exceeded");
 }
 
+/// The program (here a pre-started interpreter, a compiled binary and a JVM) is the OOM killer's
+/// first choice and its runner, the container's PID 1, is not: memory the job fills costs the
+/// program its life, and the runner lives to report it.
+#[test]
+fn the_program_is_the_oom_killers_first_choice_and_its_runner_is_not() {
+    let readers = [
+        (
+            "python",
+            "print(open('/proc/self/oom_score_adj').read().strip(), open('/proc/1/oom_score_adj').read().strip())\n",
+        ),
+        (
+            "cpp",
+            "#include <fstream>\n#include <iostream>\nint main() { int own, runner; std::ifstream(\"/proc/self/oom_score_adj\") >> own; std::ifstream(\"/proc/1/oom_score_adj\") >> runner; std::cout << own << ' ' << runner << std::endl; }\n",
+        ),
+        (
+            "java",
+            "import java.nio.file.*;\npublic class Main { public static void main(String[] a) throws Exception {\n  System.out.println(Files.readString(Path.of(\"/proc/self/oom_score_adj\")).trim() + \" \" + Files.readString(Path.of(\"/proc/1/oom_score_adj\")).trim()); } }\n",
+        ),
+    ];
+    for (language, code) in readers {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        assert_eq!(result["stdout"], "1000 0\n", "{language}: {result}");
+    }
+}
+
 /// Fills /sandbox, /tmp and /dev/shm with a small memory limit (the lowest a request may ask for,
 /// or for C++ the least its compiler needs), below what they hold together: their pages count
 /// against it, so the program ends as `memory_limit_exceeded` (the OOM killer takes the program,

@@ -41,16 +41,23 @@ pub fn protect_runner() {
 /// first choice in the container (raising one's own score needs no privilege). Memory filled by
 /// the job, files in the tmpfs mounts included, then costs the program its life rather than the
 /// runner, which goes on to report the kill. Where /proc is not writable the score is left as is.
+///
+/// The fork inherits the runner's non-dumpable flag, and the kernel gives a non-dumpable process's
+/// `/proc/self` files to root, so the write is refused until the flag is lifted. It is lifted for
+/// the write alone and set again: exec sets it for the program in any case, as for any binary.
 pub fn offer_to_the_oom_killer() -> std::io::Result<()> {
     const PATH: &[u8] = b"/proc/self/oom_score_adj\0";
     const MOST_LIKELY: &[u8] = b"1000";
-    // SAFETY: PATH is NUL-terminated; the descriptor is only written and closed here.
+    // SAFETY: PATH is NUL-terminated; the descriptor is only written and closed here, and prctl
+    // touches only this process.
     unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
         let fd = libc::open(PATH.as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC);
         if fd >= 0 {
             libc::write(fd, MOST_LIKELY.as_ptr().cast(), MOST_LIKELY.len());
             libc::close(fd);
         }
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
     Ok(())
 }
