@@ -316,11 +316,183 @@ int main() {
     for (language, code) in programs {
         let result = arena().run(language, code);
         assert_status(language, &result, "succeeded");
-        // Filter mode, with two filters stacked: Docker's default profile and the runner's.
+        // Filter mode, with two filters stacked: the container's profile (config/seccomp.json)
+        // and the runner's.
         let expected = match language {
             "python" => format!("{REFUSED}seccomp mode 2 filters 2\n"),
             _ => REFUSED.to_string(),
         };
         assert_eq!(result["output"], expected, "{language}: {result}");
+    }
+}
+
+/// What the container's own seccomp profile (config/seccomp.json) refuses beyond the runner's
+/// filter, tried from a program: eBPF, performance counters, tracing its own child, reading the
+/// child's memory, comparing kernel objects with it, personality flags that weaken its own memory
+/// protections, and clone into a new user namespace; clone3 answers ENOSYS (callers fall back to
+/// clone), and forking and reading the personality still work. Under Docker's default profile
+/// the child could be traced and read.
+#[test]
+fn calls_only_the_seccomp_profile_refuses_are_refused() {
+    const EXPECTED: &str = "bpf perf_event_open ptrace process_vm_readv kcmp personality \
+                            clone_newuser: refused; clone3: ENOSYS; own: ok\n";
+    let programs = [
+        (
+            "python",
+            r#"import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def call(nr, *args):
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    return result, ctypes.get_errno()
+def refused(nr, *args):
+    return call(nr, *args) == (-1, 1)
+child = os.fork()
+if child == 0:
+    time.sleep(30)
+    os._exit(0)
+checks = [
+    refused(321, 5, 0, 0),
+    refused(298, 0, 0, -1, -1, 0),
+    refused(101, 16, child, 0, 0),
+    refused(310, child, 0, 0, 0, 0, 0),
+    refused(312, os.getpid(), child, 0, 0, 0),
+    refused(135, 0x0400000),
+]
+cloned = call(56, 0x10000000 | 17, 0, 0, 0, 0)
+if cloned[0] == 0:
+    os._exit(0)
+checks.append(cloned == (-1, 1))
+clone3 = call(435, 0, 0) == (-1, 38)
+os.kill(child, 9)
+os.waitpid(child, 0)
+own = child > 0 and call(135, 0xffffffff)[0] >= 0
+names = "bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser"
+print(names + (": refused" if all(checks) else f": NOT ALL {checks}")
+      + "; clone3: " + ("ENOSYS" if clone3 else "NOT ENOSYS")
+      + "; own: " + ("ok" if own else "FAILED"))
+"#,
+        ),
+        (
+            "cpp",
+            r#"#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static bool refused(long result) { return result == -1 && errno == EPERM; }
+int main() {
+  pid_t child = fork();
+  if (child == 0) { sleep(30); _exit(0); }
+  bool checks[] = {
+    refused(syscall(SYS_bpf, 5, 0, 0)),
+    refused(syscall(SYS_perf_event_open, 0, 0, -1, -1, 0)),
+    refused(syscall(SYS_ptrace, 16, child, 0, 0)),
+    refused(syscall(SYS_process_vm_readv, child, 0, 0, 0, 0, 0)),
+    refused(syscall(SYS_kcmp, getpid(), child, 0, 0, 0)),
+    refused(syscall(SYS_personality, 0x0400000)),
+    false,
+  };
+  long cloned = syscall(SYS_clone, 0x10000000 | SIGCHLD, 0, 0, 0, 0);
+  if (cloned == 0) _exit(0);
+  checks[6] = refused(cloned);
+  errno = 0;
+  bool clone3 = syscall(435, 0, 0) == -1 && errno == ENOSYS;
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  bool own = child > 0 && syscall(SYS_personality, 0xffffffff) >= 0;
+  bool all = true;
+  for (bool check : checks) all = all && check;
+  std::printf("bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser: %s; clone3: %s; own: %s\n",
+              all ? "refused" : "NOT ALL", clone3 ? "ENOSYS" : "NOT ENOSYS", own ? "ok" : "FAILED");
+}
+"#,
+        ),
+        (
+            "go",
+            r#"package main
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// The x86_64 numbers: Go's syscall package predates some of these calls.
+const (
+	sysPtrace          = 101
+	sysPersonality     = 135
+	sysPerfEventOpen   = 298
+	sysProcessVMReadv  = 310
+	sysKcmp            = 312
+	sysBpf             = 321
+	sysClone           = 56
+	sysClone3          = 435
+	sysExitGroup       = 231
+	cloneNewUser       = 0x10000000
+	readImpliesExec    = 0x0400000
+	ptraceAttach       = 16
+)
+
+func call(nr uintptr, args ...uintptr) (uintptr, syscall.Errno) {
+	var a [6]uintptr
+	copy(a[:], args)
+	result, _, errno := syscall.RawSyscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5])
+	return result, errno
+}
+
+func refused(nr uintptr, args ...uintptr) bool {
+	_, errno := call(nr, args...)
+	return errno == syscall.EPERM
+}
+
+func main() {
+	if len(os.Args) > 1 {
+		time.Sleep(30 * time.Second)
+		return
+	}
+	child, err := os.StartProcess(os.Args[0], []string{os.Args[0], "sleep"}, &os.ProcAttr{})
+	if err != nil {
+		fmt.Println("cannot start a child:", err)
+		return
+	}
+	pid := uintptr(child.Pid)
+	none := ^uintptr(0)
+	checks := []bool{
+		refused(sysBpf, 5, 0, 0),
+		refused(sysPerfEventOpen, 0, 0, none, none, 0),
+		refused(sysPtrace, ptraceAttach, pid, 0, 0),
+		refused(sysProcessVMReadv, pid, 0, 0, 0, 0, 0),
+		refused(sysKcmp, uintptr(os.Getpid()), pid, 0, 0, 0),
+		refused(sysPersonality, readImpliesExec),
+	}
+	cloned, errno := call(sysClone, cloneNewUser|uintptr(syscall.SIGCHLD))
+	if errno == 0 && cloned == 0 {
+		syscall.RawSyscall(sysExitGroup, 0, 0, 0)
+	}
+	checks = append(checks, errno == syscall.EPERM)
+	_, clone3 := call(sysClone3, 0, 0)
+	child.Kill()
+	child.Wait()
+	_, queried := call(sysPersonality, 0xffffffff)
+	all := true
+	for _, check := range checks {
+		all = all && check
+	}
+	result := map[bool]string{true: "refused", false: fmt.Sprint("NOT ALL ", checks)}[all]
+	enosys := map[bool]string{true: "ENOSYS", false: "NOT ENOSYS"}[clone3 == syscall.ENOSYS]
+	own := map[bool]string{true: "ok", false: "FAILED"}[queried == 0]
+	fmt.Printf("bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser: %s; clone3: %s; own: %s\n", result, enosys, own)
+}
+"#,
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        assert_eq!(result["output"], EXPECTED, "{language}: {result}");
     }
 }

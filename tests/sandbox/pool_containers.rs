@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use crate::common::{block_on_docker, wait_for, Service};
+use crate::common::{block_on_docker, instance_containers, test_instance, wait_for, Service};
 use bollard::models::ContainerInspectResponse;
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 fn inspect(id: &str) -> ContainerInspectResponse {
     let id = id.to_string();
@@ -70,12 +71,23 @@ fn check_hardening(service: &Service) {
         security.contains(&"no-new-privileges".to_string()),
         "{security:?}"
     );
-    // No profile named, so Docker's default seccomp profile applies (and the runner stacks its
-    // own filter on every stage: tests/sandbox/hostile_isolation.rs); never unconfined.
+    // Our own seccomp profile, as the repository's file holds it, in place of the engine's
+    // default (and the runner stacks its own filter on every stage:
+    // tests/sandbox/hostile_isolation.rs); never unconfined.
     assert!(
         !security.iter().any(|option| option.contains("unconfined")),
         "{security:?}"
     );
+    let profiles: Vec<Value> = security
+        .iter()
+        .filter_map(|option| option.strip_prefix("seccomp="))
+        .map(|json| serde_json::from_str(json).expect("the seccomp option holds JSON"))
+        .collect();
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/seccomp.json"))
+        .expect("config/seccomp.json");
+    let shipped: Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(profiles, [shipped], "the container's seccomp profile");
+    assert_eq!(security.len(), 2, "{security:?}");
     // AppArmor: Docker's default profile where the engine's kernel has AppArmor, none otherwise.
     let engine = block_on_docker(|docker| async move { docker.info().await }).unwrap();
     let apparmor = engine
@@ -132,6 +144,59 @@ fn check_hardening(service: &Service) {
             tmpfs[mount].contains("nr_inodes=4096"),
             "{mount}: {tmpfs:?}"
         );
+    }
+}
+
+/// The service does not start without its seccomp profile: a missing file, or one that is not a
+/// Docker profile, stops it before it creates a single container, with a message naming the file.
+#[test]
+fn a_missing_or_invalid_seccomp_profile_stops_the_service_at_start() {
+    let broken = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("broken-seccomp.json");
+    std::fs::write(
+        &broken,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": "#,
+    )
+    .unwrap();
+    let broken = broken.display().to_string();
+    for (profile, says) in [
+        (
+            "config/no-such-profile.json",
+            "cannot read the seccomp profile",
+        ),
+        (broken.as_str(), "is not a Docker seccomp profile"),
+    ] {
+        let instance = test_instance("no-profile");
+        let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_codeexec"))
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PORT", "0")
+            .env("CODEEXEC_DOCKER__INSTANCE", &instance)
+            .env("CODEEXEC_DOCKER__SECCOMP_PROFILE", profile)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn codeexec");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let exited = loop {
+            if let Some(status) = service.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                // It started after all: SIGTERM makes it remove its containers on the way out.
+                unsafe { libc::kill(service.id() as i32, libc::SIGTERM) };
+                service.wait().unwrap();
+                panic!("{profile}: the service started without its seccomp profile");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut service.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!exited.success(), "{profile}: {exited}\n{stderr}");
+        assert!(stderr.contains(says), "{profile}: {stderr}");
+        assert!(stderr.contains(profile), "{profile}: {stderr}");
+        assert!(stderr.contains("docker.seccomp_profile"), "{stderr}");
+        assert!(instance_containers(&instance).is_empty(), "{profile}");
     }
 }
 

@@ -37,6 +37,10 @@ pub struct DockerSettings {
     /// Seconds between sweeps for this instance's stray containers: those stopped for longer
     /// than that, whose removal failed.
     pub stray_sweep_secs: u64,
+    /// The seccomp profile (Docker's JSON format) every container runs under, in place of the
+    /// engine's default; a relative path is taken from the working directory. Read and checked
+    /// when the Docker runtime starts.
+    pub seccomp_profile: PathBuf,
 }
 
 /// Which container runtime the engine runs jobs in.

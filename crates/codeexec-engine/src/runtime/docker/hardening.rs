@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use codeexec_protocol::{RUNNER_PATH, SANDBOX_DIR};
 
+use super::seccomp::SeccompProfile;
 use super::{LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
 use crate::language::Language;
 use crate::settings::{DockerSettings, GlobalLimits};
@@ -17,6 +18,7 @@ const MB: i64 = 1024 * 1024;
 pub fn container_spec(
     docker: &DockerSettings,
     global: &GlobalLimits,
+    seccomp: &SeccompProfile,
     language: &Language,
 ) -> ContainerCreateBody {
     let limits = &language.settings;
@@ -48,6 +50,7 @@ pub fn container_spec(
         host_config: Some(host_config(
             docker,
             global,
+            seccomp,
             memory,
             limits.cpus,
             limits.pids,
@@ -59,6 +62,7 @@ pub fn container_spec(
 fn host_config(
     docker: &DockerSettings,
     global: &GlobalLimits,
+    seccomp: &SeccompProfile,
     memory: i64,
     cpus: f64,
     pids: i64,
@@ -103,7 +107,12 @@ fn host_config(
         nano_cpus: Some((cpus * 1e9) as i64),
         pids_limit: Some(pids),
         cap_drop: Some(vec!["ALL".to_string()]),
-        security_opt: Some(vec!["no-new-privileges".to_string()]),
+        // Our own profile (config/seccomp.json) in place of the engine's default; the runner
+        // stacks its own filter on every stage as well.
+        security_opt: Some(vec![
+            "no-new-privileges".to_string(),
+            seccomp.security_option(),
+        ]),
         ulimits: Some(vec![
             ulimit("nofile", global.open_files as i64),
             ulimit("fsize", file_size),
@@ -141,10 +150,32 @@ mod tests {
         let settings = repository_settings();
         let registry = LanguageRegistry::new(&settings.languages);
         let python = registry.resolve("python").unwrap();
-        let spec = container_spec(&settings.docker, &settings.limits, python);
+        let spec = container_spec(&settings.docker, &settings.limits, &profile(), python);
         let tmpfs = spec.host_config.unwrap().tmpfs.unwrap();
         assert!(tmpfs["/sandbox"].contains("uid=65534,gid=65534"));
         assert!(tmpfs["/sandbox"].contains("size=64m"));
         assert!(tmpfs["/dev/shm"].contains("size=16m,nr_inodes=4096"));
+    }
+
+    fn profile() -> SeccompProfile {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/seccomp.json");
+        SeccompProfile::load(&path).unwrap()
+    }
+
+    #[test]
+    fn every_container_gets_no_new_privileges_and_the_seccomp_profile() {
+        let settings = repository_settings();
+        let registry = LanguageRegistry::new(&settings.languages);
+        let profile = profile();
+        for language in ["python", "java", "cpp"] {
+            let language = registry.resolve(language).unwrap();
+            let spec = container_spec(&settings.docker, &settings.limits, &profile, language);
+            let security = spec.host_config.unwrap().security_opt.unwrap();
+            assert_eq!(
+                security,
+                ["no-new-privileges".to_string(), profile.security_option()]
+            );
+        }
     }
 }

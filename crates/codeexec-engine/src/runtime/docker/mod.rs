@@ -5,6 +5,7 @@ mod cleanup;
 mod container;
 mod events;
 mod hardening;
+mod seccomp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use super::{Container, ContainerRuntime, RuntimeEvent};
 use crate::language::Language;
 use crate::settings::{DockerSettings, GlobalLimits};
 use container::DockerContainer;
+use seccomp::SeccompProfile;
 
 /// Set to `true` on every container codeexec creates.
 pub const LABEL_MANAGED: &str = "codeexec.managed";
@@ -48,14 +50,17 @@ pub struct DockerRuntime {
     docker: Docker,
     settings: Arc<DockerSettings>,
     limits: Arc<GlobalLimits>,
+    seccomp: Arc<SeccompProfile>,
 }
 
 impl DockerRuntime {
-    /// Connects to the engine; the containers it makes carry `settings.instance`'s label.
+    /// Reads the seccomp profile and connects to the engine; the containers it makes carry
+    /// `settings.instance`'s label and run under that profile.
     pub async fn connect(
         settings: &DockerSettings,
         limits: &GlobalLimits,
     ) -> Result<DockerRuntime, String> {
+        let seccomp = SeccompProfile::load(&settings.seccomp_profile)?;
         let docker = connect(settings).await.map_err(|error| {
             format!("cannot reach the Docker engine ({error}); is dockerd running? (scripts/up starts it)")
         })?;
@@ -63,6 +68,7 @@ impl DockerRuntime {
             docker,
             settings: Arc::new(settings.clone()),
             limits: Arc::new(limits.clone()),
+            seccomp: Arc::new(seccomp),
         })
     }
 }
@@ -70,7 +76,7 @@ impl DockerRuntime {
 #[async_trait]
 impl ContainerRuntime for DockerRuntime {
     async fn start(&self, language: &Language) -> Result<Container, String> {
-        let spec = hardening::container_spec(&self.settings, &self.limits, language);
+        let spec = hardening::container_spec(&self.settings, &self.limits, &self.seccomp, language);
         DockerContainer::start(&self.docker, &spec, language.settings.memory_mb)
             .await
             .map(|container| Box::new(container) as Container)
