@@ -233,7 +233,8 @@ print(json.dumps({'processes': processes, 'masked': masked, 'writes': writes}))\
     }
 }
 
-/// What the runner's syscall filter refuses a program, on top of Docker's default profile:
+/// What the runner's syscall filter refuses a program, on top of the container's own profile
+/// (config/seccomp.json, which refuses these too):
 /// io_uring, keyrings, userfaultfd, namespaces and mounts; and reaching another process of the
 /// same uid (here its runner, PID 1) to change its limits, priority, CPU affinity or I/O
 /// priority. The program may still change its own.

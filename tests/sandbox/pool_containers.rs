@@ -184,6 +184,7 @@ fn a_missing_or_invalid_seccomp_profile_stops_the_service_at_start() {
             }
             if std::time::Instant::now() > deadline {
                 // It started after all: SIGTERM makes it remove its containers on the way out.
+                // SAFETY: kill(2) on the child this test spawned and has not yet reaped.
                 unsafe { libc::kill(service.id() as i32, libc::SIGTERM) };
                 service.wait().unwrap();
                 panic!("{profile}: the service started without its seccomp profile");
