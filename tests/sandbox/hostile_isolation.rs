@@ -330,14 +330,15 @@ int main() {
 /// What the container's own seccomp profile (config/seccomp.json) refuses beyond the runner's
 /// filter, tried from a program: eBPF, performance counters, tracing its own child, reading the
 /// child's memory, comparing kernel objects with it, personality flags that weaken its own memory
-/// protections, and clone into a new user namespace; clone3 answers ENOSYS (callers fall back to
-/// clone), and forking and reading the personality still work; a 32-bit system call (C++) kills
+/// protections, clone into a new user namespace, and sockets of a family the container has no use
+/// for (AF_VSOCK, which the network namespace does not cover); clone3 answers ENOSYS (callers
+/// fall back to clone), and forking, Unix sockets and reading the personality still work; a 32-bit system call (C++) kills
 /// its caller. Under Docker's default profile the child could be traced and read, and the 32-bit
 /// call would succeed.
 #[test]
 fn calls_only_the_seccomp_profile_refuses_are_refused() {
     const EXPECTED: &str = "bpf perf_event_open ptrace process_vm_readv kcmp personality \
-                            clone_newuser: refused; clone3: ENOSYS; own: ok\n";
+                            clone_newuser vsock: refused; clone3: ENOSYS; own: ok\n";
     let programs = [
         (
             "python",
@@ -366,11 +367,13 @@ cloned = call(56, 0x10000000 | 17, 0, 0, 0, 0)
 if cloned[0] == 0:
     os._exit(0)
 checks.append(cloned == (-1, 1))
+checks.append(refused(41, 40, 1, 0))
 clone3 = call(435, 0, 0) == (-1, 38)
 os.kill(child, 9)
 os.waitpid(child, 0)
-own = child > 0 and call(135, 0xffffffff)[0] >= 0
-names = "bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser"
+unix = call(41, 1, 1, 0)[0] >= 0
+own = child > 0 and unix and call(135, 0xffffffff)[0] >= 0
+names = "bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser vsock"
 print(names + (": refused" if all(checks) else f": NOT ALL {checks}")
       + "; clone3: " + ("ENOSYS" if clone3 else "NOT ENOSYS")
       + "; own: " + ("ok" if own else "FAILED"))
@@ -381,6 +384,7 @@ print(names + (": refused" if all(checks) else f": NOT ALL {checks}")
             r#"#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -396,6 +400,7 @@ int main() {
     refused(syscall(SYS_kcmp, getpid(), child, 0, 0, 0)),
     refused(syscall(SYS_personality, 0x0400000)),
     false,
+    refused(socket(40, SOCK_STREAM, 0)),
   };
   long cloned = syscall(SYS_clone, 0x10000000 | SIGCHLD, 0, 0, 0, 0);
   if (cloned == 0) _exit(0);
@@ -404,10 +409,11 @@ int main() {
   bool clone3 = syscall(435, 0, 0) == -1 && errno == ENOSYS;
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
-  bool own = child > 0 && syscall(SYS_personality, 0xffffffff) >= 0;
+  bool own = child > 0 && socket(AF_UNIX, SOCK_STREAM, 0) >= 0 &&
+             syscall(SYS_personality, 0xffffffff) >= 0;
   bool all = true;
   for (bool check : checks) all = all && check;
-  std::printf("bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser: %s; clone3: %s; own: %s\n",
+  std::printf("bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser vsock: %s; clone3: %s; own: %s\n",
               all ? "refused" : "NOT ALL", clone3 ? "ENOSYS" : "NOT ENOSYS", own ? "ok" : "FAILED");
   // The 32-bit system call ABI (int 0x80, getpid is 20 there): the profile names no 32-bit
   // architecture, so the call kills its caller.
@@ -448,6 +454,7 @@ const (
 	cloneNewUser       = 0x10000000
 	readImpliesExec    = 0x0400000
 	ptraceAttach       = 16
+	afVsock            = 40
 )
 
 func call(nr uintptr, args ...uintptr) (uintptr, syscall.Errno) {
@@ -487,6 +494,9 @@ func main() {
 		syscall.RawSyscall(sysExitGroup, 0, 0, 0)
 	}
 	checks = append(checks, errno == syscall.EPERM)
+	_, vsock := syscall.Socket(afVsock, syscall.SOCK_STREAM, 0)
+	checks = append(checks, vsock == syscall.EPERM)
+	unix, unixErr := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	_, clone3 := call(sysClone3, 0, 0)
 	child.Kill()
 	child.Wait()
@@ -497,8 +507,8 @@ func main() {
 	}
 	result := map[bool]string{true: "refused", false: fmt.Sprint("NOT ALL ", checks)}[all]
 	enosys := map[bool]string{true: "ENOSYS", false: "NOT ENOSYS"}[clone3 == syscall.ENOSYS]
-	own := map[bool]string{true: "ok", false: "FAILED"}[queried == 0]
-	fmt.Printf("bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser: %s; clone3: %s; own: %s\n", result, enosys, own)
+	own := map[bool]string{true: "ok", false: "FAILED"}[queried == 0 && unixErr == nil && unix >= 0]
+	fmt.Printf("bpf perf_event_open ptrace process_vm_readv kcmp personality clone_newuser vsock: %s; clone3: %s; own: %s\n", result, enosys, own)
 }
 "#,
         ),

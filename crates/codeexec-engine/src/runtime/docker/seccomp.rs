@@ -272,7 +272,7 @@ mod tests {
             "clone3 answers ENOSYS, so that callers fall back to clone"
         );
         let conditional = "clone personality prlimit64 sched_setscheduler sched_setparam \
-            sched_setattr sched_setaffinity setpriority ioprio_set";
+            sched_setattr sched_setaffinity setpriority ioprio_set socket socketpair";
         for name in conditional.split_whitespace() {
             let rules: Vec<_> = rules
                 .iter()
