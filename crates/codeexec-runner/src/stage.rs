@@ -18,6 +18,7 @@ use crate::capture::{Capture, Captured};
 use crate::cgroup::{Counters, StageUsage};
 use crate::group::{KillReason, ProcessGroup};
 use crate::guard::{self, Leader};
+use crate::identity;
 use crate::prestart::Prestarted;
 use crate::reap::{reap, Reaped};
 use crate::syscall_filter;
@@ -183,7 +184,12 @@ pub fn spawn(
         .args(args)
         .current_dir(dir)
         // A group of its own, so that the runner can kill the stage and everything it forked.
-        .process_group(0)
+        .process_group(0);
+    // Set in the child before the closure above runs, which the OOM score write relies on.
+    if let Some(uid) = identity::program_uid() {
+        command.uid(uid).gid(uid);
+    }
+    command
         .stdin(if with_stdin {
             Stdio::piped()
         } else {

@@ -5,6 +5,7 @@ mod cleanup;
 mod container;
 mod events;
 mod hardening;
+mod program_uids;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use super::{Container, ContainerRuntime, RuntimeEvent};
 use crate::language::Language;
 use crate::settings::{DockerSettings, GlobalLimits};
 use container::DockerContainer;
+use program_uids::ProgramUids;
 
 /// Set to `true` on every container codeexec creates.
 pub const LABEL_MANAGED: &str = "codeexec.managed";
@@ -48,6 +50,7 @@ pub struct DockerRuntime {
     docker: Docker,
     settings: Arc<DockerSettings>,
     limits: Arc<GlobalLimits>,
+    program_uids: Arc<ProgramUids>,
 }
 
 impl DockerRuntime {
@@ -63,6 +66,7 @@ impl DockerRuntime {
             docker,
             settings: Arc::new(settings.clone()),
             limits: Arc::new(limits.clone()),
+            program_uids: ProgramUids::new(settings.program_uids),
         })
     }
 }
@@ -70,11 +74,18 @@ impl DockerRuntime {
 #[async_trait]
 impl ContainerRuntime for DockerRuntime {
     async fn start(&self, language: &Language) -> Result<Container, String> {
-        let spec = hardening::container_spec(&self.settings, &self.limits, language);
-        DockerContainer::start(&self.docker, &spec, language.settings.memory_mb)
-            .await
-            .map(|container| Box::new(container) as Container)
-            .map_err(|error| error.to_string())
+        let program_uid = self.program_uids.lease()?;
+        let spec =
+            hardening::container_spec(&self.settings, &self.limits, language, program_uid.uid());
+        DockerContainer::start(
+            &self.docker,
+            &spec,
+            language.settings.memory_mb,
+            program_uid,
+        )
+        .await
+        .map(|container| Box::new(container) as Container)
+        .map_err(|error| error.to_string())
     }
 
     async fn remove_all(&self) -> Result<usize, String> {
