@@ -150,6 +150,34 @@ fn a_single_10_mb_line_is_cut_at_the_output_limit() {
     }
 }
 
+/// A grandchild in a session of its own fills 100 MB and goes on holding it after the program,
+/// which waited only until it was filled, has exited: `wait4` on the program never sees that
+/// memory, but the container's cgroup does, and `memoryUsage` shows it.
+#[test]
+fn a_grandchilds_memory_shows_in_memory_usage() {
+    let programs = [
+        (
+            "python",
+            "import os, time\nread, write = os.pipe()\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        block = b'x' * (100 * 1024 * 1024)\n        os.write(write, b'x')\n        time.sleep(3600)\n    os._exit(0)\nos.close(write)\nos.read(read, 1)\nprint('filled')\n",
+        ),
+        (
+            "cpp",
+            "#include <unistd.h>\n#include <cstdio>\n#include <vector>\nint main() { int p[2]; pipe(p);\n  if (fork() == 0) { setsid(); if (fork() == 0) {\n    std::vector<char> block(100 << 20, 'x');\n    write(p[1], \"x\", 1); sleep(3600); }\n    _exit(0); }\n  close(p[1]); char c; read(p[0], &c, 1); std::puts(\"filled\"); }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        assert_eq!(result["output"], "filled\n", "{language}: {result}");
+        let usage = result["memoryUsage"].as_str().unwrap();
+        let megabytes: f64 = usage.strip_suffix("MB").unwrap().parse().unwrap();
+        assert!(
+            megabytes >= 100.0,
+            "{language}: the grandchild's 100 MB are missing: {result}"
+        );
+    }
+}
+
 /// A grandchild in a session of its own burns a second of CPU while the program waits for it:
 /// `wait4` on the program never sees that CPU (the grandchild is reaped by the runner, PID 1),
 /// but the container's cgroup does, and `cpuTime` shows it.

@@ -1,6 +1,6 @@
 //! What the container's own cgroup knows about a stage: how many processes the OOM killer took,
-//! and the CPU time of every process in the container, a double-forked grandchild included, which
-//! `wait4` on the stage's leader cannot see.
+//! and the CPU time and memory of every process in the container, a double-forked grandchild
+//! included, which `wait4` on the stage's leader cannot see.
 //!
 //! Only inside a container, where the runner is PID 1 and the cgroup holds nothing but the job:
 //! there Docker mounts the container's cgroup at the root of `/sys/fs/cgroup` (v1: one folder per
@@ -68,6 +68,43 @@ impl Counters {
         };
         StageUsage { oom_killed, cpu_ms }
     }
+}
+
+/// The memory the container's processes hold now, the runner's included: anonymous memory plus
+/// mapped files (v1's `total_rss` + `total_mapped_file`, v2's `anon` + `file_mapped`), the sum of
+/// what each process's resident set counts. `None` outside a container.
+pub fn processes_memory_bytes() -> Option<u64> {
+    if std::process::id() != 1 {
+        return None;
+    }
+    let v1 = fs::read_to_string("/sys/fs/cgroup/memory/memory.stat")
+        .ok()
+        .and_then(|text| {
+            Some(parse_field(&text, "total_rss")? + parse_field(&text, "total_mapped_file")?)
+        });
+    v1.or_else(|| {
+        let text = fs::read_to_string("/sys/fs/cgroup/memory.stat").ok()?;
+        Some(parse_field(&text, "anon")? + parse_field(&text, "file_mapped")?)
+    })
+}
+
+/// The runner's own resident set, which [`processes_memory_bytes`] includes but the job does not
+/// use; 0 if unknown.
+pub fn runner_memory_bytes() -> u64 {
+    let Ok(statm) = fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        size if size > 0 => size as u64,
+        _ => 4096,
+    };
+    let resident: u64 = statm
+        .split(' ')
+        .nth(1)
+        .and_then(|pages| pages.parse().ok())
+        .unwrap_or(0);
+    resident * page
 }
 
 /// `oom_kill N` of cgroup v1's `memory.oom_control` or v2's `memory.events`.
@@ -145,7 +182,13 @@ mod tests {
     }
 
     #[test]
+    fn the_runners_own_memory_is_read() {
+        assert!(runner_memory_bytes() > 0);
+    }
+
+    #[test]
     fn outside_a_container_nothing_is_claimed() {
+        assert_eq!(processes_memory_bytes(), None);
         let usage = Counters::default().since(Counters::default());
         assert_eq!(
             usage,

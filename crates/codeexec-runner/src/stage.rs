@@ -15,7 +15,7 @@ use codeexec_protocol::{StageCommand, StageReport, StageStatus, PRESTART_CONTROL
 use seccompiler::BpfProgram;
 
 use crate::capture::{Capture, Captured};
-use crate::cgroup::{Counters, StageUsage};
+use crate::cgroup::{self, Counters, StageUsage};
 use crate::group::{KillReason, ProcessGroup};
 use crate::guard::{self, Leader};
 use crate::identity;
@@ -126,11 +126,20 @@ fn supervise(
         cpu: command.cpu_time_limit_ms.map(Duration::from_millis),
         wall: Duration::from_millis(command.wall_time_limit_ms),
     };
-    let watchdog = watchdog::start(&group, limits, stage.started, stage.before);
+    let runner_memory = cgroup::runner_memory_bytes();
+    let watch = watchdog::start(&group, limits, stage.started, stage.before);
 
     let mut reaped = reap(&group, pid);
     let wall_ms = u64::try_from(stage.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    drop(watchdog);
+    // Every process's memory at once, without the runner's own: sampled while the stage ran,
+    // and once more now, with what the leader left running; at least the leader's peak (and that
+    // of the children it waited for), which a sample may have missed.
+    let processes_peak = watch
+        .peak_memory_bytes()
+        .max(cgroup::processes_memory_bytes().unwrap_or(0))
+        .saturating_sub(runner_memory);
+    reaped.peak_rss_bytes = reaped.peak_rss_bytes.max(processes_peak);
+    drop(watch);
     let usage = stage.before.since(Counters::read());
     reaped.cpu_ms = reaped.cpu_ms.saturating_sub(stage.cpu_ms_before);
 

@@ -1,5 +1,6 @@
 //! Stopping a stage at its limits: the CPU time its processes used and, as the backstop for a
-//! program that sleeps or blocks, the wall time it took.
+//! program that sleeps or blocks, the wall time it took. While it watches, it also samples the
+//! memory of every process in the container, for the stage's peak.
 //!
 //! In a container the CPU time is the container's cgroup figure (every process of the job, a
 //! double-forked one included) minus the runner's own. On a host, where that cgroup is shared,
@@ -7,15 +8,17 @@
 //! children's time, from `/proc`.
 
 use std::fs;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cgroup::Counters;
+use crate::cgroup::{self, Counters};
 use crate::group::{KillReason, ProcessGroup};
 
-/// How often the CPU time is read: the most a stage can run past its CPU limit, per core.
+/// How often the CPU time and memory are read: the most a stage can run past its CPU limit, per
+/// core, and the shortest peak of memory the stage's figure is sure to see.
 const CPU_POLL: Duration = Duration::from_millis(10);
 
 /// The limits of one stage.
@@ -25,17 +28,40 @@ pub struct Limits {
     pub wall: Duration,
 }
 
-/// Kills `group` at the first limit it reaches, unless the returned sender is dropped first.
+/// A stage being watched: dropping it stops the watch.
+pub struct Watch {
+    _disarm: Sender<()>,
+    peak_memory: Arc<AtomicU64>,
+}
+
+impl Watch {
+    /// The most memory the container's processes held at once while watched, in bytes; 0 when
+    /// the cgroup cannot say (outside a container).
+    pub fn peak_memory_bytes(&self) -> u64 {
+        self.peak_memory.load(Ordering::Relaxed)
+    }
+}
+
+/// Kills `group` at the first limit it reaches, until the returned [`Watch`] is dropped.
 /// `started` is when the stage started and `before` the counters read then.
 pub fn start(
     group: &Arc<ProcessGroup>,
     limits: Limits,
     started: Instant,
     before: Counters,
-) -> Sender<()> {
+) -> Watch {
     let (disarm, disarmed) = mpsc::channel::<()>();
     let watched = Arc::clone(group);
+    let peak_memory = Arc::new(AtomicU64::new(0));
+    let peak = Arc::clone(&peak_memory);
+    let sample_memory = cgroup::processes_memory_bytes().is_some();
     let watch = move || loop {
+        if sample_memory {
+            peak.fetch_max(
+                cgroup::processes_memory_bytes().unwrap_or(0),
+                Ordering::Relaxed,
+            );
+        }
         let elapsed = started.elapsed();
         if elapsed >= limits.wall {
             watched.kill(KillReason::WallTime);
@@ -48,7 +74,7 @@ pub fn start(
             }
         }
         let left = limits.wall - elapsed;
-        let pause = if limits.cpu.is_some() {
+        let pause = if limits.cpu.is_some() || sample_memory {
             left.min(CPU_POLL)
         } else {
             left
@@ -65,7 +91,10 @@ pub fn start(
         // A stage that nothing would stop at its limits is not allowed to run at all.
         group.kill(KillReason::WallTime);
     }
-    disarm
+    Watch {
+        _disarm: disarm,
+        peak_memory,
+    }
 }
 
 fn cpu_used(before: Counters, pgid: libc::pid_t) -> Duration {
