@@ -371,4 +371,32 @@ mod tests {
         settings.runtime.allow_unsandboxed = true;
         assert!(settings.check().is_ok());
     }
+
+    #[test]
+    fn the_runner_is_a_numeric_non_root_user_outside_the_program_uids() {
+        let refusal = |user: &str, first: u32, count: u32| {
+            let mut settings = repository_settings();
+            settings.docker.user = user.to_string();
+            settings.docker.program_uids = UidRange { first, count };
+            settings.check().err().map(|error| error.to_string())
+        };
+        assert_eq!(refusal("65534:65534", 200000, 10000), None);
+        let refused = [
+            refusal("nobody", 200000, 10000),
+            refusal("65534", 200000, 10000),
+            refusal("0:0", 200000, 10000),
+            refusal("65534:65534", 60000, 10000),
+            refusal("65534:65534", 0, 10),
+            refusal("65534:65534", 200000, 0),
+            refusal("65534:65534", u32::MAX, 2),
+        ];
+        for (case, refusal) in refused.iter().enumerate() {
+            assert!(
+                refusal
+                    .as_deref()
+                    .is_some_and(|text| text.contains("docker.")),
+                "case {case}: {refusal:?}"
+            );
+        }
+    }
 }
