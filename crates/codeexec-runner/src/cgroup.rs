@@ -77,15 +77,15 @@ pub fn processes_memory_bytes() -> Option<u64> {
     if std::process::id() != 1 {
         return None;
     }
-    let v1 = fs::read_to_string("/sys/fs/cgroup/memory/memory.stat")
-        .ok()
-        .and_then(|text| {
-            Some(parse_field(&text, "total_rss")? + parse_field(&text, "total_mapped_file")?)
-        });
-    v1.or_else(|| {
-        let text = fs::read_to_string("/sys/fs/cgroup/memory.stat").ok()?;
-        Some(parse_field(&text, "anon")? + parse_field(&text, "file_mapped")?)
-    })
+    let v1 = fs::read_to_string("/sys/fs/cgroup/memory/memory.stat").ok();
+    let v2 = || fs::read_to_string("/sys/fs/cgroup/memory.stat").ok();
+    v1.and_then(|text| sum_of(&text, ["total_rss", "total_mapped_file"]))
+        .or_else(|| sum_of(&v2()?, ["anon", "file_mapped"]))
+}
+
+/// The sum of two fields of a flat-keyed cgroup file, when it has both.
+fn sum_of(text: &str, names: [&str; 2]) -> Option<u64> {
+    Some(parse_field(text, names[0])? + parse_field(text, names[1])?)
 }
 
 /// The runner's own resident set, which [`processes_memory_bytes`] includes but the job does not
@@ -179,6 +179,16 @@ mod tests {
             }
         );
         assert_eq!(at(1, 0, 0).since(at(1, 0, 0)).oom_killed, Some(false));
+    }
+
+    #[test]
+    fn the_processes_memory_is_anonymous_plus_mapped_in_either_cgroup_version() {
+        let v1 = "cache 8192\nrss 100\nmapped_file 7\ntotal_cache 8192\ntotal_rss 4096\n\
+                  total_rss_huge 0\ntotal_shmem 0\ntotal_mapped_file 1024\n";
+        assert_eq!(sum_of(v1, ["total_rss", "total_mapped_file"]), Some(5120));
+        let v2 = "anon 4096\nfile 8192\nkernel 300\nshmem 0\nfile_mapped 1024\n";
+        assert_eq!(sum_of(v2, ["anon", "file_mapped"]), Some(5120));
+        assert_eq!(sum_of(v2, ["total_rss", "total_mapped_file"]), None);
     }
 
     #[test]
