@@ -11,6 +11,8 @@
 use std::fs;
 use std::path::Path;
 
+use crate::gauges::Gauges;
+
 /// Counters read before and after a stage.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Counters {
@@ -42,12 +44,12 @@ impl Counters {
         }
     }
 
-    /// The CPU time the job's processes used since `self`, read without the OOM count: the
-    /// watchdog asks every few milliseconds. `None` outside a container.
-    pub fn cpu_ms_since(self) -> Option<u64> {
+    /// The CPU time the job's processes used since `self`, given the container's CPU time now
+    /// (the watchdog's reading, every few milliseconds). `None` outside a container.
+    pub fn cpu_ms_at(self, container_cpu_ns: Option<u64>) -> Option<u64> {
         let now = Counters {
             oom_kills: None,
-            container_cpu_ns: (std::process::id() == 1).then(container_cpu_ns).flatten(),
+            container_cpu_ns,
             runner_cpu_ns: runner_cpu_ns(),
         };
         self.since(now).cpu_ms
@@ -70,25 +72,7 @@ impl Counters {
     }
 }
 
-/// The memory the container's processes hold now, the runner's included: anonymous memory plus
-/// mapped files (v1's `total_rss` + `total_mapped_file`, v2's `anon` + `file_mapped`), the sum of
-/// what each process's resident set counts. `None` outside a container.
-pub fn processes_memory_bytes() -> Option<u64> {
-    if std::process::id() != 1 {
-        return None;
-    }
-    let v1 = fs::read_to_string("/sys/fs/cgroup/memory/memory.stat").ok();
-    let v2 = || fs::read_to_string("/sys/fs/cgroup/memory.stat").ok();
-    v1.and_then(|text| sum_of(&text, ["total_rss", "total_mapped_file"]))
-        .or_else(|| sum_of(&v2()?, ["anon", "file_mapped"]))
-}
-
-/// The sum of two fields of a flat-keyed cgroup file, when it has both.
-fn sum_of(text: &str, names: [&str; 2]) -> Option<u64> {
-    Some(parse_field(text, names[0])? + parse_field(text, names[1])?)
-}
-
-/// The runner's own resident set, which [`processes_memory_bytes`] includes but the job does not
+/// The runner's own resident set, which the container's memory includes but the job does not
 /// use; 0 if unknown.
 pub fn runner_memory_bytes() -> u64 {
     let Ok(statm) = fs::read_to_string("/proc/self/statm") else {
@@ -119,10 +103,7 @@ fn oom_kills() -> Option<u64> {
 
 /// v1's `cpuacct.usage` (ns) or v2's `usage_usec` in `cpu.stat`.
 fn container_cpu_ns() -> Option<u64> {
-    let v1 = fs::read_to_string("/sys/fs/cgroup/cpuacct/cpuacct.usage")
-        .ok()
-        .and_then(|text| text.trim().parse().ok());
-    v1.or_else(|| field(Path::new("/sys/fs/cgroup/cpu.stat"), "usage_usec").map(|usec| usec * 1000))
+    Gauges::open().cpu_ns()
 }
 
 /// The value of the `name value` line of a flat-keyed cgroup file.
@@ -131,7 +112,7 @@ fn field(path: &Path, name: &str) -> Option<u64> {
     parse_field(&text, name)
 }
 
-fn parse_field(text: &str, name: &str) -> Option<u64> {
+pub fn parse_field(text: &str, name: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let (key, value) = line.split_once(' ')?;
         (key == name).then(|| value.trim().parse().ok()).flatten()
@@ -182,23 +163,12 @@ mod tests {
     }
 
     #[test]
-    fn the_processes_memory_is_anonymous_plus_mapped_in_either_cgroup_version() {
-        let v1 = "cache 8192\nrss 100\nmapped_file 7\ntotal_cache 8192\ntotal_rss 4096\n\
-                  total_rss_huge 0\ntotal_shmem 0\ntotal_mapped_file 1024\n";
-        assert_eq!(sum_of(v1, ["total_rss", "total_mapped_file"]), Some(5120));
-        let v2 = "anon 4096\nfile 8192\nkernel 300\nshmem 0\nfile_mapped 1024\n";
-        assert_eq!(sum_of(v2, ["anon", "file_mapped"]), Some(5120));
-        assert_eq!(sum_of(v2, ["total_rss", "total_mapped_file"]), None);
-    }
-
-    #[test]
     fn the_runners_own_memory_is_read() {
         assert!(runner_memory_bytes() > 0);
     }
 
     #[test]
     fn outside_a_container_nothing_is_claimed() {
-        assert_eq!(processes_memory_bytes(), None);
         let usage = Counters::default().since(Counters::default());
         assert_eq!(
             usage,

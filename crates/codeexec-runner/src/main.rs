@@ -19,6 +19,7 @@
 
 mod capture;
 mod cgroup;
+mod gauges;
 mod group;
 mod guard;
 mod identity;

@@ -8,13 +8,13 @@
 //! children's time, from `/proc`.
 
 use std::fs;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::cgroup::{self, Counters};
+use crate::cgroup::Counters;
+use crate::gauges::Gauges;
 use crate::group::{KillReason, ProcessGroup};
 
 /// How often the CPU time and memory are read: the most a stage can run past its CPU limit, per
@@ -28,77 +28,85 @@ pub struct Limits {
     pub wall: Duration,
 }
 
-/// A stage being watched: dropping it stops the watch.
+/// A stage being watched, until [`Watch::finish`].
 pub struct Watch {
-    _disarm: Sender<()>,
-    peak_memory: Arc<AtomicU64>,
+    disarm: Sender<()>,
+    thread: Option<JoinHandle<u64>>,
 }
 
 impl Watch {
-    /// The most memory the container's processes held at once while watched, in bytes; 0 when
-    /// the cgroup cannot say (outside a container).
-    pub fn peak_memory_bytes(&self) -> u64 {
-        self.peak_memory.load(Ordering::Relaxed)
+    /// Stops the watch and returns the most memory the container's processes held at once while
+    /// watched (read once more as it stops), in bytes; 0 when the cgroup cannot say.
+    pub fn finish(self) -> u64 {
+        drop(self.disarm);
+        self.thread
+            .and_then(|thread| thread.join().ok())
+            .unwrap_or(0)
     }
 }
 
-/// Kills `group` at the first limit it reaches, until the returned [`Watch`] is dropped.
-/// `started` is when the stage started and `before` the counters read then.
+/// Kills `group` at the first limit it reaches, until [`Watch::finish`]. `started` is when the
+/// stage started, `before` the counters read then, and `gauges` were opened before the program
+/// started: reading them allocates nothing.
 pub fn start(
     group: &Arc<ProcessGroup>,
     limits: Limits,
     started: Instant,
     before: Counters,
+    mut gauges: Gauges,
 ) -> Watch {
     let (disarm, disarmed) = mpsc::channel::<()>();
     let watched = Arc::clone(group);
-    let peak_memory = Arc::new(AtomicU64::new(0));
-    let peak = Arc::clone(&peak_memory);
-    let sample_memory = cgroup::processes_memory_bytes().is_some();
-    let watch = move || loop {
-        if sample_memory {
-            peak.fetch_max(
-                cgroup::processes_memory_bytes().unwrap_or(0),
-                Ordering::Relaxed,
-            );
-        }
-        let elapsed = started.elapsed();
-        if elapsed >= limits.wall {
-            watched.kill(KillReason::WallTime);
-            return;
-        }
-        if let Some(cpu) = limits.cpu {
-            if cpu_used(before, watched.pgid()) >= cpu {
-                watched.kill(KillReason::CpuTime);
-                return;
+    let sample_memory = gauges.has_memory();
+    let watch = move || {
+        let mut peak_memory = 0;
+        loop {
+            if sample_memory {
+                peak_memory = peak_memory.max(gauges.memory_bytes().unwrap_or(0));
+            }
+            let elapsed = started.elapsed();
+            if elapsed >= limits.wall {
+                watched.kill(KillReason::WallTime);
+                return peak_memory;
+            }
+            if let Some(cpu) = limits.cpu {
+                if cpu_used(before, &mut gauges, watched.pgid()) >= cpu {
+                    watched.kill(KillReason::CpuTime);
+                    return peak_memory;
+                }
+            }
+            let left = limits.wall - elapsed;
+            let pause = if limits.cpu.is_some() || sample_memory {
+                left.min(CPU_POLL)
+            } else {
+                left
+            };
+            if let Err(RecvTimeoutError::Disconnected) | Ok(()) = disarmed.recv_timeout(pause) {
+                // What the leader left running still counts.
+                return peak_memory.max(gauges.memory_bytes().unwrap_or(0));
             }
         }
-        let left = limits.wall - elapsed;
-        let pause = if limits.cpu.is_some() || sample_memory {
-            left.min(CPU_POLL)
-        } else {
-            left
-        };
-        if let Err(RecvTimeoutError::Disconnected) | Ok(()) = disarmed.recv_timeout(pause) {
-            return;
-        }
     };
-    if thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(watch)
-        .is_err()
-    {
-        // A stage that nothing would stop at its limits is not allowed to run at all.
-        group.kill(KillReason::WallTime);
-    }
-    Watch {
-        _disarm: disarm,
-        peak_memory,
+    match thread::Builder::new().name("watchdog".into()).spawn(watch) {
+        Ok(thread) => Watch {
+            disarm,
+            thread: Some(thread),
+        },
+        Err(_) => {
+            // A stage that nothing would stop at its limits is not allowed to run at all.
+            group.kill(KillReason::WallTime);
+            Watch {
+                disarm,
+                thread: None,
+            }
+        }
     }
 }
 
-fn cpu_used(before: Counters, pgid: libc::pid_t) -> Duration {
-    let millis = before.cpu_ms_since().unwrap_or_else(|| group_cpu_ms(pgid));
+fn cpu_used(before: Counters, gauges: &mut Gauges, pgid: libc::pid_t) -> Duration {
+    let millis = before
+        .cpu_ms_at(gauges.cpu_ns())
+        .unwrap_or_else(|| group_cpu_ms(pgid));
     Duration::from_millis(millis)
 }
 
