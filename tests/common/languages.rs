@@ -48,3 +48,14 @@ fn enabled_key(language: &str) -> String {
         language.to_ascii_uppercase()
     )
 }
+
+/// The image a test service runs `language` in: the repository's name, unless the environment
+/// names another (`CODEEXEC_LANGUAGES__<LANGUAGE>__IMAGE`, as a branch building images of its own
+/// does).
+pub fn configured_image(language: &str) -> String {
+    std::env::var(format!(
+        "CODEEXEC_LANGUAGES__{}__IMAGE",
+        language.to_uppercase()
+    ))
+    .unwrap_or_else(|_| format!("codeexec/{language}:latest"))
+}

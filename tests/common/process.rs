@@ -55,6 +55,7 @@ impl Service {
             // the rate limit itself turn it on, through `overrides`.
             ("CODEEXEC_RATE_LIMIT__ENABLED".into(), "false".into()),
         ]);
+        env.extend(own_program_uids());
         env.extend(only_original_languages());
         for (key, value) in overrides {
             env.insert(key.to_string(), value.to_string());
@@ -210,6 +211,27 @@ pub fn test_instance(name: &str) -> String {
         .filter(|prefix| !prefix.is_empty())
         .unwrap_or_else(|| "test".to_string());
     format!("{prefix}-{name}-{}-{count}", std::process::id())
+}
+
+/// A range of program uids for one test service, apart from every other service this test
+/// process starts (and from the default range a user's own service has), as services sharing an
+/// engine need: a range of 512 per service, 65536 per test process.
+fn own_program_uids() -> [(String, String); 2] {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    const PER_SERVICE: usize = 512;
+    let service = STARTED.fetch_add(1, Ordering::Relaxed) % (65536 / PER_SERVICE);
+    let process = std::process::id() as usize % 4096;
+    let first = 1_000_000 + process * 65536 + service * PER_SERVICE;
+    [
+        (
+            "CODEEXEC_DOCKER__PROGRAM_UIDS__FIRST".into(),
+            first.to_string(),
+        ),
+        (
+            "CODEEXEC_DOCKER__PROGRAM_UIDS__COUNT".into(),
+            PER_SERVICE.to_string(),
+        ),
+    ]
 }
 
 /// Reads the service's log until it names the address it listens on.

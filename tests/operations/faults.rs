@@ -2,6 +2,7 @@
 //! engine itself stopping and coming back. The engine outage runs against a private dockerd
 //! (see `private_engine`), never the shared one.
 
+use crate::common::languages::configured_image;
 use crate::common::{block_on_docker, wait_for, wait_until, Service};
 use crate::private_engine::PrivateEngine;
 use bollard::query_parameters::{KillContainerOptionsBuilder, RemoveContainerOptionsBuilder};
@@ -123,7 +124,7 @@ fn a_container_removed_while_it_runs_a_job_gives_internal_error_and_is_replaced(
 #[test]
 fn when_the_docker_engine_stops_jobs_get_503_and_pools_refill_when_it_is_back() {
     let mut engine = PrivateEngine::start();
-    engine.load_image("codeexec/python:latest");
+    engine.load_image(&configured_image("python"));
     let service = python_service("engine-outage", &[("CODEEXEC_DOCKER__HOST", &engine.host)]);
     let hello = service.run("python", "print('before')");
     assert_eq!(hello["output"], "before\n", "{hello}");

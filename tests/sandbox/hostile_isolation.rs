@@ -523,3 +523,97 @@ func main() {
         assert_eq!(result["output"], expected, "{language}: {result}");
     }
 }
+
+/// The program runs under a uid of its own (its gid the same number, no supplementary group, no
+/// capability), never its runner's: the runner, PID 1, is 65534 and keeps only CAP_KILL,
+/// CAP_SETGID and CAP_SETUID (0xe0). So the kernel itself refuses the program a signal to its
+/// runner, which inside the container would otherwise "succeed" and be ignored.
+#[test]
+fn the_program_runs_under_a_uid_of_its_own_with_no_capability() {
+    let programs = [
+        (
+            "python",
+            r#"import os, signal
+def status(pid):
+    f = dict(line.split(":\t", 1) for line in open(f"/proc/{pid}/status").read().splitlines() if ":\t" in line)
+    return [f["Uid"].split()[0], f["Gid"].split()[0], f["Groups"].strip() or "-", f["CapEff"].strip()]
+print(*status("self"))
+print(*status(1))
+try:
+    os.kill(1, signal.SIGKILL)
+    print("kill allowed")
+except PermissionError:
+    print("kill refused")
+"#,
+        ),
+        (
+            "ruby",
+            r#"def status(pid)
+  f = File.read("/proc/#{pid}/status").lines.map { |l| l.chomp.split(":\t", 2) }.select { |p| p.size == 2 }.to_h
+  [f["Uid"].split[0], f["Gid"].split[0], f["Groups"].strip.empty? ? "-" : f["Groups"].strip, f["CapEff"].strip]
+end
+puts status("self").join(" ")
+puts status(1).join(" ")
+begin
+  Process.kill(:KILL, 1)
+  puts "kill allowed"
+rescue Errno::EPERM
+  puts "kill refused"
+end
+"#,
+        ),
+        (
+            "cpp",
+            r#"#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+void status(const std::string& pid) {
+  std::ifstream file("/proc/" + pid + "/status");
+  std::map<std::string, std::string> f;
+  for (std::string line; std::getline(file, line);) {
+    auto at = line.find(":\t");
+    if (at != std::string::npos) f[line.substr(0, at)] = line.substr(at + 2);
+  }
+  auto first = [](const std::string& s) { std::istringstream in(s); std::string w; in >> w; return w; };
+  std::string groups = first(f["Groups"]);
+  std::cout << first(f["Uid"]) << ' ' << first(f["Gid"]) << ' ' << (groups.empty() ? "-" : f["Groups"]) << ' ' << first(f["CapEff"]) << '\n';
+}
+int main() {
+  status("self");
+  status("1");
+  bool refused = kill(1, SIGKILL) == -1 && errno == EPERM;
+  std::cout << (refused ? "kill refused" : "kill allowed") << std::endl;
+}
+"#,
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        let output = result["output"].as_str().unwrap();
+        let lines: Vec<Vec<&str>> = output.lines().map(|l| l.split(' ').collect()).collect();
+        let [program, runner, kill] = lines.as_slice() else {
+            panic!("{language}: {output}");
+        };
+        let uid = program[0];
+        assert!(
+            uid != "0" && uid != "65534" && program[1] == uid,
+            "{language}: the program's uid and gid: {output}"
+        );
+        assert_eq!(
+            program[2..],
+            ["-", "0000000000000000"],
+            "{language}: {output}"
+        );
+        assert_eq!(
+            runner[..],
+            ["65534", "65534", "-", "00000000000000e0"],
+            "{language}: the runner: {output}"
+        );
+        assert_eq!(kill[..], ["kill", "refused"], "{language}: {output}");
+    }
+}

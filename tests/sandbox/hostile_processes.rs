@@ -6,30 +6,30 @@
 use crate::attack::{arena, assert_status};
 
 /// Sends SIGKILL to every process it may signal, then to PID 1 by number (Python tries other
-/// signals too, including those the runner's Rust runtime handles). The runner is PID 1 of
-/// the container, which the kernel shields from signals sent inside its namespace, so it survives
-/// though it runs as the program's user, and reports the program like any other: it printed and
-/// exited normally. (With nothing else to kill, `kill(-1)` fails with ESRCH, which the programs
-/// that see it as an exception tolerate.)
+/// signals too, including those the runner's Rust runtime handles). The runner is PID 1 of the
+/// container and runs under a uid other than the program's, so the kernel refuses each signal
+/// (EPERM; PID 1 would also be shielded from signals sent inside its namespace). It survives and
+/// reports the program like any other: it printed and exited normally. (With nothing else to
+/// kill, `kill(-1)` fails with ESRCH, which the programs that see it as an exception tolerate.)
 #[test]
 fn killing_every_process_cannot_reach_the_runner() {
     let programs = [
         (
             "python",
-            "import os, signal, subprocess\nsibling = subprocess.Popen(['sleep', '60'])\nos.kill(-1, signal.SIGKILL)\nfor sig in ('SIGKILL', 'SIGTERM', 'SIGINT', 'SIGSEGV', 'SIGBUS', 'SIGSEGV', 'SIGABRT', 'SIGSTOP'):\n    os.kill(1, getattr(signal, sig))\nprint('survived', open('/proc/1/comm').read().strip(), sibling.wait())\n",
+            "import os, signal, subprocess\nsibling = subprocess.Popen(['sleep', '60'])\nos.kill(-1, signal.SIGKILL)\nrefused = 0\nfor sig in ('SIGKILL', 'SIGTERM', 'SIGINT', 'SIGSEGV', 'SIGBUS', 'SIGSEGV', 'SIGABRT', 'SIGSTOP'):\n    try:\n        os.kill(1, getattr(signal, sig))\n    except PermissionError:\n        refused += 1\nprint('survived', open('/proc/1/comm').read().strip(), sibling.wait(), 'refused', refused)\n",
         ),
-        ("ruby", "begin\n  Process.kill(:KILL, -1)\nrescue Errno::ESRCH\nend\nProcess.kill(:KILL, 1)\nputs 'survived'\n"),
+        ("ruby", "begin\n  Process.kill(:KILL, -1)\nrescue Errno::ESRCH\nend\nbegin\n  Process.kill(:KILL, 1)\n  puts 'survived, not refused'\nrescue Errno::EPERM\n  puts 'survived, refused'\nend\n"),
         (
             "javascript",
-            "try { process.kill(-1, 'SIGKILL'); } catch (e) { if (e.code !== 'ESRCH') throw e; }\nprocess.kill(1, 'SIGKILL');\nconsole.log('survived');\n",
+            "try { process.kill(-1, 'SIGKILL'); } catch (e) { if (e.code !== 'ESRCH') throw e; }\ntry { process.kill(1, 'SIGKILL'); console.log('survived, not refused'); }\ncatch (e) { if (e.code !== 'EPERM') throw e; console.log('survived, refused'); }\n",
         ),
         (
             "cpp",
-            "#include <signal.h>\n#include <cstdio>\nint main() { kill(-1, SIGKILL); kill(1, SIGKILL); std::puts(\"survived\"); }\n",
+            "#include <cerrno>\n#include <signal.h>\n#include <cstdio>\nint main() { kill(-1, SIGKILL); bool refused = kill(1, SIGKILL) == -1 && errno == EPERM;\n  std::puts(refused ? \"survived, refused\" : \"survived, not refused\"); }\n",
         ),
         (
             "go",
-            "package main\nimport (\"fmt\"; \"syscall\")\nfunc main() {\n\tsyscall.Kill(-1, syscall.SIGKILL)\n\tsyscall.Kill(1, syscall.SIGKILL)\n\tfmt.Println(\"survived\")\n}\n",
+            "package main\nimport (\"fmt\"; \"syscall\")\nfunc main() {\n\tsyscall.Kill(-1, syscall.SIGKILL)\n\tif syscall.Kill(1, syscall.SIGKILL) == syscall.EPERM {\n\t\tfmt.Println(\"survived, refused\")\n\t} else {\n\t\tfmt.Println(\"survived, not refused\")\n\t}\n}\n",
         ),
         (
             "java",
@@ -39,11 +39,11 @@ fn killing_every_process_cannot_reach_the_runner() {
     for (language, code) in programs {
         let result = arena().run(language, code);
         assert_status(language, &result, "succeeded");
-        let expected = if language == "python" {
+        let expected = match language {
             // `sleep`, a process the program could reach, was killed (-9); the runner was not.
-            "survived codeexec-runner -9\n"
-        } else {
-            "survived\n"
+            "python" => "survived codeexec-runner -9 refused 8\n",
+            "java" => "survived\n",
+            _ => "survived, refused\n",
         };
         assert_eq!(result["output"], expected, "{language}: {result}");
     }
@@ -147,6 +147,34 @@ fn a_single_10_mb_line_is_cut_at_the_output_limit() {
         assert_status(language, &result, "output_limit_exceeded");
         assert_eq!(result["truncated"], true, "{language}");
         assert_eq!(result["output"], "x".repeat(65536), "{language}");
+    }
+}
+
+/// A grandchild in a session of its own fills 100 MB and goes on holding it after the program,
+/// which waited only until it was filled, has exited: `wait4` on the program never sees that
+/// memory, but the container's cgroup does, and `memoryUsage` shows it.
+#[test]
+fn a_grandchilds_memory_shows_in_memory_usage() {
+    let programs = [
+        (
+            "python",
+            "import os, time\nread, write = os.pipe()\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        block = b'x' * (100 * 1024 * 1024)\n        os.write(write, b'x')\n        time.sleep(3600)\n    os._exit(0)\nos.close(write)\nos.read(read, 1)\nprint('filled')\n",
+        ),
+        (
+            "cpp",
+            "#include <unistd.h>\n#include <cstdio>\n#include <vector>\nint main() { int p[2]; pipe(p);\n  if (fork() == 0) { setsid(); if (fork() == 0) {\n    std::vector<char> block(100 << 20, 'x');\n    write(p[1], \"x\", 1); sleep(3600); }\n    _exit(0); }\n  close(p[1]); char c; read(p[0], &c, 1); std::puts(\"filled\"); }\n",
+        ),
+    ];
+    for (language, code) in programs {
+        let result = arena().run(language, code);
+        assert_status(language, &result, "succeeded");
+        assert_eq!(result["output"], "filled\n", "{language}: {result}");
+        let usage = result["memoryUsage"].as_str().unwrap();
+        let megabytes: f64 = usage.strip_suffix("MB").unwrap().parse().unwrap();
+        assert!(
+            megabytes >= 100.0,
+            "{language}: the grandchild's 100 MB are missing: {result}"
+        );
     }
 }
 

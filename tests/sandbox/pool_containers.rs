@@ -1,7 +1,7 @@
 //! What a pool container is: every hardening setting as Docker reports it, and proof that the
 //! container serving a job was started before the job was asked for (the pool is warm).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use crate::common::{block_on_docker, instance_containers, test_instance, wait_for, Service};
@@ -29,6 +29,30 @@ fn pool_containers_are_hardened_and_warm() {
     let service = Service::start_ready("pool", &[]);
     check_hardening(&service);
     check_warm(&service);
+    check_uids_apart(&service);
+}
+
+/// Jobs running at once each run under a uid of their own, none of them the runner's.
+fn check_uids_apart(service: &Service) {
+    let code = "import os, time\ntime.sleep(1)\nprint(os.getuid(), os.getgid())\n";
+    let outputs: Vec<String> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| service.run("python", code)))
+            .collect();
+        jobs.into_iter()
+            .map(|job| job.join().unwrap()["output"].as_str().unwrap().to_string())
+            .collect()
+    });
+    let uids: HashSet<&str> = outputs
+        .iter()
+        .map(|output| {
+            let (uid, gid) = output.trim().split_once(' ').unwrap();
+            assert_eq!(uid, gid, "{outputs:?}");
+            assert!(uid != "65534" && uid != "0", "{outputs:?}");
+            uid
+        })
+        .collect();
+    assert_eq!(uids.len(), 3, "three jobs at once, three uids: {outputs:?}");
 }
 
 fn check_hardening(service: &Service) {
@@ -43,7 +67,18 @@ fn check_hardening(service: &Service) {
         "pool containers are already started"
     );
     let config = container.config.as_ref().unwrap();
-    assert_eq!(config.user.as_deref(), Some("65534:65534"), "non-root user");
+    // Root only to start: the runner drops at once to 65534 with SETUID, SETGID and KILL alone,
+    // and runs the program as a uid of the container's own (hostile_isolation.rs shows both).
+    assert_eq!(config.user.as_deref(), Some("0:0"));
+    let cmd = config.cmd.as_ref().unwrap();
+    let program_uid = match &cmd[..5] {
+        [_, user, runner, program, uid] if user == "--user" && program == "--program-user" => {
+            assert_eq!(runner, "65534:65534", "{cmd:?}");
+            uid.clone()
+        }
+        _ => panic!("the runner is told its user and the program's: {cmd:?}"),
+    };
+    assert!(program_uid != "65534" && program_uid != "0", "{cmd:?}");
     assert_eq!(config.open_stdin, Some(true));
     assert_eq!(config.stdin_once, Some(true));
     let labels = config.labels.as_ref().unwrap();
@@ -64,7 +99,17 @@ fn check_hardening(service: &Service) {
         Some(&["ALL".to_string()][..]),
         "capabilities"
     );
-    assert!(host.cap_add.as_ref().is_none_or(|caps| caps.is_empty()));
+    assert_eq!(
+        host.cap_add.as_deref(),
+        Some(
+            &[
+                "SETUID".to_string(),
+                "SETGID".to_string(),
+                "KILL".to_string()
+            ][..]
+        ),
+        "the runner's capabilities, which the program does not get"
+    );
     assert_eq!(host.privileged, Some(false));
     let security = host.security_opt.as_ref().unwrap();
     assert!(
@@ -132,7 +177,7 @@ fn check_hardening(service: &Service) {
         "{sandbox}"
     );
     assert!(
-        sandbox.contains("uid=65534") && sandbox.contains("gid=65534"),
+        sandbox.contains(&format!("uid={program_uid},gid={program_uid}")),
         "{sandbox}"
     );
     assert!(tmpfs["/tmp"].contains("size=64m"), "{tmpfs:?}");

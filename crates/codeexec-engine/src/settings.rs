@@ -27,8 +27,13 @@ pub struct DockerSettings {
     /// Names this service's containers (`codeexec.instance` label), so that several services can
     /// share an engine and each cleans up only what it left behind.
     pub instance: String,
-    /// User the runner and the program run as inside the container.
+    /// `uid:gid` the runner takes inside the container. It starts as root, with only the
+    /// capabilities to start the program under another uid and to kill it, and drops to this.
     pub user: String,
+    /// The uids programs run under: each pool container's program gets one of its own, with a
+    /// group of the same number, held until the container is removed. Services sharing an engine
+    /// need ranges that do not overlap.
+    pub program_uids: UidRange,
     /// Containers being created and started at once, across all languages. Keeping this near
     /// the core count stops replenishment from starving running jobs of CPU.
     pub max_parallel_starts: NonZeroUsize,
@@ -41,6 +46,19 @@ pub struct DockerSettings {
     /// engine's default; a relative path is taken from the working directory. Read and checked
     /// when the Docker runtime starts.
     pub seccomp_profile: PathBuf,
+}
+
+/// Consecutive uids: `first` to `first + count - 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UidRange {
+    pub first: u32,
+    pub count: u32,
+}
+
+impl UidRange {
+    pub fn contains(&self, uid: u32) -> bool {
+        uid >= self.first && uid - self.first < self.count
+    }
 }
 
 /// Which container runtime the engine runs jobs in.
@@ -229,6 +247,38 @@ fn filesystem_name_max() -> usize {
 pub struct InvalidSettings(String);
 
 impl EngineSettings {
+    /// The runner's `uid:gid` are numbers and not root, and the program uid range is usable and
+    /// leaves them out.
+    fn check_users(&self) -> Result<(), InvalidSettings> {
+        let ids: Option<Vec<u32>> = self
+            .docker
+            .user
+            .split(':')
+            .map(|id| id.parse().ok())
+            .collect();
+        let Some([uid, gid]) = ids.as_deref() else {
+            return Err(InvalidSettings(format!(
+                "docker.user must be two numbers, UID:GID, not {:?}",
+                self.docker.user
+            )));
+        };
+        let range = self.docker.program_uids;
+        if *uid == 0 || *gid == 0 {
+            return Err(InvalidSettings("docker.user must not be root".into()));
+        }
+        if range.first == 0 || range.count == 0 || range.first.checked_add(range.count).is_none() {
+            return Err(InvalidSettings(
+                "docker.program_uids must name at least one uid above 0 (first, count)".into(),
+            ));
+        }
+        if range.contains(*uid) || range.contains(*gid) {
+            return Err(InvalidSettings(
+                "docker.program_uids must not hold the runner's uid or gid (docker.user)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// What types cannot say: relations between values, and the unsandboxed runtime's consent.
     pub fn check(&self) -> Result<(), InvalidSettings> {
         if self.limits.wall_time_factor == 0 {
@@ -293,6 +343,7 @@ impl EngineSettings {
                 return fail("max_file_name_bytes must be between 1 and 255");
             }
         }
+        self.check_users()?;
         if self.docker.stray_sweep_secs == 0 {
             return Err(InvalidSettings(
                 "docker.stray_sweep_secs must be at least 1".into(),
@@ -323,5 +374,33 @@ mod tests {
         assert!(refused.contains("without any sandbox"), "{refused}");
         settings.runtime.allow_unsandboxed = true;
         assert!(settings.check().is_ok());
+    }
+
+    #[test]
+    fn the_runner_is_a_numeric_non_root_user_outside_the_program_uids() {
+        let refusal = |user: &str, first: u32, count: u32| {
+            let mut settings = repository_settings();
+            settings.docker.user = user.to_string();
+            settings.docker.program_uids = UidRange { first, count };
+            settings.check().err().map(|error| error.to_string())
+        };
+        assert_eq!(refusal("65534:65534", 200000, 10000), None);
+        let refused = [
+            refusal("nobody", 200000, 10000),
+            refusal("65534", 200000, 10000),
+            refusal("0:0", 200000, 10000),
+            refusal("65534:65534", 60000, 10000),
+            refusal("65534:65534", 0, 10),
+            refusal("65534:65534", 200000, 0),
+            refusal("65534:65534", u32::MAX, 2),
+        ];
+        for (case, refusal) in refused.iter().enumerate() {
+            assert!(
+                refusal
+                    .as_deref()
+                    .is_some_and(|text| text.contains("docker.")),
+                "case {case}: {refusal:?}"
+            );
+        }
     }
 }

@@ -48,12 +48,9 @@ pub struct Options {
     /// Seconds each step sends requests before it is measured.
     #[arg(long, default_value_t = 5)]
     pub warmup_secs: u64,
-    /// Languages of the mixed workload, each sent equally often.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "python,javascript,ruby,java,go,cpp"
-    )]
+    /// Languages of the mixed workload, each sent equally often; by default every language the
+    /// service runs (`GET /api/v1/languages`).
+    #[arg(long, value_delimiter = ',')]
     pub languages: Vec<String>,
     /// The language of the container ceiling, the cold path and the saturation step.
     #[arg(long, default_value = "python")]
@@ -134,7 +131,14 @@ async fn measure(
     docker: &Docker,
     ceiling_runtime: &DockerRuntime,
 ) -> Result<RunRecord, String> {
-    let workload = Workload::new(&options.languages)?;
+    let client = ServiceClient::new(&options.url)?;
+    let languages = if options.languages.is_empty() {
+        let offered = client.languages().await?;
+        offered.into_iter().map(|language| language.name).collect()
+    } else {
+        options.languages.clone()
+    };
+    let workload = Workload::new(&languages)?;
     let registry = LanguageRegistry::new(&settings.languages);
     let reference = registry
         .resolve(&options.reference)
@@ -143,7 +147,6 @@ async fn measure(
     let alone = Workload::new(std::slice::from_ref(&reference.name))?;
     let top = check_counts("--concurrency", &options.concurrency)?;
     check_counts("--ceiling-parallelism", &options.ceiling_parallelism)?;
-    let client = ServiceClient::new(&options.url)?;
     let settle = Duration::from_secs(options.settle_secs);
     let secs = Duration::from_secs;
 

@@ -12,7 +12,7 @@ use codeexec_engine::{JobSpec, Language, LanguageRegistry};
 pub const HELLO_OUTPUT: &str = "Hello, World!\n";
 
 /// Hello world in each language, as (canonical language, code for `/api/v1/execute`). The
-/// default workload sends the first six; `--languages` picks any of them.
+/// default workload sends every one the service runs; `--languages` picks any of them.
 pub const HELLO_WORLD: [(&str, &str); 21] = [
     ("python", "print('Hello, World!')\n"),
     ("javascript", "console.log('Hello, World!');\n"),

@@ -20,6 +20,13 @@ pub const RUNNER_PATH: &str = "/usr/local/bin/codeexec-runner";
 /// room in the argument area for the plain command line the loader shows in place of its own.
 pub const PRESTART_FLAG: &str = "--prestart";
 
+/// `codeexec-runner --user UID:GID`: the identity a runner started as root takes at once.
+pub const RUNNER_USER_FLAG: &str = "--user";
+
+/// `codeexec-runner --program-user UID`: the uid (and gid) every stage's program runs under, which
+/// must differ from the runner's; given with [`RUNNER_USER_FLAG`].
+pub const PROGRAM_USER_FLAG: &str = "--program-user";
+
 /// The file descriptor on which a pre-started runtime reads its program's argv when the job
 /// arrives: the arguments separated by NUL bytes, ending at end of file.
 pub const PRESTART_CONTROL_FD: i32 = 3;

@@ -1,6 +1,6 @@
 //! What the container's own cgroup knows about a stage: how many processes the OOM killer took,
-//! and the CPU time of every process in the container, a double-forked grandchild included, which
-//! `wait4` on the stage's leader cannot see.
+//! and the CPU time and memory of every process in the container, a double-forked grandchild
+//! included, which `wait4` on the stage's leader cannot see.
 //!
 //! Only inside a container, where the runner is PID 1 and the cgroup holds nothing but the job:
 //! there Docker mounts the container's cgroup at the root of `/sys/fs/cgroup` (v1: one folder per
@@ -10,6 +10,8 @@
 
 use std::fs;
 use std::path::Path;
+
+use crate::gauges::Gauges;
 
 /// Counters read before and after a stage.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,12 +44,12 @@ impl Counters {
         }
     }
 
-    /// The CPU time the job's processes used since `self`, read without the OOM count: the
-    /// watchdog asks every few milliseconds. `None` outside a container.
-    pub fn cpu_ms_since(self) -> Option<u64> {
+    /// The CPU time the job's processes used since `self`, given the container's CPU time now
+    /// (the watchdog's reading, every few milliseconds). `None` outside a container.
+    pub fn cpu_ms_at(self, container_cpu_ns: Option<u64>) -> Option<u64> {
         let now = Counters {
             oom_kills: None,
-            container_cpu_ns: (std::process::id() == 1).then(container_cpu_ns).flatten(),
+            container_cpu_ns,
             runner_cpu_ns: runner_cpu_ns(),
         };
         self.since(now).cpu_ms
@@ -70,6 +72,25 @@ impl Counters {
     }
 }
 
+/// The runner's own resident set, which the container's memory includes but the job does not
+/// use; 0 if unknown.
+pub fn runner_memory_bytes() -> u64 {
+    let Ok(statm) = fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        size if size > 0 => size as u64,
+        _ => 4096,
+    };
+    let resident: u64 = statm
+        .split(' ')
+        .nth(1)
+        .and_then(|pages| pages.parse().ok())
+        .unwrap_or(0);
+    resident * page
+}
+
 /// `oom_kill N` of cgroup v1's `memory.oom_control` or v2's `memory.events`.
 fn oom_kills() -> Option<u64> {
     [
@@ -82,10 +103,7 @@ fn oom_kills() -> Option<u64> {
 
 /// v1's `cpuacct.usage` (ns) or v2's `usage_usec` in `cpu.stat`.
 fn container_cpu_ns() -> Option<u64> {
-    let v1 = fs::read_to_string("/sys/fs/cgroup/cpuacct/cpuacct.usage")
-        .ok()
-        .and_then(|text| text.trim().parse().ok());
-    v1.or_else(|| field(Path::new("/sys/fs/cgroup/cpu.stat"), "usage_usec").map(|usec| usec * 1000))
+    Gauges::open().cpu_ns()
 }
 
 /// The value of the `name value` line of a flat-keyed cgroup file.
@@ -94,7 +112,7 @@ fn field(path: &Path, name: &str) -> Option<u64> {
     parse_field(&text, name)
 }
 
-fn parse_field(text: &str, name: &str) -> Option<u64> {
+pub fn parse_field(text: &str, name: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let (key, value) = line.split_once(' ')?;
         (key == name).then(|| value.trim().parse().ok()).flatten()
@@ -142,6 +160,11 @@ mod tests {
             }
         );
         assert_eq!(at(1, 0, 0).since(at(1, 0, 0)).oom_killed, Some(false));
+    }
+
+    #[test]
+    fn the_runners_own_memory_is_read() {
+        assert!(runner_memory_bytes() > 0);
     }
 
     #[test]

@@ -42,8 +42,9 @@ pub fn protect_runner() {
 /// the job, files in the tmpfs mounts included, then costs the program its life rather than the
 /// runner, which goes on to report the kill. Where /proc is not writable the score is left as is.
 ///
-/// The fork inherits the runner's non-dumpable flag, and the kernel gives a non-dumpable process's
-/// `/proc/self` files to root, so the write is refused until the flag is lifted. It is lifted for
+/// The fork inherits the runner's non-dumpable flag (and taking the program's uid clears the flag
+/// too), and the kernel gives a non-dumpable process's `/proc/self` files to root, so the write
+/// is refused until the flag is lifted. It is lifted for
 /// the write alone and set again: exec sets it for the program in any case, as for any binary.
 pub fn offer_to_the_oom_killer() -> std::io::Result<()> {
     const PATH: &[u8] = b"/proc/self/oom_score_adj\0";

@@ -9,16 +9,20 @@
 //! [`String::from_utf8_lossy`], so invalid UTF-8 becomes U+FFFD, while NUL bytes stay (JSON escapes
 //! them as `\u0000`). The result is always valid JSON, whatever the program wrote.
 //!
-//! Usage: `codeexec-runner [--sandbox DIR] [--prestart LANGUAGE ARGV...]`; the sandbox defaults to
-//! [`SANDBOX_DIR`], and another directory is only meant for tests on the host. With `--prestart`
+//! Usage: `codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] [--prestart
+//! LANGUAGE ARGV...]`; the sandbox defaults to [`SANDBOX_DIR`], and another directory is only
+//! meant for tests on the host. With `--user` the runner, started as root, takes that identity
+//! and runs the program as `--program-user` (see [`identity`]). With `--prestart`
 //! the language's runtime is started before the frame arrives (see [`prestart`]). The exit code is 0 when a job was run (whatever
 //! its stages did) and 2 when the arguments or the frame were malformed; a result is printed either
 //! way.
 
 mod capture;
 mod cgroup;
+mod gauges;
 mod group;
 mod guard;
+mod identity;
 mod prestart;
 mod reap;
 mod sandbox;
@@ -31,13 +35,23 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use codeexec_protocol::{JobFrame, ResultFrame, StageStatus, PRESTART_FLAG, SANDBOX_DIR};
+use codeexec_protocol::{
+    JobFrame, ResultFrame, StageStatus, PRESTART_FLAG, PROGRAM_USER_FLAG, RUNNER_USER_FLAG,
+    SANDBOX_DIR,
+};
+use identity::Users;
 use prestart::Prestarted;
 
 fn main() -> ExitCode {
+    let args = parse_args(std::env::args_os().skip(1).collect());
+    // Before any thread starts: the identity change must reach the whole process.
+    let args = args.and_then(|args| match args.users {
+        Some(users) => identity::become_runner(users).map(|()| args),
+        None => Ok(args),
+    });
     guard::protect_runner();
     guard::start_orphan_reaper();
-    let (result, code) = match parse_args(std::env::args_os().skip(1).collect()) {
+    let (result, code) = match args {
         Ok(args) => {
             let runtime = args.prestart.and_then(|(language, argv)| {
                 Prestarted::start(&language, &argv, &args.sandbox)
@@ -64,13 +78,17 @@ fn main() -> ExitCode {
 #[derive(Debug, PartialEq)]
 struct Args {
     sandbox: PathBuf,
+    /// The runner's own identity and the program's, in a container.
+    users: Option<Users>,
     /// The language and runtime to start before the frame arrives.
     prestart: Option<(String, Vec<String>)>,
 }
 
+const USAGE: &str = "usage: codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] \
+                     [--prestart LANGUAGE ARGV...]";
+
 /// Arguments are taken as `OsString`s because `std::env::args` panics on non-UTF-8 ones.
 fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
-    const USAGE: &str = "usage: codeexec-runner [--sandbox DIR] [--prestart LANGUAGE ARGV...]";
     let (own, prestart) = match args.iter().position(|arg| arg == PRESTART_FLAG) {
         Some(at) => {
             let argv: Option<Vec<String>> = args[at + 1..]
@@ -86,12 +104,33 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
         }
         None => (args.as_slice(), None),
     };
-    let sandbox = match own {
-        [] => PathBuf::from(SANDBOX_DIR),
-        [flag, dir] if flag == "--sandbox" => PathBuf::from(dir),
-        _ => return Err(USAGE.to_string()),
+    let mut sandbox = PathBuf::from(SANDBOX_DIR);
+    let (mut runner_user, mut program_user) = (None, None);
+    let mut own = own.iter();
+    while let Some(flag) = own.next() {
+        let value = own.next().ok_or_else(|| USAGE.to_string())?;
+        let text = || value.to_str().ok_or_else(|| USAGE.to_string());
+        match flag.to_str() {
+            Some("--sandbox") => sandbox = PathBuf::from(value),
+            Some(RUNNER_USER_FLAG) => runner_user = Some(text()?),
+            Some(PROGRAM_USER_FLAG) => program_user = Some(text()?),
+            _ => return Err(USAGE.to_string()),
+        }
+    }
+    let users = match (runner_user, program_user) {
+        (Some(runner), Some(program)) => Some(Users::parse(runner, program)?),
+        (None, None) => None,
+        _ => {
+            return Err(format!(
+                "{RUNNER_USER_FLAG} and {PROGRAM_USER_FLAG} go together"
+            ))
+        }
     };
-    Ok(Args { sandbox, prestart })
+    Ok(Args {
+        sandbox,
+        users,
+        prestart,
+    })
 }
 
 fn read_frame() -> Result<JobFrame, String> {
@@ -113,7 +152,7 @@ fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> Res
         }
         (None, _) => None,
     };
-    if let Err(error) = sandbox::write_files(sandbox, &frame.files) {
+    if let Err(error) = identity::as_program(|| sandbox::write_files(sandbox, &frame.files)) {
         return runner_error(error);
     }
     let limit = frame.output_limit_bytes;

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::Child;
 
 use crate::guard::{self, Leader};
+use crate::identity;
 use crate::stage;
 use crate::watchdog;
 
@@ -114,7 +115,7 @@ fn with_loader(language: &str, argv: &[String]) -> Result<Vec<String>, String> {
         .ok_or_else(|| format!("codeexec has no pre-start loader for {language:?}"))?;
     let file = std::env::temp_dir().join(format!(".codeexec-loader-{}", std::process::id()));
     if needs("{loader_file}") {
-        std::fs::write(&file, loader)
+        identity::as_program(|| std::fs::write(&file, loader))
             .map_err(|error| format!("cannot write the loader to {}: {error}", file.display()))?;
     }
     let file = file.to_string_lossy();

@@ -15,9 +15,11 @@ use codeexec_protocol::{StageCommand, StageReport, StageStatus, PRESTART_CONTROL
 use seccompiler::BpfProgram;
 
 use crate::capture::{Capture, Captured};
-use crate::cgroup::{Counters, StageUsage};
+use crate::cgroup::{self, Counters, StageUsage};
+use crate::gauges::Gauges;
 use crate::group::{KillReason, ProcessGroup};
 use crate::guard::{self, Leader};
+use crate::identity;
 use crate::prestart::Prestarted;
 use crate::reap::{reap, Reaped};
 use crate::syscall_filter;
@@ -37,6 +39,7 @@ pub fn run_stage(
     let Some((program, args)) = command.argv.split_first() else {
         return failed_to_start("the stage has an empty argv".to_string());
     };
+    let (gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
     let before = Counters::read();
     let started = Instant::now();
     let filter = match syscall_filter() {
@@ -54,6 +57,8 @@ pub fn run_stage(
         started,
         before,
         cpu_ms_before: 0,
+        gauges,
+        runner_memory,
     };
     supervise(stage, command, stdin, output_limit)
 }
@@ -70,6 +75,7 @@ pub fn run_prestarted(
     stdin: &[u8],
     output_limit: usize,
 ) -> StageReport {
+    let (gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
     let before = Counters::read();
     let started = Instant::now();
     let cpu_ms_before = runtime.cpu_ms();
@@ -81,6 +87,8 @@ pub fn run_prestarted(
                 started,
                 before,
                 cpu_ms_before,
+                gauges,
+                runner_memory,
             };
             supervise(stage, command, Some(stdin), output_limit)
         }
@@ -104,6 +112,10 @@ struct Started {
     /// CPU time the leader had used before the stage (a pre-started runtime's start-up), which
     /// the stage is not billed for.
     cpu_ms_before: u64,
+    /// The container's counters, opened before the program started.
+    gauges: Gauges,
+    /// The runner's own memory before the stage, which the container's figure includes.
+    runner_memory: u64,
 }
 
 /// Feeds the stage, captures its output, enforces its limits, reaps it and reports.
@@ -125,11 +137,15 @@ fn supervise(
         cpu: command.cpu_time_limit_ms.map(Duration::from_millis),
         wall: Duration::from_millis(command.wall_time_limit_ms),
     };
-    let watchdog = watchdog::start(&group, limits, stage.started, stage.before);
+    let watch = watchdog::start(&group, limits, stage.started, stage.before, stage.gauges);
 
     let mut reaped = reap(&group, pid);
     let wall_ms = u64::try_from(stage.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    drop(watchdog);
+    // Every process's memory at once, without the runner's own: sampled while the stage ran,
+    // and once more now, with what the leader left running; at least the leader's peak (and that
+    // of the children it waited for), which a sample may have missed.
+    let processes_peak = watch.finish().saturating_sub(stage.runner_memory);
+    reaped.peak_rss_bytes = reaped.peak_rss_bytes.max(processes_peak);
     let usage = stage.before.since(Counters::read());
     reaped.cpu_ms = reaped.cpu_ms.saturating_sub(stage.cpu_ms_before);
 
@@ -183,7 +199,12 @@ pub fn spawn(
         .args(args)
         .current_dir(dir)
         // A group of its own, so that the runner can kill the stage and everything it forked.
-        .process_group(0)
+        .process_group(0);
+    // Set in the child before the closure above runs, which the OOM score write relies on.
+    if let Some(uid) = identity::program_uid() {
+        command.uid(uid).gid(uid);
+    }
+    command
         .stdin(if with_stdin {
             Stdio::piped()
         } else {

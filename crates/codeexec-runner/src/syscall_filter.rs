@@ -1,7 +1,9 @@
 //! A seccomp filter the runner adds to every stage's process, on top of the container's own
-//! profile (Docker's default), between fork and exec. Filters stack, so it only ever refuses
-//! more: what Docker's default on an older engine still allows and a job has no use for, and the
-//! calls that would let a program reach another process of the same uid, its runner included.
+//! profile (`config/seccomp.json`, which refuses all of this too), between fork and exec: defence
+//! in depth where the profile is weaker (another profile configured, a runtime that ignores it,
+//! the local runtime). Filters stack, so it only ever refuses more: what Docker's default on an
+//! older engine still allows and a job has no use for, and the calls that would let a program
+//! reach another process (the kernel also refuses them against the runner, under another uid).
 //!
 //! Refused with EPERM:
 //! - io_uring (`io_uring_setup`, `io_uring_enter`, `io_uring_register`): a large kernel surface

@@ -1,5 +1,6 @@
 //! Stopping a stage at its limits: the CPU time its processes used and, as the backstop for a
-//! program that sleeps or blocks, the wall time it took.
+//! program that sleeps or blocks, the wall time it took. While it watches, it also samples the
+//! memory of every process in the container, for the stage's peak.
 //!
 //! In a container the CPU time is the container's cgroup figure (every process of the job, a
 //! double-forked one included) minus the runner's own. On a host, where that cgroup is shared,
@@ -9,13 +10,15 @@
 use std::fs;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::cgroup::Counters;
+use crate::gauges::Gauges;
 use crate::group::{KillReason, ProcessGroup};
 
-/// How often the CPU time is read: the most a stage can run past its CPU limit, per core.
+/// How often the CPU time and memory are read: the most a stage can run past its CPU limit, per
+/// core, and the shortest peak of memory the stage's figure is sure to see.
 const CPU_POLL: Duration = Duration::from_millis(10);
 
 /// The limits of one stage.
@@ -25,51 +28,85 @@ pub struct Limits {
     pub wall: Duration,
 }
 
-/// Kills `group` at the first limit it reaches, unless the returned sender is dropped first.
-/// `started` is when the stage started and `before` the counters read then.
+/// A stage being watched, until [`Watch::finish`].
+pub struct Watch {
+    disarm: Sender<()>,
+    thread: Option<JoinHandle<u64>>,
+}
+
+impl Watch {
+    /// Stops the watch and returns the most memory the container's processes held at once while
+    /// watched (read once more as it stops), in bytes; 0 when the cgroup cannot say.
+    pub fn finish(self) -> u64 {
+        drop(self.disarm);
+        self.thread
+            .and_then(|thread| thread.join().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// Kills `group` at the first limit it reaches, until [`Watch::finish`]. `started` is when the
+/// stage started, `before` the counters read then, and `gauges` were opened before the program
+/// started: reading them allocates nothing.
 pub fn start(
     group: &Arc<ProcessGroup>,
     limits: Limits,
     started: Instant,
     before: Counters,
-) -> Sender<()> {
+    mut gauges: Gauges,
+) -> Watch {
     let (disarm, disarmed) = mpsc::channel::<()>();
     let watched = Arc::clone(group);
-    let watch = move || loop {
-        let elapsed = started.elapsed();
-        if elapsed >= limits.wall {
-            watched.kill(KillReason::WallTime);
-            return;
-        }
-        if let Some(cpu) = limits.cpu {
-            if cpu_used(before, watched.pgid()) >= cpu {
-                watched.kill(KillReason::CpuTime);
-                return;
+    let sample_memory = gauges.has_memory();
+    let watch = move || {
+        let mut peak_memory = 0;
+        loop {
+            if sample_memory {
+                peak_memory = peak_memory.max(gauges.memory_bytes().unwrap_or(0));
+            }
+            let elapsed = started.elapsed();
+            if elapsed >= limits.wall {
+                watched.kill(KillReason::WallTime);
+                return peak_memory;
+            }
+            if let Some(cpu) = limits.cpu {
+                if cpu_used(before, &mut gauges, watched.pgid()) >= cpu {
+                    watched.kill(KillReason::CpuTime);
+                    return peak_memory;
+                }
+            }
+            let left = limits.wall - elapsed;
+            let pause = if limits.cpu.is_some() || sample_memory {
+                left.min(CPU_POLL)
+            } else {
+                left
+            };
+            if let Err(RecvTimeoutError::Disconnected) | Ok(()) = disarmed.recv_timeout(pause) {
+                // What the leader left running still counts.
+                return peak_memory.max(gauges.memory_bytes().unwrap_or(0));
             }
         }
-        let left = limits.wall - elapsed;
-        let pause = if limits.cpu.is_some() {
-            left.min(CPU_POLL)
-        } else {
-            left
-        };
-        if let Err(RecvTimeoutError::Disconnected) | Ok(()) = disarmed.recv_timeout(pause) {
-            return;
-        }
     };
-    if thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(watch)
-        .is_err()
-    {
-        // A stage that nothing would stop at its limits is not allowed to run at all.
-        group.kill(KillReason::WallTime);
+    match thread::Builder::new().name("watchdog".into()).spawn(watch) {
+        Ok(thread) => Watch {
+            disarm,
+            thread: Some(thread),
+        },
+        Err(_) => {
+            // A stage that nothing would stop at its limits is not allowed to run at all.
+            group.kill(KillReason::WallTime);
+            Watch {
+                disarm,
+                thread: None,
+            }
+        }
     }
-    disarm
 }
 
-fn cpu_used(before: Counters, pgid: libc::pid_t) -> Duration {
-    let millis = before.cpu_ms_since().unwrap_or_else(|| group_cpu_ms(pgid));
+fn cpu_used(before: Counters, gauges: &mut Gauges, pgid: libc::pid_t) -> Duration {
+    let millis = before
+        .cpu_ms_at(gauges.cpu_ns())
+        .unwrap_or_else(|| group_cpu_ms(pgid));
     Duration::from_millis(millis)
 }
 

@@ -17,6 +17,7 @@ use codeexec_protocol::{JobFrame, ResultFrame, StageReport};
 use futures_util::{Stream, StreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::program_uids::UidLease;
 use crate::runtime::{ContainerReport, StartedContainer};
 
 /// The runner's result is at most a few times the output caps; anything past this is not a
@@ -45,6 +46,8 @@ pub struct DockerContainer {
     docker: Docker,
     input: InputSink,
     output: OutputStream,
+    /// Its program's uid, given back once the container is gone.
+    program_uid: Option<UidLease>,
     /// Set once removal has been taken care of, so that drop does not repeat it.
     removed: bool,
 }
@@ -56,9 +59,13 @@ impl Drop for DockerContainer {
         }
         let docker = self.docker.clone();
         let id = std::mem::take(&mut self.id);
+        let program_uid = self.program_uid.take();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(async move { remove(&docker, &id).await });
+                runtime.spawn(async move {
+                    remove(&docker, &id).await;
+                    drop(program_uid);
+                });
             }
             // Outside a runtime nothing can be removed now; the next sweep of this instance's
             // containers (at shutdown or start) will.
@@ -77,12 +84,14 @@ impl std::fmt::Debug for DockerContainer {
 }
 
 impl DockerContainer {
-    /// Creates, attaches and starts a container. Attaching comes before starting, or the
-    /// runner's first output could be lost. A container that fails half-way is removed.
+    /// Creates, attaches and starts a container, whose program runs as `program_uid` (held
+    /// until the container is removed). Attaching comes before starting, or the runner's first
+    /// output could be lost. A container that fails half-way is removed.
     pub async fn start(
         docker: &Docker,
         spec: &ContainerCreateBody,
         memory_mb: u64,
+        program_uid: UidLease,
     ) -> Result<DockerContainer, bollard::errors::Error> {
         let id = docker.create_container(None, spec.clone()).await?.id;
         match Self::attach_and_start(docker, &id).await {
@@ -92,6 +101,7 @@ impl DockerContainer {
                 docker: docker.clone(),
                 input,
                 output,
+                program_uid: Some(program_uid),
                 removed: false,
             }),
             Err(error) => {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
-use codeexec_protocol::{RUNNER_PATH, SANDBOX_DIR};
+use codeexec_protocol::{PROGRAM_USER_FLAG, RUNNER_PATH, RUNNER_USER_FLAG, SANDBOX_DIR};
 
 use super::seccomp::SeccompProfile;
 use super::{LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
@@ -13,13 +13,18 @@ use crate::settings::{DockerSettings, GlobalLimits};
 
 const MB: i64 = 1024 * 1024;
 
+/// The capabilities the runner starts with, as root, and keeps when it drops to `docker.user`: to
+/// run the program as `program_uid` and to kill it. The program gets none of them.
+const RUNNER_CAPABILITIES: [&str; 3] = ["SETUID", "SETGID", "KILL"];
+
 /// The create request for a pool container of `language`: the runner waiting on stdin, with the
-/// language's limits fixed at creation.
+/// language's limits fixed at creation, and its program running as `program_uid`.
 pub fn container_spec(
     docker: &DockerSettings,
     global: &GlobalLimits,
     seccomp: &SeccompProfile,
     language: &Language,
+    program_uid: u32,
 ) -> ContainerCreateBody {
     let limits = &language.settings;
     let memory = limits.memory_mb as i64 * MB;
@@ -30,12 +35,19 @@ pub fn container_spec(
     ]);
     let mut env = vec!["HOME=/tmp".to_string(), "LANG=C.UTF-8".to_string()];
     env.extend(limits.env.iter().cloned());
-    let mut cmd = vec![RUNNER_PATH.to_string()];
+    let mut cmd = vec![
+        RUNNER_PATH.to_string(),
+        RUNNER_USER_FLAG.to_string(),
+        docker.user.clone(),
+        PROGRAM_USER_FLAG.to_string(),
+        program_uid.to_string(),
+    ];
     cmd.extend(limits.prestart_args(&language.name).unwrap_or_default());
     ContainerCreateBody {
         image: Some(limits.image.clone()),
         cmd: Some(cmd),
-        user: Some(docker.user.clone()),
+        // Root only until the runner drops to docker.user, with RUNNER_CAPABILITIES alone.
+        user: Some("0:0".to_string()),
         working_dir: Some(SANDBOX_DIR.to_string()),
         env: Some(env),
         labels: Some(labels),
@@ -54,6 +66,7 @@ pub fn container_spec(
             memory,
             limits.cpus,
             limits.pids,
+            program_uid,
         )),
         ..Default::default()
     }
@@ -66,8 +79,8 @@ fn host_config(
     memory: i64,
     cpus: f64,
     pids: i64,
+    program_uid: u32,
 ) -> HostConfig {
-    let user_ids = docker.user.replace(':', ",gid=");
     let inodes = global.tmpfs_inodes;
     // Their pages count against the container's memory limit, and a language's limit leaves
     // room for all three full (EngineSettings::check); nr_inodes bounds the files they hold.
@@ -75,7 +88,7 @@ fn host_config(
         (
             SANDBOX_DIR.to_string(),
             format!(
-                "rw,exec,nosuid,nodev,size={}m,nr_inodes={inodes},mode=0755,uid={user_ids}",
+                "rw,exec,nosuid,nodev,size={}m,nr_inodes={inodes},mode=0755,uid={program_uid},gid={program_uid}",
                 global.sandbox_size_mb
             ),
         ),
@@ -107,6 +120,7 @@ fn host_config(
         nano_cpus: Some((cpus * 1e9) as i64),
         pids_limit: Some(pids),
         cap_drop: Some(vec!["ALL".to_string()]),
+        cap_add: Some(RUNNER_CAPABILITIES.map(String::from).to_vec()),
         // Our own profile (config/seccomp.json) in place of the engine's default; the runner
         // stacks its own filter on every stage as well.
         security_opt: Some(vec![
@@ -146,13 +160,19 @@ mod tests {
     use crate::LanguageRegistry;
 
     #[test]
-    fn sandbox_tmpfs_belongs_to_the_run_user() {
+    fn sandbox_tmpfs_belongs_to_the_program() {
         let settings = repository_settings();
         let registry = LanguageRegistry::new(&settings.languages);
         let python = registry.resolve("python").unwrap();
-        let spec = container_spec(&settings.docker, &settings.limits, &profile(), python);
+        let spec = container_spec(
+            &settings.docker,
+            &settings.limits,
+            &profile(),
+            python,
+            200017,
+        );
         let tmpfs = spec.host_config.unwrap().tmpfs.unwrap();
-        assert!(tmpfs["/sandbox"].contains("uid=65534,gid=65534"));
+        assert!(tmpfs["/sandbox"].contains("uid=200017,gid=200017"));
         assert!(tmpfs["/sandbox"].contains("size=64m"));
         assert!(tmpfs["/dev/shm"].contains("size=16m,nr_inodes=4096"));
     }
@@ -170,7 +190,13 @@ mod tests {
         let profile = profile();
         for language in ["python", "java", "cpp"] {
             let language = registry.resolve(language).unwrap();
-            let spec = container_spec(&settings.docker, &settings.limits, &profile, language);
+            let spec = container_spec(
+                &settings.docker,
+                &settings.limits,
+                &profile,
+                language,
+                200017,
+            );
             let security = spec.host_config.unwrap().security_opt.unwrap();
             assert_eq!(
                 security,

@@ -5,6 +5,7 @@ mod cleanup;
 mod container;
 mod events;
 mod hardening;
+mod program_uids;
 mod seccomp;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use super::{Container, ContainerRuntime, RuntimeEvent};
 use crate::language::Language;
 use crate::settings::{DockerSettings, GlobalLimits};
 use container::DockerContainer;
+use program_uids::ProgramUids;
 use seccomp::SeccompProfile;
 
 /// Set to `true` on every container codeexec creates.
@@ -51,6 +53,7 @@ pub struct DockerRuntime {
     settings: Arc<DockerSettings>,
     limits: Arc<GlobalLimits>,
     seccomp: Arc<SeccompProfile>,
+    program_uids: Arc<ProgramUids>,
 }
 
 impl DockerRuntime {
@@ -69,6 +72,7 @@ impl DockerRuntime {
             settings: Arc::new(settings.clone()),
             limits: Arc::new(limits.clone()),
             seccomp: Arc::new(seccomp),
+            program_uids: ProgramUids::new(settings.program_uids),
         })
     }
 }
@@ -76,11 +80,23 @@ impl DockerRuntime {
 #[async_trait]
 impl ContainerRuntime for DockerRuntime {
     async fn start(&self, language: &Language) -> Result<Container, String> {
-        let spec = hardening::container_spec(&self.settings, &self.limits, &self.seccomp, language);
-        DockerContainer::start(&self.docker, &spec, language.settings.memory_mb)
-            .await
-            .map(|container| Box::new(container) as Container)
-            .map_err(|error| error.to_string())
+        let program_uid = self.program_uids.lease()?;
+        let spec = hardening::container_spec(
+            &self.settings,
+            &self.limits,
+            &self.seccomp,
+            language,
+            program_uid.uid(),
+        );
+        DockerContainer::start(
+            &self.docker,
+            &spec,
+            language.settings.memory_mb,
+            program_uid,
+        )
+        .await
+        .map(|container| Box::new(container) as Container)
+        .map_err(|error| error.to_string())
     }
 
     async fn remove_all(&self) -> Result<usize, String> {
