@@ -25,9 +25,13 @@ use crate::reap::{reap, Reaped};
 use crate::syscall_filter;
 use crate::watchdog;
 
-/// How long the output readers may still take after the stage's process is reaped. Only a process
-/// that escaped the group can keep a pipe open longer, and its output is not worth waiting for.
+/// How long the output readers may still take after the stage's process is reaped while a process
+/// that escaped the group lives: it can keep a pipe open for ever, and its output is not worth
+/// waiting for.
 const READER_GRACE: Duration = Duration::from_millis(200);
+/// How long they may take when no such process lives: every write end is closed, so the end of
+/// the stream is certain and only the reader's turn on a busy (or throttled) CPU is awaited.
+const READER_TURN: Duration = Duration::from_secs(10);
 
 /// Runs `command` in `dir`. `stdin` is fed to the program; `None` gives it /dev/null.
 pub fn run_stage(
@@ -149,7 +153,12 @@ fn supervise(
     let usage = stage.before.since(Counters::read());
     reaped.cpu_ms = reaped.cpu_ms.saturating_sub(stage.cpu_ms_before);
 
-    let deadline = Instant::now() + READER_GRACE;
+    let wait = if watchdog::an_escaped_process_lives(pid) {
+        READER_GRACE
+    } else {
+        READER_TURN
+    };
+    let deadline = Instant::now() + wait;
     let stdout = stdout
         .map(|capture| capture.finish(deadline))
         .unwrap_or_default();

@@ -142,6 +142,37 @@ fn group_cpu_ms(pgid: libc::pid_t) -> u64 {
     ticks_to_ms(ticks)
 }
 
+/// Whether a process outside group `pgid` (one that escaped it with `setsid`) still lives, and so
+/// may hold the stage's output pipes open. Only in a container, where the runner is PID 1 and
+/// `/proc` shows the job's processes alone; on a host the answer is always yes. The group's own
+/// processes are being killed, and zombies hold no pipe, so neither counts.
+pub fn an_escaped_process_lives(pgid: libc::pid_t) -> bool {
+    if std::process::id() != 1 {
+        return true;
+    }
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return true;
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_name().as_encoded_bytes()[0].is_ascii_digit())
+        .filter(|entry| entry.file_name() != "1")
+        .filter_map(|entry| fs::read_to_string(entry.path().join("stat")).ok())
+        .any(|stat| escaped_and_alive(&stat, pgid))
+}
+
+/// A `/proc/PID/stat` line of a live process (not a zombie) outside group `pgid`.
+fn escaped_and_alive(stat: &str, pgid: libc::pid_t) -> bool {
+    let Some(fields) = stat_fields(stat) else {
+        return false;
+    };
+    let zombie = fields.first() == Some(&"Z");
+    let group = fields
+        .get(2)
+        .and_then(|field| field.parse::<libc::pid_t>().ok());
+    !zombie && group != Some(pgid)
+}
+
 /// The fields of a `/proc/PID/stat` line from field 3 (state) on. The command name before them
 /// may hold spaces and parentheses; the fields after its last ')' are plain.
 fn stat_fields(stat: &str) -> Option<Vec<&str>> {
@@ -184,6 +215,16 @@ mod tests {
         assert_eq!(group_ticks(stat, 4242), Some(50));
         assert_eq!(group_ticks(stat, 1), None);
         assert_eq!(own_ticks(stat), Some(42));
+    }
+
+    #[test]
+    fn only_a_live_process_outside_the_group_has_escaped() {
+        let in_group = "4243 (sleep) S 4242 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 1 1 1";
+        let escaped = "4300 (sleep) S 1 4300 4300 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 1 1 1";
+        let zombie = "4301 (sh) Z 1 4301 4301 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 1 1 1";
+        assert!(!escaped_and_alive(in_group, 4242));
+        assert!(escaped_and_alive(escaped, 4242));
+        assert!(!escaped_and_alive(zombie, 4242));
     }
 
     #[test]
