@@ -197,6 +197,9 @@ impl Settings {
             ));
         }
         self.rate_limit.check().map_err(ConfigError)?;
+        self.judge0
+            .check(self.limits.max_jobs_in_flight.get())
+            .map_err(ConfigError)?;
         self.mongo.check()
     }
 }
@@ -338,6 +341,28 @@ mod tests {
             let error = Settings::load(&repo_config()).unwrap_err();
             let message = error.to_string().to_lowercase();
             assert!(message.contains("limits.max_jobs_in_flight"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn submissions_may_not_be_given_more_places_than_the_engine_has() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT", "8");
+            jail.set_env("CODEEXEC_JUDGE0__MAX_RUNNING", "9");
+            let error = Settings::load(&repo_config()).unwrap_err();
+            assert!(
+                error.to_string().contains("judge0.max_running (9)"),
+                "{error}"
+            );
+            jail.set_env("CODEEXEC_JUDGE0__MAX_RUNNING", "8");
+            let settings = Settings::load(&repo_config()).unwrap();
+            assert_eq!(settings.judge0.running_places(8), 8);
+            jail.set_env("CODEEXEC_JUDGE0__MAX_RUNNING", "0");
+            let settings = Settings::load(&repo_config()).unwrap();
+            assert_eq!(settings.judge0.running_places(8), 4);
+            assert_eq!(settings.judge0.running_places(1), 1);
             Ok(())
         });
     }

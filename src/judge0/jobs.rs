@@ -1,12 +1,16 @@
 //! Running submissions: each in a task of its own through the same engine as
 //! `/api/v1/execute`, recorded in the store as it goes (1 In Queue, 2 Processing, then its
-//! verdict). A submission the engine cannot take within the queue timeout ends as 13 with the
-//! reason; so does every one still unfinished when the service stops.
+//! verdict). At most `judge0.max_running` run at once, like Judge0's workers; the rest wait In
+//! Queue in the order they came, so a backlog never takes every place of the engine's in-flight
+//! cap from the synchronous APIs. A running submission the engine cannot take within the queue
+//! timeout ends as 13 with the reason; so does every one still unfinished when the service
+//! stops.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -31,6 +35,9 @@ pub struct Judge0 {
     callbacks: Callbacks,
     /// Tokens of this instance's submissions not finished yet.
     pending: Arc<DashMap<String, ()>>,
+    /// A permit per submission that may run at once (`judge0.max_running`); fair, so the
+    /// submissions waiting start in the order they came.
+    running: Arc<Semaphore>,
 }
 
 pub fn now_ms() -> i64 {
@@ -44,8 +51,10 @@ impl Judge0 {
         engine: Engine,
         limits: GlobalLimits,
     ) -> Judge0 {
+        let running = settings.running_places(limits.max_jobs_in_flight.get());
         Judge0 {
             callbacks: Callbacks::new(&settings),
+            running: Arc::new(Semaphore::new(running)),
             settings: Arc::new(settings),
             store,
             engine,
@@ -79,7 +88,12 @@ impl Judge0 {
             job,
             runs,
         } = accepted;
-        let queued = Instant::now();
+        let running = self.running.clone();
+        let _running = running
+            .acquire()
+            .await
+            .expect("this semaphore is never closed");
+        let started = Instant::now();
         let queue_timeout = Duration::from_millis(self.limits.queue_timeout_ms);
         let mut times = Vec::new();
         let mut wall_times = Vec::new();
@@ -95,7 +109,7 @@ impl Judge0 {
             let execution = loop {
                 match self.engine.execute(spec.clone(), Instant::now()).await {
                     Err(EngineError::InFlightCap { .. } | EngineError::QueueFull { .. })
-                        if queued.elapsed() < queue_timeout =>
+                        if started.elapsed() < queue_timeout =>
                     {
                         tokio::time::sleep(BUSY_RETRY).await;
                     }

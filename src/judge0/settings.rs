@@ -22,6 +22,11 @@ pub struct Judge0Settings {
     /// Submissions of this instance waiting or running at once; one more gets 503
     /// `{"error": "queue is full"}`.
     pub max_queue_size: usize,
+    /// Submissions of this instance running at once, each in one of `limits.max_jobs_in_flight`'s
+    /// places; the others wait In Queue, in the order they came. 0: half of those places (at
+    /// least one), so that a backlog of submissions leaves the other half to the synchronous
+    /// APIs.
+    pub max_running: usize,
     /// Most submissions in one batch.
     pub max_submission_batch_size: usize,
     /// Most runs one submission may ask for with `number_of_runs`.
@@ -37,4 +42,27 @@ pub struct Judge0Settings {
     /// Compiler flags a submission's `compiler_options` may hold, per canonical language name.
     /// A language missing here takes no compiler options.
     pub compiler_options: BTreeMap<String, Vec<String>>,
+}
+
+impl Judge0Settings {
+    /// How many submissions may run at once beside `max_jobs_in_flight` places in all:
+    /// `max_running`, or half of those places when it is 0.
+    pub fn running_places(&self, max_jobs_in_flight: usize) -> usize {
+        match self.max_running {
+            0 => (max_jobs_in_flight / 2).max(1),
+            configured => configured,
+        }
+    }
+
+    /// Refuses a `max_running` above the engine's own cap, where submissions could take every
+    /// place and refuse each synchronous request.
+    pub fn check(&self, max_jobs_in_flight: usize) -> Result<(), String> {
+        if self.max_running > max_jobs_in_flight {
+            return Err(format!(
+                "judge0.max_running ({}) must not exceed limits.max_jobs_in_flight ({max_jobs_in_flight})",
+                self.max_running
+            ));
+        }
+        Ok(())
+    }
 }

@@ -17,24 +17,32 @@ impl HeldJob {
         }
     }
 
-    /// The v1 request body, with `extra` fields (e.g. `memoryLimitMb`) merged in.
-    pub fn body(&self, extra: Value) -> Value {
+    /// The Python program: it marks that it started, waits for the release, prints `released`.
+    pub fn code(&self) -> String {
         let dir = self.dir.path().display();
-        let code = format!(
+        format!(
             "import os, time\nopen('{dir}/started', 'w').close()\n\
              while not os.path.exists('{dir}/release'):\n    time.sleep(0.01)\nprint('released')"
-        );
-        let mut body = json!({ "language": "python", "code": code });
+        )
+    }
+
+    /// The v1 request body, with `extra` fields (e.g. `memoryLimitMb`) merged in.
+    pub fn body(&self, extra: Value) -> Value {
+        let mut body = json!({ "language": "python", "code": self.code() });
         if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
             body.extend(extra);
         }
         body
     }
 
+    /// Whether the program has started.
+    pub fn has_started(&self) -> bool {
+        self.path("started").exists()
+    }
+
     /// Waits until the program runs.
     pub fn wait_until_running(&self) {
-        let started = self.path("started");
-        super::wait_until("the held job runs", || started.exists());
+        super::wait_until("the held job runs", || self.has_started());
     }
 
     /// Lets the program finish.

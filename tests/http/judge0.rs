@@ -1,12 +1,13 @@
 //! The Judge0 API's HTTP semantics on in-process services (local runtime): submissions the
-//! engine cannot take in time end as 13 instead of staying "In Queue", the instance's queue
-//! bound, the rate limit (a batch costs a token per submission) and optional authentication.
+//! engine cannot take in time end as 13 instead of staying "In Queue", a backlog of submissions
+//! runs at most judge0.max_running at once and leaves the other places to /api/v1 and /api/v2,
+//! the instance's queue bound, the rate limit (a batch costs a token per submission) and optional authentication.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{wait_for, InProcess};
+use crate::common::{wait_for, wait_until, HeldJob, InProcess};
 
 /// Pools of one container per language, to spare the machine.
 fn one_container_each() -> Vec<(&'static str, &'static str)> {
@@ -42,30 +43,73 @@ fn finished(service: &InProcess, token: &str) -> Value {
 #[test]
 fn submissions_the_engine_cannot_take_in_time_end_as_internal_errors() {
     let mut overrides = one_container_each();
-    // One job in flight at a time: the first holds the admission for 4 s, so the others cannot
-    // be taken within the 1 s queue timeout.
+    // One job in flight at a time, held by a synchronous request until the submissions have
+    // each waited out the 1 s queue timeout.
     overrides.extend([
         ("CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT", "1"),
         ("CODEEXEC_LIMITS__QUEUE_TIMEOUT_MS", "1000"),
     ]);
     let service = InProcess::start_ready("judge0-queue-timeout", &overrides);
-    let slow = json!({ "source_code": "import time\ntime.sleep(4)\nprint('slept')",
-                       "language_id": 71 });
-    let first = submit(&service, slow.clone());
-    wait_for("the first submission runs", || {
-        let (_, body) = service.get(&format!("/submissions/{first}"));
-        (body["status"]["id"] == 2).then_some(())
+    let held = HeldJob::new();
+    std::thread::scope(|scope| {
+        let execute = scope.spawn(|| service.post("/api/v1/execute", &held.body(json!({}))));
+        held.wait_until_running();
+        let quick = json!({ "source_code": "print('never')", "language_id": 71 });
+        let waiting: Vec<String> = (0..3).map(|_| submit(&service, quick.clone())).collect();
+        for token in waiting {
+            let body = finished(&service, &token);
+            assert_eq!(body["status"]["id"], 13, "{body}");
+            assert_eq!(body["status"]["description"], "Internal Error");
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(message.contains("limit of 1 jobs"), "{body}");
+            assert!(body["finished_at"].is_string(), "{body}");
+            assert_eq!(body["stdout"], Value::Null, "it never ran: {body}");
+        }
+        held.release();
+        let (status, body) = execute.join().unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"]["output"], "released\n", "{body}");
     });
-    let waiting: Vec<String> = (0..3).map(|_| submit(&service, slow.clone())).collect();
-    assert_eq!(finished(&service, &first)["status"]["id"], 3);
-    for token in waiting {
-        let body = finished(&service, &token);
-        assert_eq!(body["status"]["id"], 13, "{body}");
-        assert_eq!(body["status"]["description"], "Internal Error");
-        let message = body["message"].as_str().unwrap_or_default();
-        assert!(message.contains("limit of 1 jobs"), "{body}");
-        assert!(body["finished_at"].is_string(), "{body}");
-        assert_eq!(body["stdout"], Value::Null, "it never ran: {body}");
+}
+
+#[test]
+fn a_backlog_of_submissions_leaves_places_to_the_synchronous_apis() {
+    let mut overrides = one_container_each();
+    // Four places; judge0.max_running's default gives submissions half of them.
+    overrides.push(("CODEEXEC_LIMITS__MAX_JOBS_IN_FLIGHT", "4"));
+    let service = InProcess::start_ready("judge0-backlog", &overrides);
+    let held: Vec<HeldJob> = (0..4).map(|_| HeldJob::new()).collect();
+    let tokens: Vec<String> = held
+        .iter()
+        .map(|job| {
+            submit(
+                &service,
+                json!({ "source_code": job.code(), "language_id": 71 }),
+            )
+        })
+        .collect();
+    wait_until("two submissions run", || {
+        held.iter().filter(|job| job.has_started()).count() == 2
+    });
+    for (job, token) in held.iter().zip(&tokens) {
+        let (_, body) = service.get(&format!("/submissions/{token}"));
+        let expected = if job.has_started() { 2 } else { 1 };
+        assert_eq!(body["status"]["id"], expected, "{body}");
+    }
+    let answer = service.run("python", "print('not refused')");
+    assert_eq!(answer["output"], "not refused\n", "{answer}");
+    let (status, body) = service.post(
+        "/api/v2/execute",
+        &json!({ "language": "python", "files": [{ "filename": "main.py", "code": "print(2)" }] }),
+    );
+    assert_eq!(status, 200, "{body}");
+    for job in &held {
+        job.release();
+    }
+    for token in &tokens {
+        let body = finished(&service, token);
+        assert_eq!(body["status"]["id"], 3, "{body}");
+        assert_eq!(body["stdout"], "released\n", "{body}");
     }
 }
 
