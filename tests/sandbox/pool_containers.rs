@@ -192,6 +192,31 @@ fn check_hardening(service: &Service) {
     }
 }
 
+/// With `docker.cpuset_cpus`, every container and its program keep to those CPUs: what a node
+/// sharing its machine with others (scripts/cluster with CODEEXEC_CLUSTER_PIN_CPUS) relies on.
+#[test]
+fn a_configured_cpu_set_pins_the_containers_and_their_programs() {
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    let last = (cpus - 1).max(0).to_string();
+    let others: Vec<String> = ["JAVASCRIPT", "RUBY", "JAVA", "GO", "CPP"]
+        .iter()
+        .map(|other| format!("CODEEXEC_LANGUAGES__{other}__ENABLED"))
+        .collect();
+    let mut overrides = vec![("CODEEXEC_DOCKER__CPUSET_CPUS", last.as_str())];
+    overrides.extend(others.iter().map(|key| (key.as_str(), "false")));
+    let service = Service::start_ready("cpuset", &overrides);
+    for id in python_containers(&service) {
+        let host = inspect(&id).host_config.unwrap();
+        assert_eq!(host.cpuset_cpus.as_deref(), Some(last.as_str()), "{id}");
+    }
+    let answer = service.run(
+        "python",
+        "import os\nprint(sorted(os.sched_getaffinity(0)))",
+    );
+    assert_eq!(answer["output"], format!("[{last}]\n"), "{answer}");
+}
+
 /// The service does not start without its seccomp profile: a missing file, or one that is not a
 /// Docker profile, stops it before it creates a single container, with a message naming the file.
 #[test]

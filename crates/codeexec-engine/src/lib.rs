@@ -36,6 +36,6 @@ pub use runtime::{
     LocalRuntime, RuntimeEvent, StartedContainer, LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED,
 };
 pub use settings::{
-    DockerSettings, EngineSettings, GlobalLimits, InvalidSettings, LanguageSettings, RuntimeKind,
-    RuntimeSettings, FILESYSTEM_NAME_MAX,
+    CpuList, DockerSettings, EngineSettings, GlobalLimits, InvalidSettings, LanguageSettings,
+    RuntimeKind, RuntimeSettings, FILESYSTEM_NAME_MAX,
 };

@@ -46,6 +46,54 @@ pub struct DockerSettings {
     /// engine's default; a relative path is taken from the working directory. Read and checked
     /// when the Docker runtime starts.
     pub seccomp_profile: PathBuf,
+    /// CPUs every container may run on, in Docker's `--cpuset-cpus` form (`0`, `0-3`, `1,3`);
+    /// empty: any. A node sharing its machine with others keeps to CPUs of its own this way.
+    pub cpuset_cpus: CpuList,
+}
+
+/// A list of CPUs as the kernel's cpuset and Docker's `--cpuset-cpus` take it: numbers and
+/// ascending ranges separated by commas (`0`, `0-3`, `1,3`); empty for any CPU. Read from text
+/// or, as an environment variable holding one CPU arrives, from a number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CpuListInput", into = "String")]
+pub struct CpuList(String);
+
+impl CpuList {
+    /// The list as Docker takes it; `None` for any CPU.
+    pub fn docker_value(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| self.0.clone())
+    }
+}
+
+impl From<CpuList> for String {
+    fn from(list: CpuList) -> String {
+        list.0
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CpuListInput {
+    Text(String),
+    One(u32),
+}
+
+impl TryFrom<CpuListInput> for CpuList {
+    type Error = String;
+
+    fn try_from(input: CpuListInput) -> Result<CpuList, String> {
+        let list = match input {
+            CpuListInput::Text(text) => text,
+            CpuListInput::One(cpu) => cpu.to_string(),
+        };
+        if list.is_empty() || is_cpu_list(&list) {
+            Ok(CpuList(list))
+        } else {
+            Err(format!(
+                "{list:?} is not a list of CPUs as Docker's --cpuset-cpus takes it (\"0\", \"0-3\", \"1,3\")"
+            ))
+        }
+    }
 }
 
 /// Consecutive uids: `first` to `first + count - 1`.
@@ -360,10 +408,41 @@ impl EngineSettings {
     }
 }
 
+/// Whether `list` is a list of CPUs as the kernel's cpuset (and Docker) takes it: numbers and
+/// ascending ranges, separated by commas.
+fn is_cpu_list(list: &str) -> bool {
+    list.split(',').all(|item| {
+        let bounds: Option<Vec<u32>> = item.split('-').map(|n| n.parse().ok()).collect();
+        match bounds.as_deref() {
+            Some([_]) => true,
+            Some([low, high]) => low <= high,
+            _ => false,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::repository_settings;
+
+    #[test]
+    fn a_cpu_set_is_a_list_of_cpus_and_ranges() {
+        for good in ["0", "1", "0-3", "1,3", "0-1,4-7,9"] {
+            assert!(is_cpu_list(good), "{good}");
+        }
+        for bad in ["", "a", "3-1", "1,,2", "1-2-3", "-1", "0 1", "1,"] {
+            assert!(!is_cpu_list(bad), "{bad}");
+        }
+        let read = |json: &str| serde_json::from_str::<CpuList>(json).map_err(|e| e.to_string());
+        assert_eq!(
+            read(r#""0-1""#).unwrap().docker_value().as_deref(),
+            Some("0-1")
+        );
+        assert_eq!(read("1").unwrap().docker_value().as_deref(), Some("1"));
+        assert_eq!(read(r#""""#).unwrap().docker_value(), None);
+        assert!(read(r#""0-""#).unwrap_err().contains("--cpuset-cpus"));
+    }
 
     #[test]
     fn the_local_runtime_is_refused_unless_unsandboxed_runs_are_allowed() {

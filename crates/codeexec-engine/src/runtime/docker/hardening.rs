@@ -118,6 +118,7 @@ fn host_config(
         // Swap equal to memory means no swap at all: the limit is the limit.
         memory_swap: Some(memory),
         nano_cpus: Some((cpus * 1e9) as i64),
+        cpuset_cpus: docker.cpuset_cpus.docker_value(),
         pids_limit: Some(pids),
         cap_drop: Some(vec!["ALL".to_string()]),
         cap_add: Some(RUNNER_CAPABILITIES.map(String::from).to_vec()),
