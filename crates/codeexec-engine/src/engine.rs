@@ -220,15 +220,22 @@ impl Engine {
 
     /// Every pool's state, by canonical language name.
     pub async fn pool_states(&self) -> HashMap<String, Result<PoolState, String>> {
-        let mut states = HashMap::new();
-        for (language, supervisor) in self.supervisors.iter() {
-            let state = supervisor
-                .send(GetPoolState)
-                .await
-                .map_err(|error| error.to_string());
-            states.insert(language.clone(), state);
-        }
-        states
+        // All at once: on a busy machine each round trip to an actor waits for the scheduler,
+        // and one after another they added up to seconds, past a load balancer's health check.
+        let asked = self
+            .supervisors
+            .iter()
+            .map(|(language, supervisor)| async move {
+                let state = supervisor
+                    .send(GetPoolState)
+                    .await
+                    .map_err(|error| error.to_string());
+                (language.clone(), state)
+            });
+        futures_util::future::join_all(asked)
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Stops every pool, waits (boundedly) until no pool is still starting a container, then
