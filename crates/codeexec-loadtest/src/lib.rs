@@ -5,6 +5,8 @@
 //!
 //! The service is not started here: the command drives whatever answers at `--url`, so it
 //! measures the service as deployed. `scripts/loadtest` builds, starts and stops one for it.
+//! `codeexec-loadtest scaling` measures a cluster instead, one node count at a time, for the
+//! scaling report (`scaling`, `scripts/cluster-scaling`).
 
 pub mod ceiling;
 mod chart;
@@ -14,6 +16,7 @@ mod progress;
 mod record;
 mod report;
 mod runner;
+pub mod scaling;
 mod stats;
 mod targets;
 pub mod workload;
@@ -122,6 +125,23 @@ pub fn run(settings: Settings, options: Options) -> Result<(), String> {
         }
         let record = outcome?;
         write(&options.out, &record)
+    })
+}
+
+/// Measures one row of the scaling report through the load balancer at `options.url`.
+pub fn run_scaling(settings: Settings, options: scaling::ScalingOptions) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        let docker = connect_docker(&settings.docker)
+            .await
+            .map_err(|error| format!("cannot reach the Docker engine: {error}"))?;
+        let machine = Machine::describe(&docker).await;
+        let command = command_line(std::env::args());
+        tokio::select! {
+            outcome = scaling::measure_row(&options, machine, command) => outcome,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+        }
     })
 }
 

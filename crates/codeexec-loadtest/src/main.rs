@@ -5,22 +5,35 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use codeexec::config::Settings;
+use codeexec_loadtest::scaling::ScalingOptions;
 use codeexec_loadtest::Options;
 
 /// Drive a running service with a mixed-language load, measure the Docker engine's container
 /// ceiling beside it, and write docs/benchmarks.md (see scripts/loadtest).
 #[derive(Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     options: Options,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Measure one row of a cluster's scaling report (docs/scaling.md) through its load
+    /// balancer, and write the report again (see scripts/cluster-scaling).
+    Scaling(ScalingOptions),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = Settings::load_default()
         .map_err(|error| error.to_string())
-        .and_then(|settings| codeexec_loadtest::run(settings, cli.options));
+        .and_then(|settings| match cli.command {
+            Some(Command::Scaling(options)) => codeexec_loadtest::run_scaling(settings, options),
+            None => codeexec_loadtest::run(settings, cli.options),
+        });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

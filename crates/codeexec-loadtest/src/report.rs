@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::machine::Machine;
 use super::record::RunRecord;
 use super::stats::{percentiles, step_stats, Breakdown, LanguageStats, StepStats};
 use super::targets::{self, format_value, Target};
@@ -66,8 +67,13 @@ fn header(out: &mut String, run: &RunRecord, links: &Links) {
 }
 
 fn machine(out: &mut String, run: &RunRecord) {
-    let machine = &run.machine;
     let _ = writeln!(out, "## Machine\n");
+    let service = format!("`docker.max_parallel_starts` = {}", run.max_parallel_starts);
+    machine_table(out, &run.machine, &[("service", service)]);
+}
+
+/// The machine as a two-column table, with `extra` rows after its own.
+pub(crate) fn machine_table(out: &mut String, machine: &Machine, extra: &[(&str, String)]) {
     let _ = writeln!(out, "| | |\n|---|---|");
     let rows = [
         ("CPU", machine.cpu_model.clone()),
@@ -77,12 +83,9 @@ fn machine(out: &mut String, run: &RunRecord) {
         ("Docker engine", machine.docker.clone()),
         ("OCI runtime", machine.docker_runtime.clone()),
         ("cgroup", machine.cgroup.clone()),
-        (
-            "service",
-            format!("`docker.max_parallel_starts` = {}", run.max_parallel_starts),
-        ),
     ];
-    for (name, value) in rows {
+    let extra = extra.iter().map(|(name, value)| (*name, value.clone()));
+    for (name, value) in rows.into_iter().chain(extra) {
         let _ = writeln!(out, "| {name} | {value} |");
     }
     out.push('\n');
@@ -356,7 +359,7 @@ fn ceiling_section(out: &mut String, run: &RunRecord, saturation: &StepStats) {
     out.push('\n');
 }
 
-fn ms(value: f64) -> String {
+pub(crate) fn ms(value: f64) -> String {
     format!("{} ms", format_value(value))
 }
 
@@ -365,7 +368,7 @@ fn optional_ms(value: Option<f64>) -> String {
 }
 
 /// "200 succeeded 98.0%, 503 2.0%".
-fn shares(outcomes: &[(String, f64)]) -> String {
+pub(crate) fn shares(outcomes: &[(String, f64)]) -> String {
     if outcomes.is_empty() {
         return "-".to_string();
     }
