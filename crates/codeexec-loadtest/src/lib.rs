@@ -106,12 +106,8 @@ pub fn run(settings: Settings, options: Options) -> Result<(), String> {
             options.instance
         ));
     }
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
-    runtime.block_on(async {
-        let docker = connect_docker(&settings.docker)
-            .await
-            .map_err(|error| format!("cannot reach the Docker engine: {error}"))?;
+    async_runtime()?.block_on(async {
+        let docker = docker(&settings).await?;
         let ceiling_runtime = ceiling::labelled_runtime(&settings, &options.instance).await?;
         let outcome = tokio::select! {
             outcome = measure(&settings, &options, &docker, &ceiling_runtime) => outcome,
@@ -128,14 +124,21 @@ pub fn run(settings: Settings, options: Options) -> Result<(), String> {
     })
 }
 
+fn async_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Runtime::new()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))
+}
+
+async fn docker(settings: &Settings) -> Result<Docker, String> {
+    connect_docker(&settings.docker)
+        .await
+        .map_err(|error| format!("cannot reach the Docker engine: {error}"))
+}
+
 /// Measures one row of the scaling report through the load balancer at `options.url`.
 pub fn run_scaling(settings: Settings, options: scaling::ScalingOptions) -> Result<(), String> {
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
-    runtime.block_on(async {
-        let docker = connect_docker(&settings.docker)
-            .await
-            .map_err(|error| format!("cannot reach the Docker engine: {error}"))?;
+    async_runtime()?.block_on(async {
+        let docker = docker(&settings).await?;
         let machine = Machine::describe(&docker).await;
         let command = command_line(std::env::args());
         tokio::select! {
@@ -152,13 +155,7 @@ async fn measure(
     ceiling_runtime: &DockerRuntime,
 ) -> Result<RunRecord, String> {
     let client = ServiceClient::new(&options.url)?;
-    let languages = if options.languages.is_empty() {
-        let offered = client.languages().await?;
-        offered.into_iter().map(|language| language.name).collect()
-    } else {
-        options.languages.clone()
-    };
-    let workload = Workload::new(&languages)?;
+    let workload = Workload::named_or_offered(&options.languages, &client).await?;
     let registry = LanguageRegistry::new(&settings.languages);
     let reference = registry
         .resolve(&options.reference)

@@ -90,13 +90,7 @@ pub async fn measure_row(
     }
     let mut record = read_record(&options.record)?;
     let client = ServiceClient::new(&options.url)?;
-    let languages = if options.languages.is_empty() {
-        let offered = client.languages().await?;
-        offered.into_iter().map(|language| language.name).collect()
-    } else {
-        options.languages.clone()
-    };
-    let workload = Workload::new(&languages)?;
+    let workload = Workload::named_or_offered(&options.languages, &client).await?;
     eprintln!(
         "waiting for the nodes behind {} to be idle with full pools",
         options.url

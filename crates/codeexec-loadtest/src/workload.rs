@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::client::ExecuteBody;
+use super::client::{ExecuteBody, ServiceClient};
 use codeexec::api::request::{ExecuteRequest, ExecuteV1};
 use codeexec::config::Settings;
 use codeexec_engine::{JobSpec, Language, LanguageRegistry};
@@ -105,6 +105,20 @@ impl Workload {
             languages: languages.to_vec(),
             bodies,
         })
+    }
+
+    /// A workload over `languages`, or when none is named over every language the service at
+    /// `client` runs.
+    pub async fn named_or_offered(
+        languages: &[String],
+        client: &ServiceClient,
+    ) -> Result<Workload, String> {
+        if !languages.is_empty() {
+            return Workload::new(languages);
+        }
+        let offered = client.languages().await?;
+        let names: Vec<String> = offered.into_iter().map(|language| language.name).collect();
+        Workload::new(&names)
     }
 
     pub fn languages(&self) -> &[String] {
