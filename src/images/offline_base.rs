@@ -1,11 +1,11 @@
 //! Offline bases: a Debian root file system with the language's toolchain, made on the host and
 //! imported into the engine (`docker import`), for machines without a registry.
 //!
-//! debootstrap of a minimal Debian takes a minute and a half on our machines, most of it
-//! configuring the same ninety required packages, while installing a toolchain into a copy of
-//! that root with apt takes seconds. So one build run makes the minimal root once
-//! ([`Minbase`]) and each language's base is a copy of it with the language's packages installed
-//! by apt inside it (chroot), the downloaded packages and lists removed again.
+//! debootstrap of a minimal Debian takes half a minute (quiet) to a minute and a half (busy) on
+//! our machines, most of it configuring the same ninety required packages, while installing a
+//! toolchain into a copy of that root with apt takes seconds. So one build run makes the minimal
+//! root once ([`Minbase`]) and each language's base is a copy of it with the language's packages
+//! installed by apt inside it (chroot), the downloaded packages and lists removed again.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
