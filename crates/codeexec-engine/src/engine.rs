@@ -221,7 +221,7 @@ impl Engine {
     /// Every pool's state, by canonical language name.
     pub async fn pool_states(&self) -> HashMap<String, Result<PoolState, String>> {
         // All at once: on a busy machine each round trip to an actor waits for the scheduler,
-        // and one after another they added up to seconds, past a load balancer's health check.
+        // and asked one after another every pool would pay that wait in turn.
         let asked = self
             .supervisors
             .iter()
