@@ -59,7 +59,7 @@ pub const LANGUAGES: &[Judge0Language] = &[
         language: "cpp",
         label: "C++ (GCC",
         source_file: "main.cpp",
-        compile_cmd: Some("g++ -std=c++17 -O2 %s main.cpp -o main"),
+        compile_cmd: Some("g++ -std=c++17 -O2 -fuse-ld=gold %s main.cpp -o main"),
         run_cmd: "./main",
     },
     Judge0Language {
@@ -67,7 +67,7 @@ pub const LANGUAGES: &[Judge0Language] = &[
         language: "cpp",
         label: "C++ (GCC",
         source_file: "main.cpp",
-        compile_cmd: Some("g++ -std=c++17 -O2 %s main.cpp -o main"),
+        compile_cmd: Some("g++ -std=c++17 -O2 -fuse-ld=gold %s main.cpp -o main"),
         run_cmd: "./main",
     },
     Judge0Language {
@@ -75,7 +75,7 @@ pub const LANGUAGES: &[Judge0Language] = &[
         language: "cpp",
         label: "C++ (GCC",
         source_file: "main.cpp",
-        compile_cmd: Some("g++ -std=c++17 -O2 %s main.cpp -o main"),
+        compile_cmd: Some("g++ -std=c++17 -O2 -fuse-ld=gold %s main.cpp -o main"),
         run_cmd: "./main",
     },
     Judge0Language {
@@ -107,7 +107,7 @@ pub const LANGUAGES: &[Judge0Language] = &[
         language: "go",
         label: "Go (",
         source_file: "main.go",
-        compile_cmd: Some("go build %s -o main main.go"),
+        compile_cmd: Some("go build -ldflags=-w %s -o main main.go"),
         run_cmd: "./main",
     },
     Judge0Language {
