@@ -12,7 +12,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::inspect::image_exists;
-use super::plan::{Base, ImagePlan, DOCKERFILE, RUNNER_IN_CONTEXT};
+use super::plan::{ImagePlan, DOCKERFILE, RUNNER_IN_CONTEXT};
 use super::progress::Progress;
 use super::ImageError;
 use super::LABEL_IMAGE_HASH;
@@ -40,7 +40,7 @@ pub async fn build(
 }
 
 fn build_options(plan: &ImagePlan, nocache: bool) -> bollard::query_parameters::BuildImageOptions {
-    let build_args = HashMap::from([("BASE", plan.base.name())]);
+    let build_args = HashMap::from([("BASE", plan.base.name()), ("PREPARE", &plan.prepare)]);
     let mut labels: HashMap<&str, &str> = plan
         .labels
         .iter()
@@ -48,7 +48,9 @@ fn build_options(plan: &ImagePlan, nocache: bool) -> bollard::query_parameters::
         .collect();
     labels.insert(LABEL_IMAGE_HASH, &plan.hash);
     labels.insert(LABEL_LANGUAGE, &plan.language);
-    let options = BuildImageOptionsBuilder::new()
+    // The base is pulled before the build (or was imported locally), and the prepare step needs
+    // only what it holds: nothing needs the network, and machines that build offline have none.
+    BuildImageOptionsBuilder::new()
         .dockerfile(DOCKERFILE)
         .t(&plan.image)
         .buildargs(&build_args)
@@ -56,13 +58,9 @@ fn build_options(plan: &ImagePlan, nocache: bool) -> bollard::query_parameters::
         .nocache(nocache)
         .rm(true)
         .forcerm(true)
-        .version(BuilderVersion::BuilderV1);
-    match plan.base {
-        // The base was imported locally and the Dockerfile has no RUN step: nothing needs the
-        // network, and machines that build offline have none to give.
-        Base::Debian(_) => options.networkmode("none").build(),
-        Base::Official(_) => options.build(),
-    }
+        .version(BuilderVersion::BuilderV1)
+        .networkmode("none")
+        .build()
 }
 
 fn show_build_output(info: BuildInfo, progress: &Progress) {

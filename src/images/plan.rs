@@ -61,6 +61,8 @@ pub struct ImagePlan {
     pub labels: BTreeMap<&'static str, String>,
     /// The Dockerfile template, the same for every language.
     pub dockerfile: Arc<[u8]>,
+    /// The language's `image_prepare`, given to the template as its `PREPARE` argument.
+    pub prepare: String,
     pub runner: Runner,
     /// Value of the image-hash label an up-to-date image carries.
     pub hash: String,
@@ -94,13 +96,15 @@ impl ImagePlan {
                 ),
             ),
         ]);
-        let hash = image_hash(&dockerfile, &base, &labels, &runner.digest);
+        let prepare = settings.image_prepare.clone();
+        let hash = image_hash(&dockerfile, &base, &prepare, &labels, &runner.digest);
         ImagePlan {
             language: language.to_string(),
             image: settings.image.clone(),
             base,
             labels,
             dockerfile,
+            prepare,
             runner,
             hash,
         }
@@ -222,11 +226,12 @@ fn sorted_packages(packages: &[String]) -> Vec<&str> {
     sorted
 }
 
-/// Hash of every input of an image: Dockerfile, base, (offline) suite and packages, labels,
-/// runner.
+/// Hash of every input of an image: Dockerfile, base, (offline) suite and packages, the prepare
+/// command, labels, runner.
 pub fn image_hash(
     dockerfile: &[u8],
     base: &Base,
+    prepare: &str,
     labels: &BTreeMap<&str, String>,
     runner_digest: &[u8],
 ) -> String {
@@ -246,6 +251,7 @@ pub fn image_hash(
             sorted_packages(&debian.packages).join(",").as_bytes(),
         );
     }
+    field("prepare", prepare.as_bytes());
     for (key, value) in labels {
         field("label", format!("{key}={value}").as_bytes());
     }
@@ -344,8 +350,8 @@ mod tests {
         let base = Base::Official("python:3.11-slim-bookworm".into());
         let labels = labels("codeexec-python");
         assert_ne!(
-            image_hash(b"FROM a", &base, &labels, b"runner"),
-            image_hash(b"FROM b", &base, &labels, b"runner")
+            image_hash(b"FROM a", &base, "", &labels, b"runner"),
+            image_hash(b"FROM b", &base, "", &labels, b"runner")
         );
     }
 
@@ -354,14 +360,15 @@ mod tests {
         let base = Base::Official("python:3.11-slim-bookworm".into());
         let labels = labels("codeexec-python");
         assert_ne!(
-            image_hash(b"FROM a", &base, &labels, b"v1"),
-            image_hash(b"FROM a", &base, &labels, b"v2")
+            image_hash(b"FROM a", &base, "", &labels, b"v1"),
+            image_hash(b"FROM a", &base, "", &labels, b"v2")
         );
     }
 
     #[test]
     fn hash_changes_with_the_package_list_and_the_base() {
-        let hash = |base: &Base| image_hash(b"FROM a", base, &labels("codeexec-python"), b"runner");
+        let hash =
+            |base: &Base| image_hash(b"FROM a", base, "", &labels("codeexec-python"), b"runner");
         assert_ne!(
             hash(&debian(&["python3"])),
             hash(&debian(&["python3", "python3-numpy"]))
@@ -376,14 +383,22 @@ mod tests {
     fn hash_changes_with_the_labels() {
         let base = Base::Official("python:3.11-slim-bookworm".into());
         assert_ne!(
-            image_hash(b"FROM a", &base, &labels("codeexec-python"), b"runner"),
-            image_hash(b"FROM a", &base, &labels("codeexec-py"), b"runner")
+            image_hash(b"FROM a", &base, "", &labels("codeexec-python"), b"runner"),
+            image_hash(b"FROM a", &base, "", &labels("codeexec-py"), b"runner")
         );
     }
 
     #[test]
     fn hash_is_stable_for_the_same_inputs() {
-        let hash = || image_hash(b"FROM a", &debian(&["python3"]), &labels("x"), b"runner");
+        let hash = || {
+            image_hash(
+                b"FROM a",
+                &debian(&["python3"]),
+                "",
+                &labels("x"),
+                b"runner",
+            )
+        };
         assert_eq!(hash(), hash());
     }
 
@@ -419,15 +434,37 @@ mod tests {
     }
 
     #[test]
-    fn the_template_takes_its_base_as_an_argument_and_runs_nothing() {
+    fn the_template_takes_its_base_as_an_argument_and_runs_only_the_prepare_command() {
         let template = std::fs::read_to_string("docker-images/Dockerfile").unwrap();
         let instructions: Vec<&str> = template
             .lines()
             .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
             .collect();
         assert_eq!(instructions[..2], ["ARG BASE", "FROM ${BASE}"]);
-        // Builds must need neither a container nor the network: offline machines have none.
-        assert!(!instructions.iter().any(|line| line.starts_with("RUN")));
+        let runs: Vec<&&str> = instructions
+            .iter()
+            .filter(|line| line.starts_with("RUN"))
+            .collect();
+        assert_eq!(
+            runs,
+            [&r#"RUN if [ -n "$PREPARE" ]; then sh -ec "$PREPARE"; fi"#]
+        );
+    }
+
+    #[test]
+    fn hash_changes_with_the_prepare_command() {
+        let base = Base::Official("gcc:12-bookworm".into());
+        let labels = labels("codeexec-cpp");
+        assert_ne!(
+            image_hash(b"FROM a", &base, "", &labels, b"runner"),
+            image_hash(
+                b"FROM a",
+                &base,
+                "g++ -x c++-header x.h",
+                &labels,
+                b"runner"
+            )
+        );
     }
 
     #[test]

@@ -280,6 +280,22 @@ fn compile_errors_carry_the_compiler_message() {
     }
 }
 
+/// The C++ image holds bits/stdc++.h precompiled (`image_prepare`): a program including it
+/// behaves as with the plain header, and its compile errors read the same.
+#[test]
+fn a_cpp_program_including_bits_stdcpp_compiles_and_runs_as_with_the_header() {
+    let program = "#include <bits/stdc++.h>\nusing namespace std;\n\
+                   int main() { vector<int> v{3, 1, 2}; sort(v.begin(), v.end());\n\
+                   map<string, int> m{{\"k\", v[2]}}; cout << v[0] << v[1] << m[\"k\"] << endl; }\n";
+    assert_succeeded(&service().run("cpp", program), "123\n");
+    let broken =
+        "#include <bits/stdc++.h>\nint main() { std::vector<int> v; return v.missing_member(); }\n";
+    let result = service().run("cpp", broken);
+    assert_eq!(result["runTimeStatus"], "compile_error", "{result}");
+    let message = result["errorMessage"].as_str().unwrap();
+    assert!(message.contains("missing_member"), "{message}");
+}
+
 #[test]
 fn a_non_zero_exit_is_a_runtime_error_with_its_code() {
     let programs = [

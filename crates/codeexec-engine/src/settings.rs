@@ -204,6 +204,11 @@ pub struct LanguageSettings {
     pub base_image: String,
     /// Debian packages that make the base when building offline.
     pub debian_packages: Vec<String>,
+    /// A shell command run once, as root and with no network, while the language's image is
+    /// built: work every job would otherwise redo (C++'s precompiled `bits/stdc++.h`). Empty:
+    /// none.
+    #[serde(default)]
+    pub image_prepare: String,
     /// File name given to `code` on `/api/v1/execute`.
     pub default_file_name: String,
     /// Extensions of the files handed to the compiler as `{sources}`.
