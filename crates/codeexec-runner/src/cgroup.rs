@@ -35,11 +35,13 @@ pub struct StageUsage {
 }
 
 impl Counters {
-    pub fn read() -> Counters {
+    /// The counters now, the container's CPU time read through the stage's `gauges` (none
+    /// outside a container, or when they are not at hand).
+    pub fn read(gauges: Option<&mut Gauges>) -> Counters {
         let in_container = std::process::id() == 1;
         Counters {
             oom_kills: in_container.then(oom_kills).flatten(),
-            container_cpu_ns: in_container.then(container_cpu_ns).flatten(),
+            container_cpu_ns: gauges.and_then(Gauges::cpu_ns),
             runner_cpu_ns: runner_cpu_ns(),
         }
     }
@@ -99,11 +101,6 @@ fn oom_kills() -> Option<u64> {
     ]
     .into_iter()
     .find_map(|path| field(Path::new(path), "oom_kill"))
-}
-
-/// v1's `cpuacct.usage` (ns) or v2's `usage_usec` in `cpu.stat`.
-fn container_cpu_ns() -> Option<u64> {
-    Gauges::open().cpu_ns()
 }
 
 /// The value of the `name value` line of a flat-keyed cgroup file.

@@ -43,8 +43,8 @@ pub fn run_stage(
     let Some((program, args)) = command.argv.split_first() else {
         return failed_to_start("the stage has an empty argv".to_string());
     };
-    let (gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
-    let before = Counters::read();
+    let (mut gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
+    let before = Counters::read(Some(&mut gauges));
     let started = Instant::now();
     let filter = match syscall_filter() {
         Ok(filter) => filter,
@@ -79,8 +79,8 @@ pub fn run_prestarted(
     stdin: &[u8],
     output_limit: usize,
 ) -> StageReport {
-    let (gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
-    let before = Counters::read();
+    let (mut gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
+    let before = Counters::read(Some(&mut gauges));
     let started = Instant::now();
     let cpu_ms_before = runtime.cpu_ms();
     match runtime.hand_over(program_argv) {
@@ -148,9 +148,10 @@ fn supervise(
     // Every process's memory at once, without the runner's own: sampled while the stage ran,
     // and once more now, with what the leader left running; at least the leader's peak (and that
     // of the children it waited for), which a sample may have missed.
-    let processes_peak = watch.finish().saturating_sub(stage.runner_memory);
+    let (processes_peak, mut gauges) = watch.finish();
+    let processes_peak = processes_peak.saturating_sub(stage.runner_memory);
     reaped.peak_rss_bytes = reaped.peak_rss_bytes.max(processes_peak);
-    let usage = stage.before.since(Counters::read());
+    let usage = stage.before.since(Counters::read(gauges.as_mut()));
     reaped.cpu_ms = reaped.cpu_ms.saturating_sub(stage.cpu_ms_before);
 
     let wait = if watchdog::an_escaped_process_lives(pid) {

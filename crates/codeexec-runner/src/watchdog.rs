@@ -31,17 +31,19 @@ pub struct Limits {
 /// A stage being watched, until [`Watch::finish`].
 pub struct Watch {
     disarm: Sender<()>,
-    thread: Option<JoinHandle<u64>>,
+    thread: Option<JoinHandle<(u64, Gauges)>>,
 }
 
 impl Watch {
     /// Stops the watch and returns the most memory the container's processes held at once while
-    /// watched (read once more as it stops), in bytes; 0 when the cgroup cannot say.
-    pub fn finish(self) -> u64 {
+    /// watched (read once more as it stops), in bytes, 0 when the cgroup cannot say; and the
+    /// gauges it read, for the stage's last reading (`None` if the watch never started).
+    pub fn finish(self) -> (u64, Option<Gauges>) {
         drop(self.disarm);
-        self.thread
-            .and_then(|thread| thread.join().ok())
-            .unwrap_or(0)
+        match self.thread.and_then(|thread| thread.join().ok()) {
+            Some((peak, gauges)) => (peak, Some(gauges)),
+            None => (0, None),
+        }
     }
 }
 
@@ -67,12 +69,12 @@ pub fn start(
             let elapsed = started.elapsed();
             if elapsed >= limits.wall {
                 watched.kill(KillReason::WallTime);
-                return peak_memory;
+                return (peak_memory, gauges);
             }
             if let Some(cpu) = limits.cpu {
                 if cpu_used(before, &mut gauges, watched.pgid()) >= cpu {
                     watched.kill(KillReason::CpuTime);
-                    return peak_memory;
+                    return (peak_memory, gauges);
                 }
             }
             let left = limits.wall - elapsed;
@@ -83,7 +85,8 @@ pub fn start(
             };
             if let Err(RecvTimeoutError::Disconnected) | Ok(()) = disarmed.recv_timeout(pause) {
                 // What the leader left running still counts.
-                return peak_memory.max(gauges.memory_bytes().unwrap_or(0));
+                let peak = peak_memory.max(gauges.memory_bytes().unwrap_or(0));
+                return (peak, gauges);
             }
         }
     };
