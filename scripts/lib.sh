@@ -147,6 +147,29 @@ check_no_leaked_containers() {
     return 1
 }
 
+# Channel directories (under docker.channel_dir, /run/codeexec by default) that no container
+# names in its codeexec.channel label: left behind by a removed container, whichever service
+# made it. A service makes a container's directory just before creating it, hence the wait.
+check_no_orphan_channel_dirs() {
+    local root=${CODEEXEC_DOCKER__CHANNEL_DIR:-/run/codeexec} wait_secs=${1:-30} named orphans waited dir
+    [[ -d $root ]] || return 0
+    for ((waited = 0; ; waited++)); do
+        named=$(docker ps -aq --filter label=codeexec.managed=true |
+            xargs -r docker inspect --format '{{index .Config.Labels "codeexec.channel"}}' 2>/dev/null)
+        orphans=()
+        for dir in "$root"/*/; do
+            [[ -d $dir ]] || continue
+            grep -qxF "$(basename "$dir")" <<<"$named" || orphans+=("$dir")
+        done
+        ((${#orphans[@]} == 0)) && return 0
+        ((waited < wait_secs)) || break
+        sleep 1
+    done
+    printf '%s\n' "${orphans[@]}" >&2
+    printf 'error: %s channel director(ies) outlived their containers\n' "${#orphans[@]}" >&2
+    return 1
+}
+
 # Installs the pinned Python tools that check the OpenAPI description into a virtualenv outside
 # the clone, reused when present: openapi-spec-validator (tests/http/openapi.rs validates
 # /api/openapi.json with it) and Schemathesis (scripts/schemathesis fuzzes the live service).

@@ -133,7 +133,7 @@ impl Metrics {
             .expect("valid gauge"),
             container_start_seconds: histogram_vec(
                 "codeexec_container_start_seconds",
-                "Time to create, attach and start a pool container.",
+                "Time to create and start a pool container and connect to its runner.",
                 &["language"],
                 DURATION_BUCKETS.to_vec(),
             ),

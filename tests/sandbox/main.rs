@@ -9,6 +9,7 @@ mod attack;
 #[path = "../common/mod.rs"]
 mod common;
 
+mod channel;
 mod execute;
 mod health;
 mod hostile_isolation;

@@ -79,14 +79,25 @@ fn check_hardening(service: &Service) {
         _ => panic!("the runner is told its user and the program's: {cmd:?}"),
     };
     assert!(program_uid != "65534" && program_uid != "0", "{cmd:?}");
-    assert_eq!(config.open_stdin, Some(true));
-    assert_eq!(config.stdin_once, Some(true));
+    // The job comes over the direct channel (tests/sandbox/channel.rs), not on stdin.
+    assert_eq!(&cmd[5..7], ["--channel", "/run/codeexec"], "{cmd:?}");
+    assert_eq!(config.open_stdin, Some(false));
     let labels = config.labels.as_ref().unwrap();
     assert_eq!(labels["codeexec.managed"], "true");
     assert_eq!(labels["codeexec.language"], "python");
     assert_eq!(labels["codeexec.instance"], service.instance);
 
     let host = container.host_config.as_ref().unwrap();
+    // One bind mount: the container's own channel directory, which only the runner's uid may
+    // enter (tests/sandbox/channel.rs), and which the service removed from the host once it had
+    // connected.
+    let binds = host.binds.as_deref().unwrap_or_default();
+    let [bind] = binds else {
+        panic!("one bind mount, the channel's: {binds:?}")
+    };
+    let channel = format!("/run/codeexec/{}", labels["codeexec.channel"]);
+    assert_eq!(bind, &format!("{channel}:/run/codeexec:rw"));
+    assert!(!std::path::Path::new(&channel).exists(), "{channel}");
     assert_eq!(host.readonly_rootfs, Some(true), "read-only root");
     assert_eq!(host.network_mode.as_deref(), Some("none"), "no network");
     let memory = 256 * 1024 * 1024;

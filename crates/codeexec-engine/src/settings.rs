@@ -49,6 +49,9 @@ pub struct DockerSettings {
     /// CPUs every container may run on, in Docker's `--cpuset-cpus` form (`0`, `0-3`, `1,3`);
     /// empty: any. A node sharing its machine with others keeps to CPUs of its own this way.
     pub cpuset_cpus: CpuList,
+    /// Host directory under which each container gets its own for the direct channel (see
+    /// `runtime::docker::channel`); empty: no channel, the attach stream carries the job.
+    pub channel_dir: PathBuf,
 }
 
 /// A list of CPUs as the kernel's cpuset and Docker's `--cpuset-cpus` take it: numbers and

@@ -1,7 +1,9 @@
 //! The job protocol between the codeexec engine and `codeexec-runner`.
 //!
-//! The engine writes one [`JobFrame`] as JSON on the container's stdin and closes it; the runner
-//! answers with one [`ResultFrame`] as JSON on its stdout and exits. Everything the runner needs
+//! The engine writes one [`JobFrame`] as JSON and half-closes; the runner answers with one
+//! [`ResultFrame`] as JSON, ending in a newline, and exits. The bytes travel over the direct
+//! channel (a Unix socket the runner listens on, see [`CHANNEL_FLAG`]) or, without it, over the
+//! container's stdin and stdout. Everything the runner needs
 //! (the argv of each stage, limits) travels in the frame, so an image is only a toolchain plus the
 //! runner.
 
@@ -26,6 +28,17 @@ pub const RUNNER_USER_FLAG: &str = "--user";
 /// `codeexec-runner --program-user UID`: the uid (and gid) every stage's program runs under, which
 /// must differ from the runner's; given with [`RUNNER_USER_FLAG`].
 pub const PROGRAM_USER_FLAG: &str = "--program-user";
+
+/// `codeexec-runner --channel DIR`: the runner listens on `DIR/`[`CHANNEL_SOCKET`], takes the
+/// first connection and no other, reads the job frame from it and writes the result frame back,
+/// instead of using its stdin and stdout.
+pub const CHANNEL_FLAG: &str = "--channel";
+
+/// Where a container sees the host directory that holds its channel's socket.
+pub const CHANNEL_DIR: &str = "/run/codeexec";
+
+/// The channel socket's file name in its directory.
+pub const CHANNEL_SOCKET: &str = "runner.sock";
 
 /// The file descriptor on which a pre-started runtime reads its program's argv when the job
 /// arrives: the arguments separated by NUL bytes, ending at end of file.

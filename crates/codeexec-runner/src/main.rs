@@ -1,24 +1,27 @@
 //! `codeexec-runner`: the program inside every codeexec container that runs one job.
 //!
-//! It reads one [`JobFrame`] as JSON from stdin, writes the job's files under the sandbox
-//! directory, runs the compile stage (if any) and then the run stage, and prints one
-//! [`ResultFrame`] as JSON on its own stdout. The user's programs never write to that stdout: their
-//! streams are pipes that the runner reads and caps.
+//! It reads one [`JobFrame`] as JSON, writes the job's files under the sandbox directory, runs the
+//! compile stage (if any) and then the run stage, and answers one [`ResultFrame`] as JSON: on the
+//! direct channel's connection (see [`channel`]) or, without one, from stdin to its own stdout.
+//! The user's programs never write to either: their streams are pipes that the runner reads and
+//! caps.
 //!
 //! Output is reported as text: the bytes a program wrote are converted with
 //! [`String::from_utf8_lossy`], so invalid UTF-8 becomes U+FFFD, while NUL bytes stay (JSON escapes
 //! them as `\u0000`). The result is always valid JSON, whatever the program wrote.
 //!
-//! Usage: `codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] [--prestart
-//! LANGUAGE ARGV...]`; the sandbox defaults to [`SANDBOX_DIR`], and another directory is only
+//! Usage: `codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] [--channel DIR]
+//! [--prestart LANGUAGE ARGV...]`; the sandbox defaults to [`SANDBOX_DIR`], and another directory is only
 //! meant for tests on the host. With `--user` the runner, started as root, takes that identity
-//! and runs the program as `--program-user` (see [`identity`]). With `--prestart`
+//! and runs the program as `--program-user` (see [`identity`]). With `--channel` the job comes
+//! over a Unix socket in DIR (see [`channel`]). With `--prestart`
 //! the language's runtime is started before the frame arrives (see [`prestart`]). The exit code is 0 when a job was run (whatever
 //! its stages did) and 2 when the arguments or the frame were malformed; a result is printed either
 //! way.
 
 mod capture;
 mod cgroup;
+mod channel;
 mod gauges;
 mod group;
 mod guard;
@@ -35,9 +38,10 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use channel::{Connection, Listening};
 use codeexec_protocol::{
-    JobFrame, ResultFrame, StageStatus, PRESTART_FLAG, PROGRAM_USER_FLAG, RUNNER_USER_FLAG,
-    SANDBOX_DIR,
+    JobFrame, ResultFrame, StageStatus, CHANNEL_FLAG, PRESTART_FLAG, PROGRAM_USER_FLAG,
+    RUNNER_USER_FLAG, SANDBOX_DIR,
 };
 use identity::Users;
 use prestart::Prestarted;
@@ -51,8 +55,12 @@ fn main() -> ExitCode {
     });
     guard::protect_runner();
     guard::start_orphan_reaper();
-    let (result, code) = match args {
-        Ok(args) => {
+    let mut reply = Reply::Stdout;
+    let (result, code) = match args.and_then(|args| {
+        let listening = args.channel.as_deref().map(Listening::open).transpose()?;
+        Ok((args, listening))
+    }) {
+        Ok((args, listening)) => {
             let runtime = args.prestart.and_then(|(language, argv)| {
                 Prestarted::start(&language, &argv, &args.sandbox)
                     .inspect_err(|error| {
@@ -60,14 +68,24 @@ fn main() -> ExitCode {
                     })
                     .ok()
             });
-            match read_frame() {
+            let input = match listening {
+                Some(listening) => listening.accept_one().and_then(|mut connection| {
+                    let input = connection
+                        .read_all()
+                        .map_err(|error| format!("cannot read the job frame: {error}"));
+                    reply = Reply::Channel(connection);
+                    input
+                }),
+                None => read_stdin(),
+            };
+            match input.and_then(|input| parse_frame(&input)) {
                 Ok(frame) => (run_job(&frame, &args.sandbox, runtime), 0),
                 Err(error) => (runner_error(error), 2),
             }
         }
         Err(error) => (runner_error(error), 2),
     };
-    if let Err(error) = write_result(&result) {
+    if let Err(error) = reply.send(&result) {
         eprintln!("codeexec-runner: cannot write the result: {error}");
         return ExitCode::FAILURE;
     }
@@ -82,10 +100,12 @@ struct Args {
     users: Option<Users>,
     /// The language and runtime to start before the frame arrives.
     prestart: Option<(String, Vec<String>)>,
+    /// The directory of the direct channel's socket; without it, stdin and stdout.
+    channel: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] \
-                     [--prestart LANGUAGE ARGV...]";
+                     [--channel DIR] [--prestart LANGUAGE ARGV...]";
 
 /// Arguments are taken as `OsString`s because `std::env::args` panics on non-UTF-8 ones.
 fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
@@ -105,6 +125,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
         None => (args.as_slice(), None),
     };
     let mut sandbox = PathBuf::from(SANDBOX_DIR);
+    let mut channel = None;
     let (mut runner_user, mut program_user) = (None, None);
     let mut own = own.iter();
     while let Some(flag) = own.next() {
@@ -112,6 +133,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
         let text = || value.to_str().ok_or_else(|| USAGE.to_string());
         match flag.to_str() {
             Some("--sandbox") => sandbox = PathBuf::from(value),
+            Some(CHANNEL_FLAG) => channel = Some(PathBuf::from(value)),
             Some(RUNNER_USER_FLAG) => runner_user = Some(text()?),
             Some(PROGRAM_USER_FLAG) => program_user = Some(text()?),
             _ => return Err(USAGE.to_string()),
@@ -130,15 +152,20 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
         sandbox,
         users,
         prestart,
+        channel,
     })
 }
 
-fn read_frame() -> Result<JobFrame, String> {
+fn read_stdin() -> Result<Vec<u8>, String> {
     let mut input = Vec::new();
     io::stdin()
         .read_to_end(&mut input)
         .map_err(|error| format!("cannot read the job frame: {error}"))?;
-    serde_json::from_slice(&input).map_err(|error| format!("malformed job frame: {error}"))
+    Ok(input)
+}
+
+fn parse_frame(input: &[u8]) -> Result<JobFrame, String> {
+    serde_json::from_slice(input).map_err(|error| format!("malformed job frame: {error}"))
 }
 
 fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> ResultFrame {
@@ -192,9 +219,24 @@ fn runner_error(error: String) -> ResultFrame {
     }
 }
 
-fn write_result(result: &ResultFrame) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    serde_json::to_writer(&mut stdout, result)?;
-    stdout.write_all(b"\n")?;
-    stdout.flush()
+/// Where the result goes: the channel's connection when the job came that way.
+enum Reply {
+    Stdout,
+    Channel(Connection),
+}
+
+impl Reply {
+    /// Writes the result frame, ending in a newline.
+    fn send(self, result: &ResultFrame) -> io::Result<()> {
+        let mut bytes = serde_json::to_vec(result)?;
+        bytes.push(b'\n');
+        match self {
+            Reply::Stdout => {
+                let mut stdout = io::stdout().lock();
+                stdout.write_all(&bytes)?;
+                stdout.flush()
+            }
+            Reply::Channel(connection) => connection.answer(&bytes),
+        }
+    }
 }

@@ -1,23 +1,45 @@
 //! Removing the containers this service instance owns: all of them at start (what a crashed run
-//! left behind) and as the last step of shutdown, the stopped ones after a Docker engine outage,
-//! and on a timer the strays: stopped ones whose removal failed.
+//! left behind, channel directories included) and as the last step of shutdown, the stopped ones
+//! after a Docker engine outage, and on a timer the strays: stopped ones whose removal failed.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use chrono::{DateTime, Utc};
 
+use super::channel;
 use super::container;
-use super::{LABEL_INSTANCE, LABEL_MANAGED};
+use super::{LABEL_CHANNEL, LABEL_INSTANCE, LABEL_MANAGED};
 
-/// Force-removes every container labelled as this instance's; returns how many there were.
+/// Force-removes every container labelled as this instance's, and the channel directories under
+/// `channel_root` their labels name; returns how many containers there were.
 pub async fn remove_instance_containers(
     docker: &Docker,
     instance: &str,
+    channel_root: Option<&Path>,
 ) -> Result<usize, bollard::errors::Error> {
-    remove_matching(docker, instance, None).await
+    let containers = list(docker, instance, None).await?;
+    futures_util::future::join_all(
+        containers
+            .iter()
+            .map(|(id, _)| container::remove(docker, id)),
+    )
+    .await;
+    if let Some(root) = channel_root {
+        for name in containers
+            .iter()
+            .filter_map(|(_, channel)| channel.as_deref())
+        {
+            // A label names one directory right under the root, nothing else.
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_hexdigit()) {
+                channel::remove_dir(&root.join(name));
+            }
+        }
+    }
+    Ok(containers.len())
 }
 
 /// Force-removes this instance's containers that have stopped: after an engine outage, the pool
@@ -55,7 +77,7 @@ async fn remove_strays(
 ) -> Result<usize, bollard::errors::Error> {
     let stopped = list(docker, instance, Some(&["exited", "dead"])).await?;
     let mut strays = Vec::new();
-    for id in stopped {
+    for (id, _) in stopped {
         let Ok(inspect) = docker.inspect_container(&id, None).await else {
             continue;
         };
@@ -83,17 +105,19 @@ async fn remove_matching(
     instance: &str,
     statuses: Option<&[&str]>,
 ) -> Result<usize, bollard::errors::Error> {
-    let ids = list(docker, instance, statuses).await?;
-    futures_util::future::join_all(ids.iter().map(|id| container::remove(docker, id))).await;
-    Ok(ids.len())
+    let listed = list(docker, instance, statuses).await?;
+    futures_util::future::join_all(listed.iter().map(|(id, _)| container::remove(docker, id)))
+        .await;
+    Ok(listed.len())
 }
 
-/// The ids of this instance's containers, of the given statuses (all when `None`).
+/// The ids of this instance's containers, of the given statuses (all when `None`), each with the
+/// name of its channel directory if it has one.
 async fn list(
     docker: &Docker,
     instance: &str,
     statuses: Option<&[&str]>,
-) -> Result<Vec<String>, bollard::errors::Error> {
+) -> Result<Vec<(String, Option<String>)>, bollard::errors::Error> {
     let mut filters = HashMap::from([(
         "label",
         vec![
@@ -112,7 +136,12 @@ async fn list(
         .list_containers(Some(options))
         .await?
         .into_iter()
-        .filter_map(|summary| summary.id)
+        .filter_map(|summary| {
+            let channel = summary
+                .labels
+                .and_then(|mut labels| labels.remove(LABEL_CHANNEL));
+            summary.id.map(|id| (id, channel))
+        })
         .collect())
 }
 

@@ -1,5 +1,6 @@
-//! One Docker container over its life: created, attached and started ahead of time, then given
-//! exactly one job frame over its attach stream, read for the result, and removed.
+//! One Docker container over its life: created and started ahead of time (and connected to over
+//! the direct channel, or attached to), then given exactly one job frame, read for the result,
+//! and removed.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -15,8 +16,10 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use codeexec_protocol::{JobFrame, ResultFrame, StageReport};
 use futures_util::{Stream, StreamExt};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::UnixStream;
 
+use super::channel::ChannelDir;
 use super::program_uids::UidLease;
 use crate::runtime::{ContainerReport, StartedContainer};
 
@@ -36,16 +39,26 @@ const REMOVE_RETRY_DELAY: Duration = Duration::from_millis(250);
 type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 type InputSink = Pin<Box<dyn AsyncWrite + Send>>;
 
-/// A started container whose runner is waiting for its job frame on stdin. It serves at most
-/// one job, and is removed when dropped (in the background) or by [`StartedContainer::remove`]:
-/// however a job ends, a cancelled request included, its container does not outlive it.
+/// How the job reaches the runner and its result comes back.
+enum Link {
+    /// The direct channel: a connection to the runner's socket.
+    Channel(UnixStream),
+    /// dockerd's attach stream: the runner's stdin, stdout and stderr.
+    Attached {
+        input: InputSink,
+        output: OutputStream,
+    },
+}
+
+/// A started container whose runner is waiting for its job frame. It serves at most one job, and
+/// is removed when dropped (in the background) or by [`StartedContainer::remove`]: however a job
+/// ends, a cancelled request included, its container does not outlive it.
 pub struct DockerContainer {
     id: String,
     /// Memory limit the container was created with, in MB.
     pub memory_mb: u64,
     docker: Docker,
-    input: InputSink,
-    output: OutputStream,
+    link: Link,
     /// Its program's uid, given back once the container is gone.
     program_uid: Option<UidLease>,
     /// Set once removal has been taken care of, so that drop does not repeat it.
@@ -84,23 +97,40 @@ impl std::fmt::Debug for DockerContainer {
 }
 
 impl DockerContainer {
-    /// Creates, attaches and starts a container, whose program runs as `program_uid` (held
-    /// until the container is removed). Attaching comes before starting, or the runner's first
-    /// output could be lost. A container that fails half-way is removed.
+    /// Creates and starts a container, whose program runs as `program_uid` (held until the
+    /// container is removed), then connects to its runner over the channel in `channel`'s
+    /// directory (waiting at most its duration for the runner to listen) or, without a channel,
+    /// attaches to it: before starting, or the runner's first output could be lost. A container
+    /// that fails half-way is removed, with its channel directory.
     pub async fn start(
         docker: &Docker,
         spec: &ContainerCreateBody,
         memory_mb: u64,
         program_uid: UidLease,
-    ) -> Result<DockerContainer, bollard::errors::Error> {
-        let id = docker.create_container(None, spec.clone()).await?.id;
-        match Self::attach_and_start(docker, &id).await {
-            Ok((input, output)) => Ok(DockerContainer {
+        channel: Option<(ChannelDir, Duration)>,
+    ) -> Result<DockerContainer, String> {
+        let created = docker.create_container(None, spec.clone()).await;
+        let id = match created {
+            Ok(created) => created.id,
+            Err(error) => {
+                if let Some((dir, _)) = channel {
+                    dir.remove();
+                }
+                return Err(error.to_string());
+            }
+        };
+        let linked = match channel {
+            Some((dir, limit)) => Self::start_and_connect(docker, &id, dir, limit).await,
+            None => Self::attach_and_start(docker, &id)
+                .await
+                .map_err(|error| error.to_string()),
+        };
+        match linked {
+            Ok(link) => Ok(DockerContainer {
                 id,
                 memory_mb,
                 docker: docker.clone(),
-                input,
-                output,
+                link,
                 program_uid: Some(program_uid),
                 removed: false,
             }),
@@ -111,10 +141,22 @@ impl DockerContainer {
         }
     }
 
-    async fn attach_and_start(
+    async fn start_and_connect(
         docker: &Docker,
         id: &str,
-    ) -> Result<(InputSink, OutputStream), bollard::errors::Error> {
+        dir: ChannelDir,
+        limit: Duration,
+    ) -> Result<Link, String> {
+        match docker.start_container(id, None).await {
+            Ok(()) => dir.connect(limit).await.map(Link::Channel),
+            Err(error) => {
+                dir.remove();
+                Err(error.to_string())
+            }
+        }
+    }
+
+    async fn attach_and_start(docker: &Docker, id: &str) -> Result<Link, bollard::errors::Error> {
         let options = AttachContainerOptionsBuilder::default()
             .stdin(true)
             .stdout(true)
@@ -123,7 +165,10 @@ impl DockerContainer {
             .build();
         let attached = docker.attach_container(id, Some(options)).await?;
         docker.start_container(id, None).await?;
-        Ok((attached.input, attached.output))
+        Ok(Link::Attached {
+            input: attached.input,
+            output: attached.output,
+        })
     }
 
     /// Gives the runner its job and collects the report. `memory_mb` below the container's own
@@ -160,44 +205,99 @@ impl DockerContainer {
         }
     }
 
-    /// Sends the frame, half-closes stdin so the runner sees EOF, and reads until the runner
-    /// exits.
+    /// Sends the frame, half-closes so the runner sees its end, and reads the result frame.
     async fn exchange(&mut self, frame: &JobFrame) -> Result<ResultFrame, String> {
         let encoded = serde_json::to_vec(frame).map_err(|error| error.to_string())?;
-        let sent = async {
-            self.input.write_all(&encoded).await?;
-            self.input.shutdown().await
-        };
-        sent.await
-            .map_err(|error| format!("could not send the job to the container: {error}"))?;
-        let mut stdout = Vec::new();
-        let mut diagnostics = Vec::new();
-        while let Some(chunk) = self.output.next().await {
-            match chunk.map_err(|error| format!("lost the container's output: {error}"))? {
-                LogOutput::StdOut { message } => {
-                    append_capped(&mut stdout, &message, MAX_RESULT_BYTES);
-                    // The runner ends its one frame with a newline. Taking the frame then,
-                    // rather than at the end of the stream, saves waiting for the container
-                    // to stop.
-                    if stdout.ends_with(b"\n") {
-                        if let Ok(frame) = serde_json::from_slice(&stdout) {
-                            return Ok(frame);
-                        }
-                    }
-                }
-                LogOutput::StdErr { message } => {
-                    append_capped(&mut diagnostics, &message, MAX_DIAGNOSTIC_BYTES)
-                }
-                _ => {}
-            }
+        match &mut self.link {
+            Link::Channel(stream) => exchange_on_channel(stream, &encoded).await,
+            Link::Attached { input, output } => exchange_attached(input, output, &encoded).await,
         }
-        serde_json::from_slice(&stdout).map_err(|_| {
-            let what = if stdout.is_empty() {
+    }
+}
+
+async fn exchange_on_channel(
+    stream: &mut UnixStream,
+    encoded: &[u8],
+) -> Result<ResultFrame, String> {
+    let sent = async {
+        stream.write_all(encoded).await?;
+        stream.shutdown().await
+    };
+    sent.await
+        .map_err(|error| format!("could not send the job to the runner: {error}"))?;
+    let mut result = ResultBytes::default();
+    let mut chunk = vec![0; 64 * 1024];
+    loop {
+        let read = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|error| format!("lost the runner's channel: {error}"))?;
+        if read == 0 {
+            return result.finish("");
+        }
+        if let Some(frame) = result.push(&chunk[..read]) {
+            return Ok(frame);
+        }
+    }
+}
+
+/// Sends the frame on the runner's stdin, half-closes it so the runner sees EOF, and reads its
+/// stdout until the result frame (or the container's end).
+async fn exchange_attached(
+    input: &mut InputSink,
+    output: &mut OutputStream,
+    encoded: &[u8],
+) -> Result<ResultFrame, String> {
+    let sent = async {
+        input.write_all(encoded).await?;
+        input.shutdown().await
+    };
+    sent.await
+        .map_err(|error| format!("could not send the job to the container: {error}"))?;
+    let mut result = ResultBytes::default();
+    let mut diagnostics = Vec::new();
+    while let Some(chunk) = output.next().await {
+        match chunk.map_err(|error| format!("lost the container's output: {error}"))? {
+            LogOutput::StdOut { message } => {
+                if let Some(frame) = result.push(&message) {
+                    return Ok(frame);
+                }
+            }
+            LogOutput::StdErr { message } => {
+                append_capped(&mut diagnostics, &message, MAX_DIAGNOSTIC_BYTES)
+            }
+            _ => {}
+        }
+    }
+    result.finish(&String::from_utf8_lossy(&diagnostics))
+}
+
+/// The runner's answer as it arrives.
+#[derive(Default)]
+struct ResultBytes(Vec<u8>);
+
+impl ResultBytes {
+    /// Adds bytes; returns the frame once it is whole. The runner ends its one frame with a
+    /// newline: taking the frame then, rather than at the end of the stream, saves waiting for
+    /// the runner to exit.
+    fn push(&mut self, bytes: &[u8]) -> Option<ResultFrame> {
+        append_capped(&mut self.0, bytes, MAX_RESULT_BYTES);
+        if self.0.ends_with(b"\n") {
+            serde_json::from_slice(&self.0).ok()
+        } else {
+            None
+        }
+    }
+
+    /// The frame at the end of the stream, or why there is none, with the runner's
+    /// `diagnostics`.
+    fn finish(self, diagnostics: &str) -> Result<ResultFrame, String> {
+        serde_json::from_slice(&self.0).map_err(|_| {
+            let what = if self.0.is_empty() {
                 "exited without a result"
             } else {
                 "gave a result that could not be read"
             };
-            let diagnostics = String::from_utf8_lossy(&diagnostics);
             format!("the container {what}. {}", diagnostics.trim())
                 .trim_end()
                 .to_string()

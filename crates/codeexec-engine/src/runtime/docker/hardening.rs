@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use codeexec_protocol::{PROGRAM_USER_FLAG, RUNNER_PATH, RUNNER_USER_FLAG, SANDBOX_DIR};
 
+use super::channel::ChannelDir;
 use super::seccomp::SeccompProfile;
-use super::{LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
+use super::{LABEL_CHANNEL, LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED};
 use crate::language::Language;
 use crate::settings::{DockerSettings, GlobalLimits};
 
@@ -17,18 +18,20 @@ const MB: i64 = 1024 * 1024;
 /// run the program as `program_uid` and to kill it. The program gets none of them.
 const RUNNER_CAPABILITIES: [&str; 3] = ["SETUID", "SETGID", "KILL"];
 
-/// The create request for a pool container of `language`: the runner waiting on stdin, with the
-/// language's limits fixed at creation, and its program running as `program_uid`.
+/// The create request for a pool container of `language`: the runner waiting for its job on the
+/// direct channel in `channel` (or, without one, on stdin), with the language's limits fixed at
+/// creation, and its program running as `program_uid`.
 pub fn container_spec(
     docker: &DockerSettings,
     global: &GlobalLimits,
     seccomp: &SeccompProfile,
     language: &Language,
     program_uid: u32,
+    channel: Option<&ChannelDir>,
 ) -> ContainerCreateBody {
     let limits = &language.settings;
     let memory = limits.memory_mb as i64 * MB;
-    let labels = HashMap::from([
+    let mut labels = HashMap::from([
         (LABEL_MANAGED.to_string(), "true".to_string()),
         (LABEL_LANGUAGE.to_string(), language.name.clone()),
         (LABEL_INSTANCE.to_string(), docker.instance.clone()),
@@ -42,7 +45,28 @@ pub fn container_spec(
         PROGRAM_USER_FLAG.to_string(),
         program_uid.to_string(),
     ];
+    if let Some(channel) = channel {
+        cmd.extend(ChannelDir::runner_args());
+        let name = channel.path().file_name().unwrap_or_default();
+        labels.insert(
+            LABEL_CHANNEL.to_string(),
+            name.to_string_lossy().into_owned(),
+        );
+    }
     cmd.extend(limits.prestart_args(&language.name).unwrap_or_default());
+    // Without the channel, the job frame arrives on stdin, and stdin_once makes our half-close
+    // reach the runner.
+    let attached = channel.is_none();
+    let mut host_config = host_config(
+        docker,
+        global,
+        seccomp,
+        memory,
+        limits.cpus,
+        limits.pids,
+        program_uid,
+    );
+    host_config.binds = channel.map(|channel| vec![channel.bind()]);
     ContainerCreateBody {
         image: Some(limits.image.clone()),
         cmd: Some(cmd),
@@ -51,23 +75,14 @@ pub fn container_spec(
         working_dir: Some(SANDBOX_DIR.to_string()),
         env: Some(env),
         labels: Some(labels),
-        // The job frame arrives on stdin; stdin_once makes our half-close reach the runner.
-        open_stdin: Some(true),
-        stdin_once: Some(true),
-        attach_stdin: Some(true),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
+        open_stdin: Some(attached),
+        stdin_once: Some(attached),
+        attach_stdin: Some(attached),
+        attach_stdout: Some(attached),
+        attach_stderr: Some(attached),
         tty: Some(false),
         network_disabled: Some(true),
-        host_config: Some(host_config(
-            docker,
-            global,
-            seccomp,
-            memory,
-            limits.cpus,
-            limits.pids,
-            program_uid,
-        )),
+        host_config: Some(host_config),
         ..Default::default()
     }
 }
@@ -171,6 +186,7 @@ mod tests {
             &profile(),
             python,
             200017,
+            None,
         );
         let tmpfs = spec.host_config.unwrap().tmpfs.unwrap();
         assert!(tmpfs["/sandbox"].contains("uid=200017,gid=200017"));
@@ -197,6 +213,7 @@ mod tests {
                 &profile,
                 language,
                 200017,
+                None,
             );
             let security = spec.host_config.unwrap().security_opt.unwrap();
             assert_eq!(

@@ -1,6 +1,7 @@
 //! The Docker runtime: hardened single-use containers on a Docker engine, the labels that mark
 //! them as this service instance's, and the watch on the engine's events.
 
+mod channel;
 mod cleanup;
 mod container;
 mod events;
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 use super::{Container, ContainerRuntime, RuntimeEvent};
 use crate::language::Language;
 use crate::settings::{DockerSettings, GlobalLimits};
+use channel::ChannelDirs;
 use container::DockerContainer;
 use program_uids::ProgramUids;
 use seccomp::SeccompProfile;
@@ -28,6 +30,8 @@ pub const LABEL_MANAGED: &str = "codeexec.managed";
 pub const LABEL_LANGUAGE: &str = "codeexec.language";
 /// The service instance that created a container (see `docker.instance`).
 pub const LABEL_INSTANCE: &str = "codeexec.instance";
+/// The name of a container's channel directory under `docker.channel_dir`, if it has one.
+pub const LABEL_CHANNEL: &str = "codeexec.channel";
 
 /// How long a ping may take before the engine counts as unreachable.
 const PING_LIMIT: Duration = Duration::from_secs(2);
@@ -54,6 +58,8 @@ pub struct DockerRuntime {
     limits: Arc<GlobalLimits>,
     seccomp: Arc<SeccompProfile>,
     program_uids: Arc<ProgramUids>,
+    /// The direct channel's directories; `None` when the attach stream carries every job.
+    channel: Option<Arc<ChannelDirs>>,
 }
 
 impl DockerRuntime {
@@ -67,12 +73,19 @@ impl DockerRuntime {
         let docker = connect(settings).await.map_err(|error| {
             format!("cannot reach the Docker engine ({error}); is dockerd running? (scripts/up starts it)")
         })?;
+        let channel = ChannelDirs::set_up(settings)
+            .inspect_err(|reason| {
+                tracing::warn!(%reason, "no direct channel: jobs go through the attach stream")
+            })
+            .ok()
+            .map(Arc::new);
         Ok(DockerRuntime {
             docker,
             settings: Arc::new(settings.clone()),
             limits: Arc::new(limits.clone()),
             seccomp: Arc::new(seccomp),
             program_uids: ProgramUids::new(settings.program_uids),
+            channel,
         })
     }
 }
@@ -81,18 +94,25 @@ impl DockerRuntime {
 impl ContainerRuntime for DockerRuntime {
     async fn start(&self, language: &Language) -> Result<Container, String> {
         let program_uid = self.program_uids.lease()?;
+        let channel = match &self.channel {
+            Some(dirs) => Some(dirs.make()?),
+            None => None,
+        };
         let spec = hardening::container_spec(
             &self.settings,
             &self.limits,
             &self.seccomp,
             language,
             program_uid.uid(),
+            channel.as_ref(),
         );
+        let connect_limit = Duration::from_secs(self.settings.api_timeout_secs);
         DockerContainer::start(
             &self.docker,
             &spec,
             language.settings.memory_mb,
             program_uid,
+            channel.map(|dir| (dir, connect_limit)),
         )
         .await
         .map(|container| Box::new(container) as Container)
@@ -100,7 +120,11 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn remove_all(&self) -> Result<usize, String> {
-        cleanup::remove_instance_containers(&self.docker, &self.settings.instance)
+        let channel_root = self
+            .channel
+            .as_ref()
+            .map(|_| self.settings.channel_dir.as_path());
+        cleanup::remove_instance_containers(&self.docker, &self.settings.instance, channel_root)
             .await
             .map_err(|error| error.to_string())
     }
