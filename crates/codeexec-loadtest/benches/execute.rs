@@ -2,7 +2,8 @@
 //! languages, and the cold path (create, start, run and remove a container per job, with the
 //! same hardening) for Python and Java, in one run. Beside them, the bare exchange with an
 //! already started container for a job whose program is `true`: what the protocol and the
-//! engine's attach stream cost, whatever the program.
+//! direct channel cost, whatever the program (the attach stream's cost, with
+//! `CODEEXEC_DOCKER__CHANNEL_DIR=""`).
 //!
 //! Before each warm request the bench waits, untimed, until the language's pool is full again,
 //! so every request finds a ready container: this is latency at low load, not the container

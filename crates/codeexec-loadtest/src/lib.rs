@@ -11,6 +11,7 @@
 pub mod ceiling;
 mod chart;
 pub mod client;
+pub mod engine_cpu;
 mod machine;
 mod progress;
 mod record;
@@ -136,6 +137,23 @@ async fn docker(settings: &Settings) -> Result<Docker, String> {
 }
 
 /// Measures one row of the scaling report through the load balancer at `options.url`.
+/// Measures the Docker engine's CPU per job with and without the direct channel
+/// (`codeexec-loadtest engine-cpu`), and writes its report.
+pub fn run_engine_cpu(
+    settings: Settings,
+    options: engine_cpu::EngineCpuOptions,
+) -> Result<(), String> {
+    async_runtime()?.block_on(async {
+        let docker = docker(&settings).await?;
+        let machine = Machine::describe(&docker).await;
+        let command = command_line(std::env::args());
+        tokio::select! {
+            outcome = engine_cpu::measure(&options, machine, command) => outcome,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+        }
+    })
+}
+
 pub fn run_scaling(settings: Settings, options: scaling::ScalingOptions) -> Result<(), String> {
     async_runtime()?.block_on(async {
         let docker = docker(&settings).await?;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use codeexec::config::Settings;
+use codeexec_loadtest::engine_cpu::EngineCpuOptions;
 use codeexec_loadtest::scaling::ScalingOptions;
 use codeexec_loadtest::Options;
 
@@ -24,6 +25,9 @@ enum Command {
     /// Measure one row of a cluster's scaling report (docs/scaling.md) through its load
     /// balancer, and write the report again (see scripts/cluster-scaling).
     Scaling(ScalingOptions),
+    /// Measure the Docker engine's CPU per job with the direct channel and with the attach
+    /// stream, and write docs/engine-cpu.md (see scripts/engine-cpu).
+    EngineCpu(EngineCpuOptions),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +36,9 @@ fn main() -> ExitCode {
         .map_err(|error| error.to_string())
         .and_then(|settings| match cli.command {
             Some(Command::Scaling(options)) => codeexec_loadtest::run_scaling(settings, options),
+            Some(Command::EngineCpu(options)) => {
+                codeexec_loadtest::run_engine_cpu(settings, options)
+            }
             None => codeexec_loadtest::run(settings, cli.options),
         });
     match outcome {
