@@ -170,6 +170,36 @@ check_no_orphan_channel_dirs() {
     return 1
 }
 
+# For the measuring scripts: starts a release service in the background on 127.0.0.1:PORT under
+# instance NAME with its own program uids from UID_FIRST, the rate limit off (all the load comes
+# from one address) and the given VAR=VALUE settings; its pid is appended to measured_pids, which
+# stop_measured_services ends. Only the languages in MEASURED_LANGUAGES (default: all) are on.
+measured_pids=()
+start_measured_service() { # NAME PORT UID_FIRST [VAR=VALUE...]
+    local name=$1 port=$2 uid_first=$3 log_file=${TMPDIR:-/tmp}/codeexec-$1.log language
+    shift 3
+    local settings=("$@")
+    if [[ -n ${MEASURED_LANGUAGES:-} ]]; then
+        while read -r language; do
+            [[ " $MEASURED_LANGUAGES " == *" $language "* ]] ||
+                settings+=("CODEEXEC_LANGUAGES__${language^^}__ENABLED=false")
+        done < <(sed -n 's/^\[languages\.\([a-z0-9_]*\)\]$/\1/p' config/default.toml)
+    fi
+    log "starting the $name service on 127.0.0.1:$port (log: $log_file)"
+    env HOST=127.0.0.1 PORT="$port" CODEEXEC_DOCKER__INSTANCE="$name" \
+        CODEEXEC_RATE_LIMIT__ENABLED=false CODEEXEC_DOCKER__PROGRAM_UIDS__FIRST="$uid_first" \
+        CODEEXEC_DOCKER__PROGRAM_UIDS__COUNT=1000 "${settings[@]}" \
+        "${CARGO_TARGET_DIR:-target}/release/codeexec" serve >"$log_file" 2>&1 &
+    measured_pids+=($!)
+    sleep 1
+    kill -0 "$!" 2>/dev/null || die "the $name service did not start; see $log_file"
+}
+stop_measured_services() {
+    local pid
+    for pid in "${measured_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${measured_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
 # Installs the pinned Python tools that check the OpenAPI description into a virtualenv outside
 # the clone, reused when present: openapi-spec-validator (tests/http/openapi.rs validates
 # /api/openapi.json with it) and Schemathesis (scripts/schemathesis fuzzes the live service).

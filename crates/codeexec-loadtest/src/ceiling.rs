@@ -18,14 +18,18 @@ use codeexec::config::Settings;
 /// A failed start is retried after this pause, so a broken engine is not hammered.
 const FAILURE_PAUSE: Duration = Duration::from_millis(200);
 
-/// The runtime the pools use, but labelling its containers as `instance`'s, so the service's
-/// own sweeps never touch them and a sweep of `instance` removes whatever a broken run left.
+/// The runtime the pools use, without the direct channel, and labelling its containers as
+/// `instance`'s, so the service's own sweeps never touch them and a sweep of `instance` removes
+/// whatever a broken run left.
 pub async fn labelled_runtime(
     settings: &Settings,
     instance: &str,
 ) -> Result<DockerRuntime, String> {
     let mut docker = settings.docker.clone();
     docker.instance = instance.to_string();
+    // Attached to, as the ceiling has always been measured (create, attach, start, remove), so
+    // that it compares with earlier reports and with the service's own direct channel.
+    docker.channel_dir = std::path::PathBuf::new();
     DockerRuntime::connect(&docker, &settings.limits).await
 }
 

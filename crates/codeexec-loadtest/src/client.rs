@@ -115,6 +115,21 @@ impl ServiceClient {
         })
     }
 
+    /// The service's Prometheus metrics, as text.
+    pub async fn metrics_text(&self) -> Result<String, String> {
+        let url = format!("{}/metrics", self.url);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|error| format!("cannot read {url}: {error}"))?;
+        response
+            .text()
+            .await
+            .map_err(|error| format!("cannot read {url}: {error}"))
+    }
+
     /// Every language the service runs, with its pool's state, from `GET /api/v1/languages`.
     pub async fn languages(&self) -> Result<Vec<LanguageState>, String> {
         let url = format!("{}/api/v1/languages", self.url);

@@ -12,6 +12,7 @@ pub mod ceiling;
 mod chart;
 pub mod client;
 pub mod engine_cpu;
+pub mod fast_path;
 mod machine;
 mod progress;
 mod record;
@@ -149,6 +150,23 @@ pub fn run_engine_cpu(
         let command = command_line(std::env::args());
         tokio::select! {
             outcome = engine_cpu::measure(&options, machine, command) => outcome,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+        }
+    })
+}
+
+/// Measures the fast path against the same service configured without it
+/// (`codeexec-loadtest fast-path`), and writes its report.
+pub fn run_fast_path(
+    settings: Settings,
+    options: fast_path::FastPathOptions,
+) -> Result<(), String> {
+    async_runtime()?.block_on(async {
+        let docker = docker(&settings).await?;
+        let machine = Machine::describe(&docker).await;
+        let command = command_line(std::env::args());
+        tokio::select! {
+            outcome = fast_path::measure(&settings, &options, machine, command) => outcome,
             _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
         }
     })

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use codeexec::config::Settings;
 use codeexec_loadtest::engine_cpu::EngineCpuOptions;
+use codeexec_loadtest::fast_path::FastPathOptions;
 use codeexec_loadtest::scaling::ScalingOptions;
 use codeexec_loadtest::Options;
 
@@ -28,6 +29,9 @@ enum Command {
     /// Measure the Docker engine's CPU per job with the direct channel and with the attach
     /// stream, and write docs/engine-cpu.md (see scripts/engine-cpu).
     EngineCpu(EngineCpuOptions),
+    /// Measure the fast path (pre-started runtimes, the direct channel) against the same
+    /// service without it, and write docs/fast-path.md (see scripts/fast-path).
+    FastPath(FastPathOptions),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         .map_err(|error| error.to_string())
         .and_then(|settings| match cli.command {
             Some(Command::Scaling(options)) => codeexec_loadtest::run_scaling(settings, options),
+            Some(Command::FastPath(options)) => codeexec_loadtest::run_fast_path(settings, options),
             Some(Command::EngineCpu(options)) => {
                 codeexec_loadtest::run_engine_cpu(settings, options)
             }
