@@ -210,15 +210,19 @@ pub async fn measure(
     Ok(())
 }
 
+/// The host's own interpreter: Debian's, not a version manager's shim on PATH, which is a
+/// script that starts more than Python.
+const HOST_PYTHON: &str = "/usr/bin/python3";
+
 /// Median wall time of `python3 -c pass` started on the host.
 fn host_python_ms(runs: usize) -> Result<f64, String> {
     let mut times = Vec::new();
     for _ in 0..runs.max(1) {
         let started = Instant::now();
-        let status = Command::new("python3")
+        let status = Command::new(HOST_PYTHON)
             .args(["-c", "pass"])
             .status()
-            .map_err(|error| format!("cannot start python3 on the host: {error}"))?;
+            .map_err(|error| format!("cannot start {HOST_PYTHON} on the host: {error}"))?;
         if !status.success() {
             return Err(format!("python3 -c pass on the host: {status}"));
         }
@@ -290,7 +294,7 @@ fn report(
          {} requests per language and service, alternating, each sent when the service was idle \
          with its pools full (latency at low load). End to end through HTTP, as the client saw \
          it; overhead is the service's total less the compile and run stages. On the host, \
-         `python3 -c pass` took {:.1} ms in the same run.\n\n\
+         `{HOST_PYTHON} -c pass` took {:.1} ms in the same run.\n\n\
          | language | before | after | after / before | overhead before | overhead after | target | verdict |\n\
          |---|---:|---:|---:|---:|---:|---:|---|",
         options.requests, measured.host_python_ms
@@ -350,8 +354,7 @@ fn report(
             .outcomes
             .iter()
             .filter(|(outcome, _)| outcome.contains("time_limit_exceeded"))
-            .map(|(_, share)| share * 100.0)
-            .sum::<f64>();
+            .fold(0.0, |sum, (_, share)| sum + share * 100.0);
         let name = if stats.language == "all" {
             "**all**".to_string()
         } else {

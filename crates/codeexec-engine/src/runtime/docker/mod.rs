@@ -73,7 +73,9 @@ impl DockerRuntime {
         let docker = connect(settings).await.map_err(|error| {
             format!("cannot reach the Docker engine ({error}); is dockerd running? (scripts/up starts it)")
         })?;
-        let channel = ChannelDirs::set_up(settings)
+        let channel = uids_unmapped(&docker)
+            .await
+            .and_then(|()| ChannelDirs::set_up(settings))
             .inspect_err(|reason| {
                 tracing::warn!(%reason, "no direct channel: jobs go through the attach stream")
             })
@@ -88,6 +90,21 @@ impl DockerRuntime {
             channel,
         })
     }
+}
+
+/// The channel's directory is given to `docker.user`'s uid as the host numbers it, which is the
+/// runner's only when the engine does not remap user namespaces.
+async fn uids_unmapped(docker: &Docker) -> Result<(), String> {
+    let info = tokio::time::timeout(PING_LIMIT, docker.info()).await;
+    let options = info
+        .map_err(|_| "the Docker engine did not say whether it remaps uids".to_string())?
+        .map_err(|error| format!("the Docker engine did not say whether it remaps uids: {error}"))?
+        .security_options
+        .unwrap_or_default();
+    if options.iter().any(|option| option.contains("name=userns")) {
+        return Err("the Docker engine remaps uids (userns-remap)".into());
+    }
+    Ok(())
 }
 
 #[async_trait]
