@@ -11,6 +11,16 @@ use figment::Figment;
 /// The languages every test service offers: those the tests written before the others use.
 pub const ORIGINAL_LANGUAGES: [&str; 6] = ["cpp", "go", "java", "javascript", "python", "ruby"];
 
+/// Overrides that turn off every original language but Python, for tests that need one pool
+/// (the others are off already, see [`only_original_languages`]).
+pub const PYTHON_ONLY: [(&str, &str); 5] = [
+    ("CODEEXEC_LANGUAGES__JAVASCRIPT__ENABLED", "false"),
+    ("CODEEXEC_LANGUAGES__RUBY__ENABLED", "false"),
+    ("CODEEXEC_LANGUAGES__JAVA__ENABLED", "false"),
+    ("CODEEXEC_LANGUAGES__GO__ENABLED", "false"),
+    ("CODEEXEC_LANGUAGES__CPP__ENABLED", "false"),
+];
+
 /// Every language in the repository's config/default.toml, by its table name.
 pub fn configured_languages() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");

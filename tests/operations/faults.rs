@@ -2,20 +2,11 @@
 //! engine itself stopping and coming back. The engine outage runs against a private dockerd
 //! (see `private_engine`), never the shared one.
 
-use crate::common::languages::configured_image;
+use crate::common::languages::{configured_image, PYTHON_ONLY};
 use crate::common::{block_on_docker, wait_for, wait_until, Service};
 use crate::private_engine::PrivateEngine;
 use bollard::query_parameters::{KillContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use serde_json::{json, Value};
-
-/// Every language but python is switched off: these tests need one pool only.
-const PYTHON_ONLY: [(&str, &str); 5] = [
-    ("CODEEXEC_LANGUAGES__JAVASCRIPT__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__RUBY__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__JAVA__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__GO__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__CPP__ENABLED", "false"),
-];
 
 /// A job that runs until something stops it from outside (its own limit is raised to two
 /// minutes, so the test has time to find its container however loaded the machine is).

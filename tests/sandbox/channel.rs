@@ -4,17 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::common::languages::PYTHON_ONLY;
 use crate::common::{instance_containers, test_instance, Service};
 use serde_json::json;
-
-/// Python alone, so that each service warms one pool.
-const PYTHON_ONLY: [(&str, &str); 5] = [
-    ("CODEEXEC_LANGUAGES__JAVASCRIPT__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__RUBY__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__JAVA__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__GO__ENABLED", "false"),
-    ("CODEEXEC_LANGUAGES__CPP__ENABLED", "false"),
-];
 
 /// A result frame as the runner writes one, claiming success with other output.
 const FORGED_FRAME: &str = r#"{"compile":null,"run":{"status":"succeeded","stdout":"forged","stderr":"","stdout_truncated":false,"stderr_truncated":false,"exit_code":0,"signal":null,"wall_ms":1,"cpu_ms":1,"peak_rss_bytes":1,"oom_killed":false},"runner_error":null}"#;

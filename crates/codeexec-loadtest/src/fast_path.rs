@@ -21,7 +21,7 @@ use codeexec_engine::{ContainerRuntime, LanguageRegistry};
 use super::ceiling;
 use super::client::ServiceClient;
 use super::machine::Machine;
-use super::report::machine_table;
+use super::report::{machine_table, row_name};
 use super::runner::{self, StepTimes};
 use super::stats::{median, step_stats, StepStats};
 use super::workload::{hello_world_body, Workload};
@@ -355,11 +355,7 @@ fn report(
             .iter()
             .filter(|(outcome, _)| outcome.contains("time_limit_exceeded"))
             .fold(0.0, |sum, (_, share)| sum + share * 100.0);
-        let name = if stats.language == "all" {
-            "**all**".to_string()
-        } else {
-            stats.language.clone()
-        };
+        let name = row_name(&stats.language);
         let _ = writeln!(
             out,
             "| {name} | {base_rate:.2} | {:.2} | {ratio:.2} | {timed_out:.1}% |",

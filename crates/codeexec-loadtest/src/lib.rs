@@ -144,14 +144,8 @@ pub fn run_engine_cpu(
     settings: Settings,
     options: engine_cpu::EngineCpuOptions,
 ) -> Result<(), String> {
-    async_runtime()?.block_on(async {
-        let docker = docker(&settings).await?;
-        let machine = Machine::describe(&docker).await;
-        let command = command_line(std::env::args());
-        tokio::select! {
-            outcome = engine_cpu::measure(&options, machine, command) => outcome,
-            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
-        }
+    run_described(&settings, |machine, command| {
+        engine_cpu::measure(&options, machine, command)
     })
 }
 
@@ -161,24 +155,31 @@ pub fn run_fast_path(
     settings: Settings,
     options: fast_path::FastPathOptions,
 ) -> Result<(), String> {
-    async_runtime()?.block_on(async {
-        let docker = docker(&settings).await?;
-        let machine = Machine::describe(&docker).await;
-        let command = command_line(std::env::args());
-        tokio::select! {
-            outcome = fast_path::measure(&settings, &options, machine, command) => outcome,
-            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
-        }
+    run_described(&settings, |machine, command| {
+        fast_path::measure(&settings, &options, machine, command)
     })
 }
 
+/// Measures one row of the scaling report (`codeexec-loadtest scaling`) and writes it.
 pub fn run_scaling(settings: Settings, options: scaling::ScalingOptions) -> Result<(), String> {
+    run_described(&settings, |machine, command| {
+        scaling::measure_row(&options, machine, command)
+    })
+}
+
+/// Runs `measurement` with this machine's description and the command line, until it ends or
+/// Ctrl-C interrupts it.
+fn run_described<F, Measurement>(settings: &Settings, measurement: F) -> Result<(), String>
+where
+    F: FnOnce(Machine, String) -> Measurement,
+    Measurement: std::future::Future<Output = Result<(), String>>,
+{
     async_runtime()?.block_on(async {
-        let docker = docker(&settings).await?;
+        let docker = docker(settings).await?;
         let machine = Machine::describe(&docker).await;
         let command = command_line(std::env::args());
         tokio::select! {
-            outcome = scaling::measure_row(&options, machine, command) => outcome,
+            outcome = measurement(machine, command) => outcome,
             _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
         }
     })
@@ -216,7 +217,7 @@ async fn measure(
         .map_err(|error| format!("cannot list containers: {error}"))?;
 
     // The ceiling is measured while the service idles with full pools (their containers wait
-    // on stdin and use no CPU), before the load and again after it, so a change in what else
+    // for their job and use no CPU), before the load and again after it, so a change in what else
     // the machine does shows as a difference between the two.
     let parallelisms = &options.ceiling_parallelism;
     let ceiling_secs = secs(options.ceiling_secs);

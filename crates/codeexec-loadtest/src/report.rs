@@ -73,6 +73,15 @@ fn machine(out: &mut String, run: &RunRecord) {
 }
 
 /// The machine as a two-column table, with `extra` rows after its own.
+/// A language's name as a table row shows it; the row of every language together in bold.
+pub(crate) fn row_name(language: &str) -> String {
+    if language == "all" {
+        "**all**".to_string()
+    } else {
+        language.to_string()
+    }
+}
+
 pub(crate) fn machine_table(out: &mut String, machine: &Machine, extra: &[(&str, String)]) {
     let _ = writeln!(out, "| | |\n|---|---|");
     let rows = [
@@ -231,11 +240,7 @@ fn rate_row(out: &mut String, concurrency: usize, stats: &LanguageStats) {
             .as_ref()
             .map_or("-".to_string(), |latency| format!("{:.1}", pick(latency)))
     };
-    let name = if stats.language == "all" {
-        "**all**".to_string()
-    } else {
-        stats.language.clone()
-    };
+    let name = row_name(&stats.language);
     let _ = writeln!(
         out,
         "| {concurrency} | {name} | {} | {:.2} | {:.2} | {} | {} | {} | {} |",
@@ -306,7 +311,7 @@ fn ceiling_section(out: &mut String, run: &RunRecord, saturation: &StepStats) {
     let _ = writeln!(
         out,
         "Measured before the load and again after it, each time while the service was idle \
-         with its pools full (idle pool containers wait on stdin and use no CPU), so the engine \
+         with its pools full (idle pool containers wait for their job and use no CPU), so the engine \
          served nothing else of ours: containers of `{}` created, attached, started and removed \
          with the service's hardening and limits, by loops running side by side. The ceiling is \
          the best rate of all.\n",
