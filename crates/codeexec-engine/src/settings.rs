@@ -226,7 +226,8 @@ pub struct LanguageSettings {
     pub run: Vec<String>,
     /// Whether each pool container starts the language's runtime (`prestart_command`) before its
     /// job arrives, so that a job pays for its own program and not the runtime's start-up. Only
-    /// for languages with no compile stage. Off by default.
+    /// for languages with no compile stage, or whose loader compiles in the runtime (Java's
+    /// compiles with the javac API, then runs the entry class in the same JVM). Off by default.
     #[serde(default)]
     pub prestart: bool,
     /// The waiting runtime's argv; `{loader}` stands for codeexec's loader for the language
@@ -234,6 +235,12 @@ pub struct LanguageSettings {
     /// file as the `run` command would, and `{loader_file}` for a file holding it.
     #[serde(default)]
     pub prestart_command: Vec<String>,
+    /// With `prestart`: the least memory limit a job may ask for, since the waiting runtime
+    /// already holds memory when the job arrives and a container's limit cannot be lowered
+    /// below what it holds (Java's warmed JVM holds about 60 MB, and compiles in the same
+    /// heap). 0: `limits.min_memory_mb` alone.
+    #[serde(default)]
+    pub prestart_min_memory_mb: u64,
     /// Argv whose output names the toolchain's version.
     pub version_command: Vec<String>,
     /// `KEY=value` pairs set in the container.
@@ -255,13 +262,25 @@ pub struct LanguageSettings {
 }
 
 impl LanguageSettings {
-    /// Where, in the run argv, the program's own argv begins (at the entry file) for a
-    /// pre-started runtime; `None` when the run command names no entry or builds a source list.
+    /// Where, in the run argv, the program's own argv begins (at the entry file, or at Java's
+    /// entry class) for a pre-started runtime; `None` when the run command names no entry or
+    /// builds a source list.
     pub fn program_argv_start(&self) -> Option<usize> {
         if self.run.iter().any(|part| part == "{sources}") {
             return None;
         }
-        self.run.iter().position(|part| part.contains("{entry}"))
+        self.run
+            .iter()
+            .position(|part| part.contains("{entry}") || part.contains("{entry_stem}"))
+    }
+
+    /// The least memory limit a job of this language may ask for.
+    pub fn least_memory_mb(&self, limits: &GlobalLimits) -> u64 {
+        if self.prestart {
+            limits.min_memory_mb.max(self.prestart_min_memory_mb)
+        } else {
+            limits.min_memory_mb
+        }
     }
 
     /// The runner's arguments that pre-start language `name`'s runtime, or `None` when it has
@@ -355,8 +374,12 @@ impl EngineSettings {
                 return fail("run must name a command");
             }
             if language.prestart {
-                if !language.compile.is_empty() {
-                    return fail("prestart is only for languages with no compile stage");
+                if !language.compile.is_empty()
+                    && !codeexec_protocol::prestart_loader_compiles(name)
+                {
+                    return fail(
+                        "prestart is only for languages with no compile stage, or whose loader compiles",
+                    );
                 }
                 if language.prestart_command.is_empty() {
                     return fail("prestart needs a prestart_command");
@@ -369,8 +392,13 @@ impl EngineSettings {
                     return fail("prestart_command names a loader, and codeexec has none for it");
                 }
                 if language.program_argv_start().is_none() {
-                    return fail("prestart needs a run command naming {entry} (and not {sources})");
+                    return fail(
+                        "prestart needs a run command naming {entry} or {entry_stem} (and not {sources})",
+                    );
                 }
+            }
+            if language.memory_mb < language.least_memory_mb(&self.limits) {
+                return fail("memory_mb is below prestart_min_memory_mb");
             }
             if language.memory_mb < self.limits.min_memory_mb {
                 return fail("memory_mb is below limits.min_memory_mb");

@@ -31,14 +31,28 @@ pub const PROGRAM_USER_FLAG: &str = "--program-user";
 /// arrives: the arguments separated by NUL bytes, ending at end of file.
 pub const PRESTART_CONTROL_FD: i32 = 3;
 
+/// The file descriptor on which a pre-started runtime that compiles in-process (see
+/// [`prestart_loader_compiles`]) reports how its compile went: the compiler's exit code, a
+/// newline, the byte length of the compiler's diagnostics, a newline, then those bytes.
+pub const PRESTART_REPORT_FD: i32 = 4;
+
 /// The loader a pre-started runtime runs while it waits, by language name (see [`PRESTART_FLAG`]).
 pub fn prestart_loader(language: &str) -> Option<&'static str> {
     match language {
         "python" => Some(include_str!("../loaders/python.py")),
         "javascript" => Some(include_str!("../loaders/javascript.js")),
         "ruby" => Some(include_str!("../loaders/ruby.rb")),
+        "java" => Some(include_str!("../loaders/java.java")),
         _ => None,
     }
+}
+
+/// Whether `language`'s loader also serves the compile stage, in the runtime it runs in (Java's
+/// compiles with the javac API in its JVM). Such a loader first reads the compile command's argv
+/// on [`PRESTART_CONTROL_FD`] (the count of arguments, then each argument, every one ending with
+/// a NUL byte), answers on [`PRESTART_REPORT_FD`], and only then reads its program's argv there.
+pub fn prestart_loader_compiles(language: &str) -> bool {
+    language == "java"
 }
 
 /// One job, as sent by the engine.

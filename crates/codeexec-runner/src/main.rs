@@ -19,6 +19,7 @@
 
 mod capture;
 mod cgroup;
+mod compile_in_runtime;
 mod gauges;
 mod group;
 mod guard;
@@ -142,10 +143,12 @@ fn read_frame() -> Result<JobFrame, String> {
 }
 
 fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> ResultFrame {
-    // A pre-started runtime serves a run stage with no compile stage before it, and only a job
-    // that asks for it (a version probe does not).
+    // A pre-started runtime serves a run stage with no compile stage before it, or one whose
+    // loader compiles too, and only a job that asks for it (a version probe does not).
     let runtime = match (runtime, &frame.program_argv) {
-        (Some(runtime), Some(argv)) if frame.compile.is_none() => Some((runtime, argv)),
+        (Some(runtime), Some(argv)) if frame.compile.is_none() || runtime.compiles() => {
+            Some((runtime, argv))
+        }
         (Some(runtime), _) => {
             runtime.discard();
             None
@@ -156,10 +159,14 @@ fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> Res
         return runner_error(error);
     }
     let limit = frame.output_limit_bytes;
-    let compile = frame
-        .compile
-        .as_ref()
-        .map(|command| stage::run_stage(command, sandbox, None, limit));
+    let (compile, runtime) = match (&frame.compile, runtime) {
+        (Some(command), Some((runtime, argv))) => {
+            let (report, runtime) = compile_in_runtime::compile(runtime, command, limit);
+            (Some(report), runtime.map(|runtime| (runtime, argv)))
+        }
+        (Some(command), None) => (Some(stage::run_stage(command, sandbox, None, limit)), None),
+        (None, runtime) => (None, runtime),
+    };
     if compile
         .as_ref()
         .is_some_and(|report| report.status != StageStatus::Succeeded)
