@@ -47,7 +47,7 @@ fn java(code: &str) -> Value {
 }
 
 /// What a Java program can see of how it was started: its argv, its class path, its class
-/// loaders, whether the loader's class is visible, its thread, and a stack trace it prints.
+/// loaders, whether the loader's class is visible, its thread, and every system property.
 const JAVA_VIEW: &str = r#"import java.util.*;
 public class Main {
   public static void main(String[] args) throws Exception {
@@ -61,6 +61,9 @@ public class Main {
         Thread.currentThread().getName(), new Thread().getName(),
         String.valueOf(System.getProperty("jdk.internal.javac.source")),
         Runtime.getRuntime().maxMemory()));
+    System.out.println(new TreeMap<>(System.getProperties()));
+    TimeZone.getDefault();
+    System.out.println(System.getProperty("user.timezone"));
   }
 }
 "#;
@@ -220,6 +223,94 @@ fn the_compile_stage_reports_its_own_time_and_the_run_its_own() {
         assert!(
             run >= 0.3,
             "{service}: the run stage has the busy loop: {result}"
+        );
+    }
+}
+
+/// The run stage's CPU-time limit, and a heap that fills up, end the program as in plain java.
+#[test]
+fn limits_end_the_program_as_in_plain_java() {
+    let spin = json!({ "language": "java", "code": "public class Main { public static void main(String[] a) { long n = 0; while (true) { n++; } } }\n", "timeoutMs": 500, "wallTimeoutMs": 30000 });
+    for (service, result) in run_on_both(spin) {
+        assert_eq!(
+            result["runTimeStatus"], "time_limit_exceeded",
+            "{service}: {result}"
+        );
+        assert_eq!(result["timeLimit"], "cpu", "{service}: {result}");
+    }
+    let hog = "import java.util.*;\npublic class Main { public static void main(String[] a) { List<long[]> kept = new ArrayList<>(); while (true) { kept.add(new long[1 << 20]); } } }\n";
+    for (service, result) in run_on_both(java(hog)) {
+        assert_eq!(
+            result["runTimeStatus"], "runtime_error",
+            "{service}: {result}"
+        );
+        assert_eq!(result["exitCode"], 1, "{service}: {result}");
+        let stderr = result["stderr"].as_str().unwrap();
+        assert!(
+            stderr.starts_with(
+                "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space\n\tat Main.main(Main.java:2)\n"
+            ),
+            "{service}: {stderr}"
+        );
+    }
+}
+
+/// The waiting JVM already holds memory, so a pre-started Java takes no memory limit below
+/// `prestart_min_memory_mb`, and says so; at that limit a program compiles and runs.
+#[test]
+fn a_memory_limit_below_the_waiting_jvms_gets_a_clear_answer() {
+    let hello = "public class Main { public static void main(String[] a) { System.out.println(\"small\"); } }\n";
+    let [(_, prestarted), (_, cold)] = services();
+    let (status, body) = prestarted.post(
+        "/api/v1/execute",
+        &json!({ "language": "java", "code": hello, "memoryLimitMb": 64 }),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("memoryLimitMb 64 is below the java minimum of 128"),
+        "{body}"
+    );
+    let result = cold.run_with(json!({ "language": "java", "code": hello, "memoryLimitMb": 64 }));
+    assert_eq!(result["stdout"], "small\n", "without pre-start: {result}");
+    let body = json!({ "language": "java", "code": hello, "memoryLimitMb": 128 });
+    for (service, result) in run_on_both(body) {
+        assert_eq!(result["stdout"], "small\n", "{service}: {result}");
+    }
+}
+
+/// The loader leaves no file behind: it deletes its own source and the warm-up's class.
+#[test]
+fn the_loader_leaves_no_file_behind() {
+    let code = "import java.io.File;\nimport java.util.*;\npublic class Main { public static void main(String[] a) { List<String> seen = new ArrayList<>(); for (String dir : List.of(\"/tmp\", \"/sandbox\")) { for (String name : new File(dir).list()) { if (!name.startsWith(\"hsperfdata_\")) seen.add(dir + \"/\" + name); } } Collections.sort(seen); System.out.println(seen); } }\n";
+    for (service, result) in run_on_both(java(code)) {
+        assert_eq!(
+            result["stdout"], "[/sandbox/Main.class, /sandbox/Main.java]\n",
+            "{service}: {result}"
+        );
+    }
+}
+
+/// The compile stage in the waiting JVM keeps the stage's own CPU-time limit: javac stopped at
+/// it is reported as a compile stage that ran out of time, as without pre-start. (Nested
+/// implicit lambdas passed to an overloaded method take javac time exponential in the depth:
+/// minutes at this depth.)
+#[test]
+fn the_compile_stage_stops_at_its_own_time_limit() {
+    let mut call = String::new();
+    for depth in 0..14 {
+        call = format!("f(x{depth} -> {{ {call} return 1; }});");
+    }
+    let code = format!("import java.util.function.*;\npublic class Main {{\n  static int f(Function<Integer, Integer> g) {{ return 0; }}\n  static int f(ToIntFunction<String> g) {{ return 1; }}\n  public static void main(String[] a) {{ {call} }}\n}}\n");
+    for (service, result) in run_on_both(java(&code)) {
+        assert_eq!(
+            result["runTimeStatus"], "time_limit_exceeded",
+            "{service}: {result}"
+        );
+        assert_eq!(result["timeLimit"], "cpu", "{service}: {result}");
+        assert_eq!(
+            result["compile"]["status"], "cpu_timed_out",
+            "{service}: {result}"
         );
     }
 }

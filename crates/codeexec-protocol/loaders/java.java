@@ -31,21 +31,29 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.TimeZone;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 
 class CodeexecJavaLoader {
     public static void main(String[] ignored) throws Throwable {
-        String self = System.getProperty("jdk.internal.javac.source");
-        System.clearProperty("jdk.internal.javac.source");
+        String self = System.getProperty("jdk.launcher.sourcefile");
         if (self != null) {
             Files.deleteIfExists(Path.of(self));
         }
+        // The source-file launcher's own properties, which a plain `java Main` has not.
+        System.clearProperty("jdk.launcher.sourcefile");
+        System.clearProperty("jdk.internal.javac.source");
+        System.clearProperty("jdk.module.main.class");
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         warmUp(javac);
         // What the warm-up left is garbage: collected now, the heap shrinks back and the waiting
         // JVM leaves the job's memory limit as much room as it can.
         System.gc();
+        // The warm-up read the time zone, which sets user.timezone: back to a plain JVM's state,
+        // where the program's first use of it does that.
+        System.clearProperty("user.timezone");
+        TimeZone.setDefault(null);
         // Buffered: FileInputStream.readAllBytes seeks, which a pipe cannot do.
         InputStream control = new BufferedInputStream(new FileInputStream("/proc/self/fd/3"));
         List<String> compileArgs = readCounted(control);
