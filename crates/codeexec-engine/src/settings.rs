@@ -478,6 +478,43 @@ mod tests {
     }
 
     #[test]
+    fn only_a_loader_that_compiles_serves_a_language_with_a_compile_stage() {
+        let settings = repository_settings();
+        assert!(settings.languages["java"].prestart);
+        assert!(settings.check().is_ok());
+        let mut go = repository_settings();
+        let language = go.languages.get_mut("go").unwrap();
+        language.prestart = true;
+        language.prestart_command = vec!["go".into()];
+        let refused = go.check().unwrap_err().to_string();
+        assert!(
+            refused.contains("languages.go: prestart is only for"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_pre_started_language_takes_no_memory_limit_below_its_own_floor() {
+        let settings = repository_settings();
+        let java = &settings.languages["java"].clone();
+        assert_eq!(java.least_memory_mb(&settings.limits), 128);
+        let mut cold = java.clone();
+        cold.prestart = false;
+        assert_eq!(
+            cold.least_memory_mb(&settings.limits),
+            settings.limits.min_memory_mb
+        );
+        let mut too_high = repository_settings();
+        too_high
+            .languages
+            .get_mut("java")
+            .unwrap()
+            .prestart_min_memory_mb = 1024;
+        let refused = too_high.check().unwrap_err().to_string();
+        assert!(refused.contains("prestart_min_memory_mb"), "{refused}");
+    }
+
+    #[test]
     fn the_local_runtime_is_refused_unless_unsandboxed_runs_are_allowed() {
         let mut settings = repository_settings();
         settings.runtime.kind = RuntimeKind::Local;

@@ -1,7 +1,8 @@
 // codeexec's pre-started Java: started as `java -cp /sandbox --source 17 THIS` before the job
 // arrives (the launcher compiles this file in memory and loads it in a class loader of its own, a
 // child of the application class loader, so the program cannot see it). It deletes its own file,
-// warms javac up by compiling a tiny class, then serves one job:
+// warms javac up by compiling a tiny class, says `ready` and a newline on file descriptor 4, then
+// serves one job:
 //  1. on file descriptor 3 the compile request: the count of arguments, then each argument, every
 //     one ending with a NUL byte; the arguments are the compile command's (`javac -J... ARGS`):
 //     the command's name and the launcher's `-J` options are left out, the rest goes to javac;
@@ -54,16 +55,19 @@ class CodeexecJavaLoader {
         // where the program's first use of it does that.
         System.clearProperty("user.timezone");
         TimeZone.setDefault(null);
+        OutputStream report = new FileOutputStream("/proc/self/fd/4");
+        // Warm: the runner starts the compile stage's clock only now.
+        report.write("ready\n".getBytes(StandardCharsets.US_ASCII));
+        report.flush();
         // Buffered: FileInputStream.readAllBytes seeks, which a pipe cannot do.
         InputStream control = new BufferedInputStream(new FileInputStream("/proc/self/fd/3"));
         List<String> compileArgs = readCounted(control);
         ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
         int code = javac.run(null, null, diagnostics, javacArgs(compileArgs));
-        try (OutputStream report = new FileOutputStream("/proc/self/fd/4")) {
-            byte[] text = diagnostics.toByteArray();
-            report.write((code + "\n" + text.length + "\n").getBytes(StandardCharsets.US_ASCII));
-            report.write(text);
-        }
+        byte[] text = diagnostics.toByteArray();
+        report.write((code + "\n" + text.length + "\n").getBytes(StandardCharsets.US_ASCII));
+        report.write(text);
+        report.close();
         if (code != 0) {
             return;
         }

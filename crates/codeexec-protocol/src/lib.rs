@@ -32,8 +32,9 @@ pub const PROGRAM_USER_FLAG: &str = "--program-user";
 pub const PRESTART_CONTROL_FD: i32 = 3;
 
 /// The file descriptor on which a pre-started runtime that compiles in-process (see
-/// [`prestart_loader_compiles`]) reports how its compile went: the compiler's exit code, a
-/// newline, the byte length of the compiler's diagnostics, a newline, then those bytes.
+/// [`prestart_loader_compiles`]) says `ready` and a newline once it has warmed up, then reports
+/// how its compile went: the compiler's exit code, a newline, the byte length of the compiler's
+/// diagnostics, a newline, then those bytes.
 pub const PRESTART_REPORT_FD: i32 = 4;
 
 /// The loader a pre-started runtime runs while it waits, by language name (see [`PRESTART_FLAG`]).

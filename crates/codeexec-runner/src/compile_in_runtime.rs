@@ -4,11 +4,14 @@
 //!
 //! The stage is billed from the hand-over of the compile command to the runtime's report: its
 //! wall time, its CPU time (the runtime's own CPU clock, or the container's figure in a
-//! container), and its limits, which a watchdog enforces as for any stage. Its stderr is what
-//! the compiler printed, as the compiler's command would have printed it. When the compile
-//! fails, or the runtime ends without reporting (killed at a limit, or by the OOM killer), the
+//! container), and its limits, which a watchdog enforces as for any stage. A job that comes
+//! before the runtime has warmed up waits for it first, unbilled; one whose runtime never
+//! warms up is compiled afresh. Its stderr is what the compiler printed, as the compiler's
+//! command would have printed it. When the compile fails, or the runtime ends without
+//! reporting (killed at a limit, or by the OOM killer), the
 //! runtime is ended and reaped and the stage is reported as a failed one would be.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +34,17 @@ const READER_TURN: Duration = Duration::from_secs(10);
 pub fn compile(
     mut runtime: Prestarted,
     command: &StageCommand,
+    dir: &Path,
     output_limit: usize,
 ) -> (StageReport, Option<Prestarted>) {
+    let wall = Duration::from_millis(command.wall_time_limit_ms);
+    if let Err(error) = runtime.wait_until_warm(wall) {
+        eprintln!(
+            "codeexec-runner: the pre-started runtime is not ready ({error}); compiling afresh"
+        );
+        runtime.discard();
+        return (stage::run_stage(command, dir, None, output_limit), None);
+    }
     let (mut gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
     let before = Counters::read(Some(&mut gauges));
     let started = Instant::now();

@@ -161,7 +161,7 @@ fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> Res
     let limit = frame.output_limit_bytes;
     let (compile, runtime) = match (&frame.compile, runtime) {
         (Some(command), Some((runtime, argv))) => {
-            let (report, runtime) = compile_in_runtime::compile(runtime, command, limit);
+            let (report, runtime) = compile_in_runtime::compile(runtime, command, sandbox, limit);
             (Some(report), runtime.map(|runtime| (runtime, argv)))
         }
         (Some(command), None) => (Some(stage::run_stage(command, sandbox, None, limit)), None),

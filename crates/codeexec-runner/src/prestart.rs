@@ -18,6 +18,7 @@ use std::io::{self, BufRead, BufReader, PipeReader, PipeWriter, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Child;
+use std::time::{Duration, Instant};
 
 use crate::guard::{self, Leader};
 use crate::identity;
@@ -84,6 +85,45 @@ impl Prestarted {
     /// Whether the runtime's loader serves the compile stage too.
     pub fn compiles(&self) -> bool {
         self.report.is_some()
+    }
+
+    /// Waits, at most `timeout`, until a runtime that compiles has warmed up (it says `ready`):
+    /// the time it still takes is its start-up's, not the job's. Fails when it does not say so
+    /// in time, or ends first.
+    pub fn wait_until_warm(&mut self, timeout: Duration) -> io::Result<()> {
+        let report = self.report.as_mut().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::Unsupported, "the runtime does not compile")
+        })?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut poll = libc::pollfd {
+                fd: report.get_ref().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let millis = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+            // SAFETY: `poll` is one valid, writable pollfd that outlives the call.
+            match unsafe { libc::poll(&mut poll, 1, millis) } {
+                0 => return Err(io::ErrorKind::TimedOut.into()),
+                n if n > 0 => break,
+                _ => {
+                    let error = io::Error::last_os_error();
+                    if error.kind() != io::ErrorKind::Interrupted {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        let mut line = String::new();
+        report.by_ref().take(16).read_line(&mut line)?;
+        if line != "ready\n" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the loader said {line:?} instead of ready"),
+            ));
+        }
+        Ok(())
     }
 
     /// Hands the runtime the compile command's `argv` and waits for its report, keeping at most
