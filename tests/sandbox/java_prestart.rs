@@ -47,17 +47,20 @@ fn java(code: &str) -> Value {
 }
 
 /// What a Java program can see of how it was started: its argv, its class path, its class
-/// loaders, whether the loader's class is visible, its thread, and every system property.
+/// loader's parent and its thread's, whether the loader's class is visible, its thread, and
+/// every system property. (Not whether its class loader is the system class loader: under the
+/// pre-started JVM it is one of the loader's, over /sandbox.)
 const JAVA_VIEW: &str = r#"import java.util.*;
 public class Main {
   public static void main(String[] args) throws Exception {
     boolean loaderVisible;
     try { Class.forName("CodeexecJavaLoader"); loaderVisible = true; }
     catch (ClassNotFoundException e) { loaderVisible = false; }
-    ClassLoader system = ClassLoader.getSystemClassLoader();
+    ClassLoader own = Main.class.getClassLoader();
     System.out.println(List.of(Arrays.asList(args), System.getProperty("java.class.path"),
-        System.getProperty("sun.java.command"), Main.class.getClassLoader() == system,
-        Thread.currentThread().getContextClassLoader() == system, loaderVisible,
+        System.getProperty("sun.java.command"),
+        own.getParent() == ClassLoader.getPlatformClassLoader(),
+        Thread.currentThread().getContextClassLoader() == own, loaderVisible,
         Thread.currentThread().getName(), new Thread().getName(),
         String.valueOf(System.getProperty("jdk.internal.javac.source")),
         Runtime.getRuntime().maxMemory()));

@@ -205,8 +205,9 @@ pub struct LanguageSettings {
     /// Debian packages that make the base when building offline.
     pub debian_packages: Vec<String>,
     /// A shell command run once, as root and with no network, while the language's image is
-    /// built: work every job would otherwise redo (C++'s precompiled `bits/stdc++.h`). Empty:
-    /// none.
+    /// built: work every job would otherwise redo (C++'s precompiled `bits/stdc++.h`, Java's
+    /// compiled loader and class-data archive; the loaders' sources are in the image under
+    /// `codeexec_protocol::IMAGE_LOADERS_DIR`). Empty: none.
     #[serde(default)]
     pub image_prepare: String,
     /// File name given to `code` on `/api/v1/execute`.

@@ -1,17 +1,19 @@
-// codeexec's pre-started Java: started as `java -cp /sandbox --source 17 THIS` before the job
-// arrives (the launcher compiles this file in memory and loads it in a class loader of its own, a
-// child of the application class loader, so the program cannot see it). It deletes its own file,
-// warms javac up by compiling a tiny class, says `ready` and a newline on file descriptor 4, then
-// serves one job:
+// codeexec's pre-started Java. Compiled into the image by Java's `image_prepare` (in
+// /usr/local/lib/codeexec/java, with a class-data archive of what javac loads) and started as
+// `java ... -cp /usr/local/lib/codeexec/java CodeexecJavaLoader` before the job arrives. It warms
+// javac up by compiling a tiny class, says `ready` and a newline on file descriptor 4, then serves
+// one job:
 //  1. on file descriptor 3 the compile request: the count of arguments, then each argument, every
 //     one ending with a NUL byte; the arguments are the compile command's (`javac -J... ARGS`):
 //     the command's name and the launcher's `-J` options are left out, the rest goes to javac;
 //  2. on file descriptor 4 the outcome: javac's exit code, a newline, the byte length of what it
 //     printed, a newline, and those bytes (what the `javac` command prints on stderr);
 //  3. on file descriptor 3 again the program's argv (the entry class, then its arguments,
-//     NUL-separated, ending at end of file), whereupon it runs the class's `main` as `java` would:
-//     from the application class loader over /sandbox, with an uncaught exception reported by the
-//     thread's handler (less this loader's frames) and exit code 1.
+//     NUL-separated, ending at end of file), whereupon it runs the class's `main` as `java -cp
+//     /sandbox` would, but from a class loader of its own over /sandbox whose parent is the
+//     platform class loader, so that no class of this loader is visible to the program; an
+//     uncaught exception is reported by the thread's handler (less this loader's frames) with
+//     exit code 1.
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
@@ -23,6 +25,8 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,15 +41,12 @@ import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 
 class CodeexecJavaLoader {
+    private static final String SANDBOX = "/sandbox";
+
     public static void main(String[] ignored) throws Throwable {
-        String self = System.getProperty("jdk.launcher.sourcefile");
-        if (self != null) {
-            Files.deleteIfExists(Path.of(self));
-        }
-        // The source-file launcher's own properties, which a plain `java Main` has not.
-        System.clearProperty("jdk.launcher.sourcefile");
-        System.clearProperty("jdk.internal.javac.source");
-        System.clearProperty("jdk.module.main.class");
+        // The program's class path, as `java -cp /sandbox` gives it; javac in this JVM takes its
+        // default class path from it too, as the `javac` command in /sandbox takes ".".
+        System.setProperty("java.class.path", SANDBOX);
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         warmUp(javac);
         // What the warm-up left is garbage: collected now, the heap shrinks back and the waiting
@@ -129,7 +130,8 @@ class CodeexecJavaLoader {
             command.append(' ').append(arg);
         }
         System.setProperty("sun.java.command", command.toString());
-        ClassLoader application = ClassLoader.getSystemClassLoader();
+        ClassLoader application = new URLClassLoader(
+                new URL[] {Path.of(SANDBOX).toUri().toURL()}, ClassLoader.getPlatformClassLoader());
         Thread main = Thread.currentThread();
         main.setContextClassLoader(application);
         MethodHandle entry = mainMethod(className, application);
@@ -186,8 +188,8 @@ class CodeexecJavaLoader {
         return MethodHandles.lookup().unreflect(method);
     }
 
-    /// Takes the frames of this loader and of the launcher that started it (`below`, the frames
-    /// under the call of `main`) off the end of every trace in the exception's graph.
+    /// Takes this loader's frames (`below`, the frames under the call of `main`) off the end of
+    /// every trace in the exception's graph.
     private static void withoutFrames(Throwable error, StackTraceElement[] below, Set<Throwable> seen) {
         if (error == null || !seen.add(error)) {
             return;

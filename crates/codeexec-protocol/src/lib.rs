@@ -37,15 +37,29 @@ pub const PRESTART_CONTROL_FD: i32 = 3;
 /// diagnostics, a newline, then those bytes.
 pub const PRESTART_REPORT_FD: i32 = 4;
 
+/// Every language's loader, as (language, file name, source): what a pre-started runtime runs
+/// while it waits (see [`PRESTART_FLAG`]).
+pub const PRESTART_LOADERS: [(&str, &str, &str); 4] = [
+    ("python", "python.py", include_str!("../loaders/python.py")),
+    (
+        "javascript",
+        "javascript.js",
+        include_str!("../loaders/javascript.js"),
+    ),
+    ("ruby", "ruby.rb", include_str!("../loaders/ruby.rb")),
+    ("java", "java.java", include_str!("../loaders/java.java")),
+];
+
+/// Where every codeexec image holds the loaders' sources (`codeexec images build` copies them
+/// there, before the language's `image_prepare` runs): for a loader compiled ahead, as Java's.
+pub const IMAGE_LOADERS_DIR: &str = "/usr/local/lib/codeexec/loaders";
+
 /// The loader a pre-started runtime runs while it waits, by language name (see [`PRESTART_FLAG`]).
 pub fn prestart_loader(language: &str) -> Option<&'static str> {
-    match language {
-        "python" => Some(include_str!("../loaders/python.py")),
-        "javascript" => Some(include_str!("../loaders/javascript.js")),
-        "ruby" => Some(include_str!("../loaders/ruby.rb")),
-        "java" => Some(include_str!("../loaders/java.java")),
-        _ => None,
-    }
+    PRESTART_LOADERS
+        .iter()
+        .find(|(name, _, _)| *name == language)
+        .map(|(_, _, source)| *source)
 }
 
 /// Whether `language`'s loader also serves the compile stage, in the runtime it runs in (Java's
