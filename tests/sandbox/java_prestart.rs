@@ -230,7 +230,8 @@ fn the_compile_stage_reports_its_own_time_and_the_run_its_own() {
     }
 }
 
-/// The run stage's CPU-time limit, and a heap that fills up, end the program as in plain java.
+/// The run stage's CPU-time limit, and a heap that fills up (whatever the memory limit), end the
+/// program as in plain java.
 #[test]
 fn limits_end_the_program_as_in_plain_java() {
     let spin = json!({ "language": "java", "code": "public class Main { public static void main(String[] a) { long n = 0; while (true) { n++; } } }\n", "timeoutMs": 500, "wallTimeoutMs": 30000 });
@@ -242,7 +243,10 @@ fn limits_end_the_program_as_in_plain_java() {
         assert_eq!(result["timeLimit"], "cpu", "{service}: {result}");
     }
     let hog = "import java.util.*;\npublic class Main { public static void main(String[] a) { List<long[]> kept = new ArrayList<>(); while (true) { kept.add(new long[1 << 20]); } } }\n";
-    for (service, result) in run_on_both(java(hog)) {
+    // Also with a lower memory limit than the JVM was started under: its heap is then the
+    // limit's, as a fresh java's.
+    let lower = json!({ "language": "java", "code": hog, "memoryLimitMb": 128 });
+    for (service, result) in run_on_both(java(hog)).into_iter().chain(run_on_both(lower)) {
         assert_eq!(
             result["runTimeStatus"], "runtime_error",
             "{service}: {result}"
@@ -266,17 +270,17 @@ fn a_memory_limit_below_the_waiting_jvms_gets_a_clear_answer() {
     let [(_, prestarted), (_, cold)] = services();
     let (status, body) = prestarted.post(
         "/api/v1/execute",
-        &json!({ "language": "java", "code": hello, "memoryLimitMb": 64 }),
+        &json!({ "language": "java", "code": hello, "memoryLimitMb": 48 }),
     );
     assert_eq!(status, 400, "{body}");
     assert!(
         body.to_string()
-            .contains("memoryLimitMb 64 is below the java minimum of 128"),
+            .contains("memoryLimitMb 48 is below the java minimum of 64"),
         "{body}"
     );
-    let result = cold.run_with(json!({ "language": "java", "code": hello, "memoryLimitMb": 64 }));
+    let result = cold.run_with(json!({ "language": "java", "code": hello, "memoryLimitMb": 48 }));
     assert_eq!(result["stdout"], "small\n", "without pre-start: {result}");
-    let body = json!({ "language": "java", "code": hello, "memoryLimitMb": 128 });
+    let body = json!({ "language": "java", "code": hello, "memoryLimitMb": 64 });
     for (service, result) in run_on_both(body) {
         assert_eq!(result["stdout"], "small\n", "{service}: {result}");
     }

@@ -238,7 +238,7 @@ pub struct LanguageSettings {
     pub prestart_command: Vec<String>,
     /// With `prestart`: the least memory limit a job may ask for, since the waiting runtime
     /// already holds memory when the job arrives and a container's limit cannot be lowered
-    /// below what it holds (Java's warmed JVM holds about 60 MB, and compiles in the same
+    /// below what it holds (Java's warmed JVM holds about 35 MB, and compiles in the same
     /// heap). 0: `limits.min_memory_mb` alone.
     #[serde(default)]
     pub prestart_min_memory_mb: u64,
@@ -498,7 +498,7 @@ mod tests {
     fn a_pre_started_language_takes_no_memory_limit_below_its_own_floor() {
         let settings = repository_settings();
         let java = &settings.languages["java"].clone();
-        assert_eq!(java.least_memory_mb(&settings.limits), 128);
+        assert_eq!(java.least_memory_mb(&settings.limits), 64);
         let mut cold = java.clone();
         cold.prestart = false;
         assert_eq!(

@@ -144,9 +144,11 @@ fn read_frame() -> Result<JobFrame, String> {
 
 fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> ResultFrame {
     // A pre-started runtime serves a run stage with no compile stage before it, or one whose
-    // loader compiles too, and only a job that asks for it (a version probe does not).
+    // loader compiles too (while the job keeps the memory limit it was sized for), and only a
+    // job that asks for it (a version probe does not).
     let runtime = match (runtime, &frame.program_argv) {
-        (Some(runtime), Some(argv)) if frame.compile.is_none() || runtime.compiles() => {
+        (Some(runtime), Some(argv)) if frame.compile.is_none() => Some((runtime, argv)),
+        (Some(runtime), Some(argv)) if runtime.compiles() && !runtime.memory_limit_lowered() => {
             Some((runtime, argv))
         }
         (Some(runtime), _) => {

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use crate::cgroup;
 use crate::guard::{self, Leader};
 use crate::identity;
 use crate::stage::{self, RuntimePipes};
@@ -32,6 +33,8 @@ pub struct Prestarted {
     control: PipeWriter,
     /// Where a loader that compiles reports how its compile went.
     report: Option<BufReader<PipeReader>>,
+    /// The container's memory limit when the runtime started, which a JVM sizes its heap by.
+    memory_limit_at_start: Option<u64>,
 }
 
 /// What a loader that compiles reported.
@@ -75,6 +78,7 @@ impl Prestarted {
             leader,
             control,
             report,
+            memory_limit_at_start: cgroup::memory_limit_bytes(),
         })
     }
 
@@ -85,6 +89,16 @@ impl Prestarted {
     /// Whether the runtime's loader serves the compile stage too.
     pub fn compiles(&self) -> bool {
         self.report.is_some()
+    }
+
+    /// Whether the container's memory limit is now lower than when the runtime started (the job
+    /// asked for less): a JVM sized its heap by the limit it started under, and so would fill
+    /// the container rather than its heap, where a fresh `java` throws `OutOfMemoryError`.
+    pub fn memory_limit_lowered(&self) -> bool {
+        match (self.memory_limit_at_start, cgroup::memory_limit_bytes()) {
+            (Some(then), Some(now)) => now < then,
+            _ => false,
+        }
     }
 
     /// Waits, at most `timeout`, until a runtime that compiles has warmed up (it says `ready`):
