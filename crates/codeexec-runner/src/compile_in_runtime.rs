@@ -5,8 +5,9 @@
 //! The stage is billed from the hand-over of the compile command to the runtime's report: its
 //! wall time, its CPU time (the runtime's own CPU clock, or the container's figure in a
 //! container), and its limits, which a watchdog enforces as for any stage. A job that comes
-//! before the runtime has warmed up waits for it first, unbilled; one whose runtime never
-//! warms up is compiled afresh. Its stderr is what the compiler printed, as the compiler's
+//! before the runtime has warmed up waits for it first, unbilled but out of the stage's wall-time
+//! budget (the engine's deadline for the job counts on it); one whose runtime is not warm within
+//! half that budget is compiled afresh. Its stderr is what the compiler printed, as the compiler's
 //! command would have printed it. When the compile fails, or the runtime ends without
 //! reporting (killed at a limit, or by the OOM killer), the
 //! runtime is ended and reaped and the stage is reported as a failed one would be.
@@ -37,8 +38,16 @@ pub fn compile(
     dir: &Path,
     output_limit: usize,
 ) -> (StageReport, Option<Prestarted>) {
-    let wall = Duration::from_millis(command.wall_time_limit_ms);
-    if let Err(error) = runtime.wait_until_warm(wall) {
+    // The wait comes out of the stage's wall-time budget, which the engine's deadline for the
+    // whole job counts on; at most half of it, so that a fresh compile still has the rest.
+    let waiting = Instant::now();
+    let warm = runtime.wait_until_warm(Duration::from_millis(command.wall_time_limit_ms / 2));
+    let waited_ms = u64::try_from(waiting.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let command = &StageCommand {
+        wall_time_limit_ms: command.wall_time_limit_ms.saturating_sub(waited_ms),
+        ..command.clone()
+    };
+    if let Err(error) = warm {
         eprintln!(
             "codeexec-runner: the pre-started runtime is not ready ({error}); compiling afresh"
         );

@@ -86,7 +86,8 @@ fn a_compile_past_its_time_limit_is_stopped_and_reported_so() {
 #[test]
 fn a_runtime_that_never_warms_up_leaves_the_job_to_a_fresh_compile() {
     let mut frame = compiled_job();
-    frame.compile.as_mut().unwrap().wall_time_limit_ms = 300;
+    // Half of it waiting for the runtime, the other half for compiling afresh.
+    frame.compile.as_mut().unwrap().wall_time_limit_ms = 2000;
     let result = run_with_loader("exec sleep 60", &frame);
     let compile = result.compile.unwrap();
     assert_eq!(compile.status, StageStatus::Succeeded, "{compile:?}");
