@@ -321,3 +321,31 @@ fn the_compile_stage_stops_at_its_own_time_limit() {
         );
     }
 }
+
+/// Judge0's compiler options reach javac in the waiting JVM as they reach the `javac` command.
+#[test]
+fn judge0_compiler_options_reach_javac_in_the_jvm() {
+    let code = "import java.util.*;\npublic class Main { public static void main(String[] a) { List l = new ArrayList(); l.add(1); System.out.println(l); } }\n";
+    let body =
+        json!({ "source_code": code, "language_id": 62, "compiler_options": "-Xlint:all -g" });
+    let results: Vec<(&str, Value)> = services()
+        .into_iter()
+        .map(|(name, service)| {
+            let (status, body) = service.post("/submissions?wait=true", &body);
+            assert_eq!(status, 201, "{name}: {body}");
+            (name, body)
+        })
+        .collect();
+    for (service, body) in &results {
+        assert_eq!(body["stdout"], "[1]\n", "{service}: {body}");
+        let warnings = body["compile_output"].as_str().unwrap_or_default();
+        assert!(
+            warnings.contains("warning: [rawtypes] found raw type: List"),
+            "{service}: {body}"
+        );
+    }
+    assert_eq!(
+        results[0].1["compile_output"],
+        results[1].1["compile_output"]
+    );
+}
