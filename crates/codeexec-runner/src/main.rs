@@ -143,14 +143,16 @@ fn read_frame() -> Result<JobFrame, String> {
 }
 
 fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> ResultFrame {
-    // A pre-started runtime serves a run stage with no compile stage before it, or one whose
-    // loader compiles too (while the job keeps the memory limit it was sized for), and only a
-    // job that asks for it (a version probe does not).
+    // A pre-started runtime serves a run stage with no compile stage before it, or, when its
+    // loader compiles, a compile stage and its run stage (while the job keeps the memory limit
+    // the runtime was sized for); and only a job that asks for it (a version probe does not).
+    let serves = |runtime: &Prestarted| match (&frame.compile, runtime.compiles()) {
+        (None, false) => true,
+        (Some(_), true) => !runtime.memory_limit_lowered(),
+        _ => false,
+    };
     let runtime = match (runtime, &frame.program_argv) {
-        (Some(runtime), Some(argv)) if frame.compile.is_none() => Some((runtime, argv)),
-        (Some(runtime), Some(argv)) if runtime.compiles() && !runtime.memory_limit_lowered() => {
-            Some((runtime, argv))
-        }
+        (Some(runtime), Some(argv)) if serves(&runtime) => Some((runtime, argv)),
         (Some(runtime), _) => {
             runtime.discard();
             None

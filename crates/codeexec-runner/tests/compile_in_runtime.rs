@@ -94,3 +94,12 @@ fn a_runtime_that_never_warms_up_leaves_the_job_to_a_fresh_compile() {
     assert_eq!(compile.stderr, "compiled afresh\n");
     assert_eq!(result.run.unwrap().stdout, "ran afresh\n");
 }
+
+#[test]
+fn a_runtime_that_compiles_serves_no_job_without_a_compile_stage() {
+    let mut frame = compiled_job();
+    frame.compile = None;
+    let result = run_with_loader("printf 'ready\\n' >&4; cat <&3; echo loader ran", &frame);
+    assert_eq!(result.compile, None);
+    assert_eq!(result.run.unwrap().stdout, "ran afresh\n");
+}
