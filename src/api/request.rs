@@ -86,7 +86,8 @@ pub struct JobOptions {
     /// `limits.wall_time_factor` times the CPU-time limit, within that cap.
     #[serde(default, deserialize_with = "whole_number")]
     pub wall_timeout_ms: Option<u64>,
-    /// The memory limit, from `limits.min_memory_mb` up to the language's limit (its default).
+    /// The memory limit, from `limits.min_memory_mb` (or a pre-started language's
+    /// `prestart_min_memory_mb`) up to the language's limit (its default).
     #[serde(default, deserialize_with = "whole_number")]
     pub memory_limit_mb: Option<u64>,
     /// Keep a record of this execution in the execution log, when a database is configured.
@@ -359,10 +360,21 @@ fn build_spec(
             "server's",
         )?,
     };
+    let least_memory_mb = settings.least_memory_mb(limits);
+    if let Some(asked) = options
+        .memory_limit_mb
+        .filter(|&asked| (limits.min_memory_mb..least_memory_mb).contains(&asked))
+    {
+        return invalid(format!(
+            "memoryLimitMb {asked} is below the {} minimum of {least_memory_mb}: its runtime is \
+             started before the job and already holds memory",
+            language.name
+        ));
+    }
     let memory_mb = within_limits(
         "memoryLimitMb",
         options.memory_limit_mb,
-        limits.min_memory_mb,
+        least_memory_mb,
         settings.memory_mb,
         &language.name,
     )?;

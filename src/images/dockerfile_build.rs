@@ -86,19 +86,25 @@ fn build_error(plan: &ImagePlan, source: DockerError) -> ImageError {
     }
 }
 
-/// The build context: the Dockerfile and the runner, executable, as an in-memory tar.
+/// The build context: the Dockerfile, the runner, executable, and the pre-start loaders'
+/// sources under `loaders/` (for a language that compiles its loader ahead, in its
+/// `image_prepare`), as an in-memory tar.
 pub fn build_context(dockerfile: &[u8], runner: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut archive = tar::Builder::new(Vec::new());
-    for (name, mode, bytes) in [
-        (DOCKERFILE, 0o644, dockerfile),
-        (RUNNER_IN_CONTEXT, 0o755, runner),
-    ] {
+    let loaders = codeexec_protocol::PRESTART_LOADERS
+        .iter()
+        .map(|(_, file, source)| (format!("loaders/{file}"), 0o644, source.as_bytes()));
+    let files = [
+        (DOCKERFILE.to_string(), 0o644, dockerfile),
+        (RUNNER_IN_CONTEXT.to_string(), 0o755, runner),
+    ];
+    for (name, mode, bytes) in files.into_iter().chain(loaders) {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(mode);
         // A fixed time keeps the context identical for identical inputs.
         header.set_mtime(0);
-        archive.append_data(&mut header, name, bytes)?;
+        archive.append_data(&mut header, &name, bytes)?;
     }
     archive.into_inner()
 }
@@ -135,7 +141,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn context_holds_the_dockerfile_and_an_executable_runner() {
+    fn context_holds_the_dockerfile_an_executable_runner_and_the_loaders() {
         let context = build_context(b"FROM scratch\n", b"\x7fELF").unwrap();
         let mut archive = tar::Archive::new(context.as_slice());
         let entries: Vec<(String, u32, u64)> = archive
@@ -149,11 +155,17 @@ mod tests {
             })
             .collect();
         assert_eq!(
-            entries,
+            entries[..2],
             [
                 ("Dockerfile".to_string(), 0o644, 13),
                 ("codeexec-runner".to_string(), 0o755, 4)
             ]
         );
+        let java = codeexec_protocol::prestart_loader("java").unwrap();
+        assert!(entries[2..].contains(&(
+            "loaders/java.java".to_string(),
+            0o644,
+            java.len() as u64
+        )));
     }
 }

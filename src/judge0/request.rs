@@ -249,9 +249,11 @@ pub fn validate(
     }];
     files.extend(extra_files);
     let runs = number_of_runs.max(1) as u32;
+    let adapted = adapted_language(&language, &options, redirect);
+    let least_memory_mb = adapted.settings.least_memory_mb(context.limits);
     let job = JobSpec {
         id: Uuid::new_v4(),
-        language: adapted_language(&language, &options, redirect),
+        language: adapted,
         files,
         entry,
         stdin: stdin.clone().unwrap_or_default(),
@@ -260,7 +262,7 @@ pub fn validate(
         timeout_ms: limits::cpu_timeout_ms(cpu_time_limit, cpu_extra_time)
             .clamp(context.limits.min_timeout_ms, language.settings.timeout_ms),
         wall_timeout_ms: limits::seconds_as_ms(wall_time_limit).max(context.limits.min_timeout_ms),
-        memory_mb: limits::memory_mb(memory_limit).max(context.limits.min_memory_mb),
+        memory_mb: limits::memory_mb(memory_limit).max(least_memory_mb),
         save_metric: false,
     };
     let per_run_ms = job.result_deadline(context.limits).as_millis() as i64;

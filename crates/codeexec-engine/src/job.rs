@@ -182,6 +182,20 @@ mod tests {
     }
 
     #[test]
+    fn a_pre_started_jvm_is_handed_the_entry_class_and_the_compile_command() {
+        let java = spec("java", &["Main.java", "Helper.java"], "Main.java");
+        assert!(
+            java.language.settings.prestart,
+            "Java pre-starts by default"
+        );
+        let frame = frame(&java);
+        assert_eq!(frame.program_argv.unwrap(), ["Main", "a b", "c"]);
+        let compile = frame.compile.unwrap().argv;
+        assert_eq!(compile[0], "javac");
+        assert!(compile.ends_with(&["Main.java".to_string(), "Helper.java".to_string()]));
+    }
+
+    #[test]
     fn a_compile_stage_gets_its_cpu_limit_and_the_factor_times_it_as_wall_limit() {
         let limits = crate::test_support::repository_settings().limits;
         let java = spec("java", &["Main.java"], "Main.java");

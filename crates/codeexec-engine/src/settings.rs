@@ -208,8 +208,9 @@ pub struct LanguageSettings {
     /// Debian packages that make the base when building offline.
     pub debian_packages: Vec<String>,
     /// A shell command run once, as root and with no network, while the language's image is
-    /// built: work every job would otherwise redo (C++'s precompiled `bits/stdc++.h`). Empty:
-    /// none.
+    /// built: work every job would otherwise redo (C++'s precompiled `bits/stdc++.h`, Java's
+    /// compiled loader and class-data archive; the loaders' sources are in the image under
+    /// `codeexec_protocol::IMAGE_LOADERS_DIR`). Empty: none.
     #[serde(default)]
     pub image_prepare: String,
     /// File name given to `code` on `/api/v1/execute`.
@@ -229,7 +230,8 @@ pub struct LanguageSettings {
     pub run: Vec<String>,
     /// Whether each pool container starts the language's runtime (`prestart_command`) before its
     /// job arrives, so that a job pays for its own program and not the runtime's start-up. Only
-    /// for languages with no compile stage. Off by default.
+    /// for languages with no compile stage, or whose loader compiles in the runtime (Java's
+    /// compiles with the javac API, then runs the entry class in the same JVM). Off by default.
     #[serde(default)]
     pub prestart: bool,
     /// The waiting runtime's argv; `{loader}` stands for codeexec's loader for the language
@@ -237,6 +239,12 @@ pub struct LanguageSettings {
     /// file as the `run` command would, and `{loader_file}` for a file holding it.
     #[serde(default)]
     pub prestart_command: Vec<String>,
+    /// With `prestart`: the least memory limit a job may ask for, since the waiting runtime
+    /// already holds memory when the job arrives and a container's limit cannot be lowered
+    /// below what it holds (Java's warmed JVM holds about 35 MB, and compiles in the same
+    /// heap). 0: `limits.min_memory_mb` alone.
+    #[serde(default)]
+    pub prestart_min_memory_mb: u64,
     /// Argv whose output names the toolchain's version.
     pub version_command: Vec<String>,
     /// `KEY=value` pairs set in the container.
@@ -258,13 +266,25 @@ pub struct LanguageSettings {
 }
 
 impl LanguageSettings {
-    /// Where, in the run argv, the program's own argv begins (at the entry file) for a
-    /// pre-started runtime; `None` when the run command names no entry or builds a source list.
+    /// Where, in the run argv, the program's own argv begins (at the entry file, or at Java's
+    /// entry class) for a pre-started runtime; `None` when the run command names no entry or
+    /// builds a source list.
     pub fn program_argv_start(&self) -> Option<usize> {
         if self.run.iter().any(|part| part == "{sources}") {
             return None;
         }
-        self.run.iter().position(|part| part.contains("{entry}"))
+        self.run
+            .iter()
+            .position(|part| part.contains("{entry}") || part.contains("{entry_stem}"))
+    }
+
+    /// The least memory limit a job of this language may ask for.
+    pub fn least_memory_mb(&self, limits: &GlobalLimits) -> u64 {
+        if self.prestart {
+            limits.min_memory_mb.max(self.prestart_min_memory_mb)
+        } else {
+            limits.min_memory_mb
+        }
     }
 
     /// The runner's arguments that pre-start language `name`'s runtime, or `None` when it has
@@ -358,8 +378,12 @@ impl EngineSettings {
                 return fail("run must name a command");
             }
             if language.prestart {
-                if !language.compile.is_empty() {
-                    return fail("prestart is only for languages with no compile stage");
+                if !language.compile.is_empty()
+                    && !codeexec_protocol::prestart_loader_compiles(name)
+                {
+                    return fail(
+                        "prestart is only for languages with no compile stage, or whose loader compiles",
+                    );
                 }
                 if language.prestart_command.is_empty() {
                     return fail("prestart needs a prestart_command");
@@ -372,8 +396,13 @@ impl EngineSettings {
                     return fail("prestart_command names a loader, and codeexec has none for it");
                 }
                 if language.program_argv_start().is_none() {
-                    return fail("prestart needs a run command naming {entry} (and not {sources})");
+                    return fail(
+                        "prestart needs a run command naming {entry} or {entry_stem} (and not {sources})",
+                    );
                 }
+            }
+            if language.memory_mb < language.least_memory_mb(&self.limits) {
+                return fail("memory_mb is below prestart_min_memory_mb");
             }
             if language.memory_mb < self.limits.min_memory_mb {
                 return fail("memory_mb is below limits.min_memory_mb");
@@ -450,6 +479,43 @@ mod tests {
         assert_eq!(read("1").unwrap().docker_value().as_deref(), Some("1"));
         assert_eq!(read(r#""""#).unwrap().docker_value(), None);
         assert!(read(r#""0-""#).unwrap_err().contains("--cpuset-cpus"));
+    }
+
+    #[test]
+    fn only_a_loader_that_compiles_serves_a_language_with_a_compile_stage() {
+        let settings = repository_settings();
+        assert!(settings.languages["java"].prestart);
+        assert!(settings.check().is_ok());
+        let mut go = repository_settings();
+        let language = go.languages.get_mut("go").unwrap();
+        language.prestart = true;
+        language.prestart_command = vec!["go".into()];
+        let refused = go.check().unwrap_err().to_string();
+        assert!(
+            refused.contains("languages.go: prestart is only for"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_pre_started_language_takes_no_memory_limit_below_its_own_floor() {
+        let settings = repository_settings();
+        let java = &settings.languages["java"].clone();
+        assert_eq!(java.least_memory_mb(&settings.limits), 64);
+        let mut cold = java.clone();
+        cold.prestart = false;
+        assert_eq!(
+            cold.least_memory_mb(&settings.limits),
+            settings.limits.min_memory_mb
+        );
+        let mut too_high = repository_settings();
+        too_high
+            .languages
+            .get_mut("java")
+            .unwrap()
+            .prestart_min_memory_mb = 1024;
+        let refused = too_high.check().unwrap_err().to_string();
+        assert!(refused.contains("prestart_min_memory_mb"), "{refused}");
     }
 
     #[test]

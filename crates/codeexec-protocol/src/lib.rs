@@ -44,14 +44,43 @@ pub const CHANNEL_SOCKET: &str = "runner.sock";
 /// arrives: the arguments separated by NUL bytes, ending at end of file.
 pub const PRESTART_CONTROL_FD: i32 = 3;
 
+/// The file descriptor on which a pre-started runtime that compiles in-process (see
+/// [`prestart_loader_compiles`]) says `ready` and a newline once it has warmed up, then reports
+/// how its compile went: the compiler's exit code, a newline, the byte length of the compiler's
+/// diagnostics, a newline, then those bytes.
+pub const PRESTART_REPORT_FD: i32 = 4;
+
+/// Every language's loader, as (language, file name, source): what a pre-started runtime runs
+/// while it waits (see [`PRESTART_FLAG`]).
+pub const PRESTART_LOADERS: [(&str, &str, &str); 4] = [
+    ("python", "python.py", include_str!("../loaders/python.py")),
+    (
+        "javascript",
+        "javascript.js",
+        include_str!("../loaders/javascript.js"),
+    ),
+    ("ruby", "ruby.rb", include_str!("../loaders/ruby.rb")),
+    ("java", "java.java", include_str!("../loaders/java.java")),
+];
+
+/// Where every codeexec image holds the loaders' sources (`codeexec images build` copies them
+/// there, before the language's `image_prepare` runs): for a loader compiled ahead, as Java's.
+pub const IMAGE_LOADERS_DIR: &str = "/usr/local/lib/codeexec/loaders";
+
 /// The loader a pre-started runtime runs while it waits, by language name (see [`PRESTART_FLAG`]).
 pub fn prestart_loader(language: &str) -> Option<&'static str> {
-    match language {
-        "python" => Some(include_str!("../loaders/python.py")),
-        "javascript" => Some(include_str!("../loaders/javascript.js")),
-        "ruby" => Some(include_str!("../loaders/ruby.rb")),
-        _ => None,
-    }
+    PRESTART_LOADERS
+        .iter()
+        .find(|(name, _, _)| *name == language)
+        .map(|(_, _, source)| *source)
+}
+
+/// Whether `language`'s loader also serves the compile stage, in the runtime it runs in (Java's
+/// compiles with the javac API in its JVM). Such a loader first reads the compile command's argv
+/// on [`PRESTART_CONTROL_FD`] (the count of arguments, then each argument, every one ending with
+/// a NUL byte), answers on [`PRESTART_REPORT_FD`], and only then reads its program's argv there.
+pub fn prestart_loader_compiles(language: &str) -> bool {
+    language == "java"
 }
 
 /// One job, as sent by the engine.

@@ -93,6 +93,20 @@ pub fn runner_memory_bytes() -> u64 {
     resident * page
 }
 
+/// The container's memory limit in bytes (cgroup v1's `memory.limit_in_bytes` or v2's
+/// `memory.max`); `None` outside a container or when there is none.
+pub fn memory_limit_bytes() -> Option<u64> {
+    if std::process::id() != 1 {
+        return None;
+    }
+    [
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/memory.max",
+    ]
+    .into_iter()
+    .find_map(|path| fs::read_to_string(path).ok()?.trim().parse().ok())
+}
+
 /// `oom_kill N` of cgroup v1's `memory.oom_control` or v2's `memory.events`.
 fn oom_kills() -> Option<u64> {
     [

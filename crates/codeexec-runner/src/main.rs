@@ -22,6 +22,7 @@
 mod capture;
 mod cgroup;
 mod channel;
+mod compile_in_runtime;
 mod gauges;
 mod group;
 mod guard;
@@ -169,10 +170,16 @@ fn parse_frame(input: &[u8]) -> Result<JobFrame, String> {
 }
 
 fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> ResultFrame {
-    // A pre-started runtime serves a run stage with no compile stage before it, and only a job
-    // that asks for it (a version probe does not).
+    // A pre-started runtime serves a run stage with no compile stage before it, or, when its
+    // loader compiles, a compile stage and its run stage (while the job keeps the memory limit
+    // the runtime was sized for); and only a job that asks for it (a version probe does not).
+    let serves = |runtime: &Prestarted| match (&frame.compile, runtime.compiles()) {
+        (None, false) => true,
+        (Some(_), true) => !runtime.memory_limit_lowered(),
+        _ => false,
+    };
     let runtime = match (runtime, &frame.program_argv) {
-        (Some(runtime), Some(argv)) if frame.compile.is_none() => Some((runtime, argv)),
+        (Some(runtime), Some(argv)) if serves(&runtime) => Some((runtime, argv)),
         (Some(runtime), _) => {
             runtime.discard();
             None
@@ -183,10 +190,14 @@ fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> Res
         return runner_error(error);
     }
     let limit = frame.output_limit_bytes;
-    let compile = frame
-        .compile
-        .as_ref()
-        .map(|command| stage::run_stage(command, sandbox, None, limit));
+    let (compile, runtime) = match (&frame.compile, runtime) {
+        (Some(command), Some((runtime, argv))) => {
+            let (report, runtime) = compile_in_runtime::compile(runtime, command, sandbox, limit);
+            (Some(report), runtime.map(|runtime| (runtime, argv)))
+        }
+        (Some(command), None) => (Some(stage::run_stage(command, sandbox, None, limit)), None),
+        (None, runtime) => (None, runtime),
+    };
     if compile
         .as_ref()
         .is_some_and(|report| report.status != StageStatus::Succeeded)

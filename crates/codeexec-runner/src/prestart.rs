@@ -8,15 +8,22 @@
 //! ([`codeexec_protocol::PRESTART_CONTROL_FD`]) and runs no user
 //! code. When the job arrives the runner writes the program's argv there and closes it; from then
 //! on the runtime is the run stage's leader. Each container still serves one job.
+//!
+//! A runtime whose loader also compiles (Java's: see
+//! [`codeexec_protocol::prestart_loader_compiles`]) first gets the compile command on that
+//! descriptor and answers on a second pipe, [`codeexec_protocol::PRESTART_REPORT_FD`]
+//! ([`Prestarted::compile`]); its program's argv follows once the compile has succeeded.
 
-use std::io::{self, PipeWriter, Write};
+use std::io::{self, BufRead, BufReader, PipeReader, PipeWriter, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Child;
+use std::time::{Duration, Instant};
 
+use crate::cgroup;
 use crate::guard::{self, Leader};
 use crate::identity;
-use crate::stage;
+use crate::stage::{self, RuntimePipes};
 use crate::watchdog;
 
 /// A runtime waiting for its program.
@@ -24,6 +31,19 @@ pub struct Prestarted {
     child: Child,
     leader: Leader,
     control: PipeWriter,
+    /// Where a loader that compiles reports how its compile went.
+    report: Option<BufReader<PipeReader>>,
+    /// The container's memory limit when the runtime started, which a JVM sizes its heap by.
+    memory_limit_at_start: Option<u64>,
+}
+
+/// What a loader that compiles reported.
+pub struct Compiled {
+    pub exit_code: i32,
+    /// What the compiler printed, at most the output limit of it.
+    pub diagnostics: Vec<u8>,
+    /// Whether it printed more than the limit.
+    pub truncated: bool,
 }
 
 impl Prestarted {
@@ -38,15 +58,120 @@ impl Prestarted {
         // the write end, so it sees end of file once the runner has written.
         let (control_read, control) =
             io::pipe().map_err(|error| format!("cannot make the control pipe: {error}"))?;
-        let fd = control_read.as_raw_fd();
+        let report = codeexec_protocol::prestart_loader_compiles(language)
+            .then(io::pipe)
+            .transpose()
+            .map_err(|error| format!("cannot make the report pipe: {error}"))?;
+        let pipes = RuntimePipes {
+            control: control_read.as_raw_fd(),
+            report: report.as_ref().map(|(_, write)| write.as_raw_fd()),
+        };
+        open_to_the_runtime(&pipes)?;
         let (child, leader) =
-            guard::spawn_leader(|| stage::spawn(program, args, dir, true, filter, Some(fd)))
+            guard::spawn_leader(|| stage::spawn(program, args, dir, true, filter, Some(pipes)))
                 .map_err(|error| format!("cannot start {program:?}: {error}"))?;
+        // Only the runtime may hold the report pipe's write end, so that its end is the
+        // runtime's.
+        let report = report.map(|(read, _write)| BufReader::new(read));
         Ok(Prestarted {
             child,
             leader,
             control,
+            report,
+            memory_limit_at_start: cgroup::memory_limit_bytes(),
         })
+    }
+
+    pub fn pid(&self) -> libc::pid_t {
+        self.child.id() as libc::pid_t
+    }
+
+    /// Whether the runtime's loader serves the compile stage too.
+    pub fn compiles(&self) -> bool {
+        self.report.is_some()
+    }
+
+    /// Whether the container's memory limit is now lower than when the runtime started (the job
+    /// asked for less): a JVM sized its heap by the limit it started under, and so would fill
+    /// the container rather than its heap, where a fresh `java` throws `OutOfMemoryError`.
+    pub fn memory_limit_lowered(&self) -> bool {
+        match (self.memory_limit_at_start, cgroup::memory_limit_bytes()) {
+            (Some(then), Some(now)) => now < then,
+            _ => false,
+        }
+    }
+
+    /// Waits, at most `timeout`, until a runtime that compiles has warmed up (it says `ready`):
+    /// the time it still takes is its start-up's, not the job's. Fails when it does not say so
+    /// in time, or ends first.
+    pub fn wait_until_warm(&mut self, timeout: Duration) -> io::Result<()> {
+        let report = self.report.as_mut().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::Unsupported, "the runtime does not compile")
+        })?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut poll = libc::pollfd {
+                fd: report.get_ref().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let millis = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+            // SAFETY: `poll` is one valid, writable pollfd that outlives the call.
+            match unsafe { libc::poll(&mut poll, 1, millis) } {
+                0 => return Err(io::ErrorKind::TimedOut.into()),
+                n if n > 0 => break,
+                _ => {
+                    let error = io::Error::last_os_error();
+                    if error.kind() != io::ErrorKind::Interrupted {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        let mut line = String::new();
+        report.by_ref().take(16).read_line(&mut line)?;
+        if line != "ready\n" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the loader said {line:?} instead of ready"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Hands the runtime the compile command's `argv` and waits for its report, keeping at most
+    /// `output_limit` bytes of the diagnostics. Fails when the runtime ends without a report
+    /// (killed at a limit, or gone).
+    pub fn compile(&mut self, argv: &[String], output_limit: usize) -> io::Result<Compiled> {
+        let report = self.report.as_mut().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::Unsupported, "the runtime does not compile")
+        })?;
+        let mut request = format!("{}\0", argv.len()).into_bytes();
+        for arg in argv {
+            request.extend_from_slice(arg.as_bytes());
+            request.push(0);
+        }
+        self.control.write_all(&request)?;
+        let exit_code = read_number(report)?;
+        let length: usize = read_number(report)?;
+        let mut diagnostics = Vec::new();
+        let kept = length.min(output_limit);
+        report.take(kept as u64).read_to_end(&mut diagnostics)?;
+        if diagnostics.len() < kept {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(Compiled {
+            exit_code,
+            diagnostics,
+            truncated: length > output_limit,
+        })
+    }
+
+    /// The runtime's process, to be reaped by the caller: it ended, or is to end, before its
+    /// program ran.
+    pub fn into_child(self) -> (Child, Leader) {
+        (self.child, self.leader)
     }
 
     /// CPU time the runtime has used so far: its start-up, which the job is not billed for.
@@ -92,6 +217,33 @@ impl Prestarted {
         }
         let _ = self.child.wait();
     }
+}
+
+/// Lets the runtime, running under another uid than the runner, open its ends of the pipes
+/// again through `/proc/self/fd`: Java reads a descriptor other than 0-2 only so. Only the
+/// runtime holds them, and the runner's own `/proc/1/fd` is closed to other uids (it is not
+/// dumpable), so nobody gains a pipe they did not have.
+fn open_to_the_runtime(pipes: &RuntimePipes) -> Result<(), String> {
+    for fd in std::iter::once(pipes.control).chain(pipes.report) {
+        // SAFETY: fchmod has no memory-safety preconditions; `fd` is a pipe the runner holds.
+        if unsafe { libc::fchmod(fd, 0o666) } != 0 {
+            let error = io::Error::last_os_error();
+            return Err(format!("cannot open the runtime's pipes to it: {error}"));
+        }
+    }
+    Ok(())
+}
+
+/// One number on a line of its own, from a loader's report.
+fn read_number<T: std::str::FromStr>(report: &mut impl BufRead) -> io::Result<T> {
+    let mut line = String::new();
+    report.by_ref().take(32).read_line(&mut line)?;
+    line.trim_end_matches('\n').parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the loader's report is malformed: {line:?}"),
+        )
+    })
 }
 
 /// Bytes of `{cmdline_room}`: room for the plain command line a loader writes over its own.

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use std::os::fd::RawFd;
 
-use codeexec_protocol::{StageCommand, StageReport, StageStatus, PRESTART_CONTROL_FD};
+use codeexec_protocol::{
+    StageCommand, StageReport, StageStatus, PRESTART_CONTROL_FD, PRESTART_REPORT_FD,
+};
 
 use seccompiler::BpfProgram;
 
@@ -175,31 +177,31 @@ pub fn syscall_filter() -> &'static Result<BpfProgram, String> {
     FILTER.get_or_init(syscall_filter::program)
 }
 
-/// Spawns a stage's leader in a process group of its own. `control`, when given, becomes the
-/// program's [`PRESTART_CONTROL_FD`].
+/// The pipes a pre-started runtime inherits: `control` becomes its [`PRESTART_CONTROL_FD`] and
+/// `report`, when given, its [`PRESTART_REPORT_FD`].
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimePipes {
+    pub control: RawFd,
+    pub report: Option<RawFd>,
+}
+
+/// Spawns a stage's leader in a process group of its own, with `pipes` in place when given.
 pub fn spawn(
     program: &str,
     args: &[String],
     dir: &Path,
     with_stdin: bool,
     filter: &'static BpfProgram,
-    control: Option<RawFd>,
+    pipes: Option<RuntimePipes>,
 ) -> std::io::Result<Child> {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(program);
-    // SAFETY: the closure only calls dup2, fcntl, open, write, close, prctl and seccomp, which are
+    // SAFETY: the closure only calls fcntl, dup2, open, write, close, prctl and seccomp, which are
     // async-signal-safe, and allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            let placed = match control {
-                // Already in place: only its close-on-exec flag must go.
-                Some(PRESTART_CONTROL_FD) => libc::fcntl(PRESTART_CONTROL_FD, libc::F_SETFD, 0),
-                // dup2 clears close-on-exec on the new descriptor, and only there.
-                Some(fd) => libc::dup2(fd, PRESTART_CONTROL_FD),
-                None => 0,
-            };
-            if placed < 0 {
-                return Err(std::io::Error::last_os_error());
+            if let Some(pipes) = pipes {
+                place_pipes(pipes)?;
             }
             guard::offer_to_the_oom_killer()?;
             syscall_filter::apply(filter)
@@ -225,6 +227,37 @@ pub fn spawn(
         .spawn()
 }
 
+/// Puts `pipes` at their descriptors in a child about to exec. Each is first copied above them
+/// (close-on-exec), since one may sit where the other goes; dup2 then clears close-on-exec on
+/// the descriptors placed, and only there.
+fn place_pipes(pipes: RuntimePipes) -> std::io::Result<()> {
+    const ABOVE_PLACES: RawFd = 10;
+    let check = |result: libc::c_int| {
+        if result < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(result)
+        }
+    };
+    // SAFETY: fcntl and dup2 have no memory-safety preconditions.
+    unsafe {
+        let control = check(libc::fcntl(
+            pipes.control,
+            libc::F_DUPFD_CLOEXEC,
+            ABOVE_PLACES,
+        ))?;
+        let report = match pipes.report {
+            Some(fd) => Some(check(libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, ABOVE_PLACES))?),
+            None => None,
+        };
+        check(libc::dup2(control, PRESTART_CONTROL_FD))?;
+        if let Some(report) = report {
+            check(libc::dup2(report, PRESTART_REPORT_FD))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes from a thread so that a program that prints before reading cannot deadlock the runner.
 /// Errors (EPIPE from a program that never reads) are ignored, and the thread is never joined: a
 /// leftover process may hold the pipe open without reading.
@@ -234,7 +267,7 @@ fn feed_stdin(mut pipe: ChildStdin, bytes: Vec<u8>) {
     });
 }
 
-fn start_captures(
+pub fn start_captures(
     child: &mut Child,
     group: &Arc<ProcessGroup>,
     cap: usize,
@@ -255,7 +288,7 @@ fn start_captures(
     ]
 }
 
-fn report(
+pub fn report(
     group: &ProcessGroup,
     reaped: Reaped,
     usage: StageUsage,

@@ -50,9 +50,15 @@ pub struct Outcome {
 /// Runs the runner on the sandbox directory `dir` with `input` on stdin; panics if it has not
 /// exited within [`RUNNER_DEADLINE`].
 pub fn run_raw(dir: &Path, input: Vec<u8>) -> Outcome {
+    run_raw_with(dir, &[], input)
+}
+
+/// [`run_raw`] with more arguments for the runner after the sandbox's.
+pub fn run_raw_with(dir: &Path, args: &[&str], input: Vec<u8>) -> Outcome {
     let mut runner = Command::new(env!("CARGO_BIN_EXE_codeexec-runner"))
         .arg("--sandbox")
         .arg(dir)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,0 +1,105 @@
+//! The compile stage served by a pre-started runtime whose loader compiles (Java's), driven with
+//! a stand-in for the JVM: a shell script that speaks the loader's side of the pipes (`ready` on
+//! fd 4, the compile request on fd 3, the report on fd 4, then the program's argv on fd 3).
+
+mod common;
+
+use codeexec_protocol::{JobFrame, ResultFrame, StageStatus};
+use common::{parse_result, run_raw_with, sh, stage, Sandbox};
+
+/// Runs `frame` on a runner that pre-starts "java" as `sh -c LOADER`.
+fn run_with_loader(loader: &str, frame: &JobFrame) -> ResultFrame {
+    let sandbox = Sandbox::new();
+    let args = ["--prestart", "java", "sh", "-c", loader];
+    let outcome = run_raw_with(sandbox.path(), &args, serde_json::to_vec(frame).unwrap());
+    assert_eq!(outcome.exit_code, Some(0));
+    parse_result(&outcome.stdout)
+}
+
+/// A job whose compile stage, run afresh, would print `compiled afresh`, and whose program
+/// argv is `prog a`.
+fn compiled_job() -> JobFrame {
+    let mut frame = sh("echo ran afresh");
+    frame.compile = Some(stage(&["sh", "-c", "echo compiled afresh >&2"]));
+    frame.program_argv = Some(vec!["prog".into(), "a".into()]);
+    frame
+}
+
+/// Reads the compile request: the runner writes it at once, in fewer bytes than a pipe writes
+/// atomically, so one read takes all of it.
+const READ_REQUEST: &str = "dd bs=65536 count=1 <&3 >/dev/null 2>&1";
+
+#[test]
+fn a_successful_compile_in_the_runtime_hands_it_the_program() {
+    let loader = format!(
+        "printf 'ready\\n' >&4; {READ_REQUEST}; printf '0\\n5\\nnote\\n' >&4; \
+         printf 'argv: '; cat <&3 | tr '\\0' ' '; echo"
+    );
+    let result = run_with_loader(&loader, &compiled_job());
+    let compile = result.compile.unwrap();
+    assert_eq!(compile.status, StageStatus::Succeeded, "{compile:?}");
+    assert_eq!(compile.stderr, "note\n");
+    assert_eq!(compile.exit_code, Some(0));
+    let run = result.run.unwrap();
+    assert_eq!(run.stdout, "argv: prog a\n", "{run:?}");
+}
+
+#[test]
+fn a_failed_compile_in_the_runtime_is_reported_and_nothing_runs() {
+    let loader = format!(
+        "printf 'ready\\n' >&4; {READ_REQUEST}; printf '1\\n14\\nMain.java:1: x' >&4; \
+         cat <&3 >/dev/null; echo ran"
+    );
+    let result = run_with_loader(&loader, &compiled_job());
+    let compile = result.compile.unwrap();
+    assert_eq!(compile.status, StageStatus::Failed);
+    assert_eq!(compile.exit_code, Some(1));
+    assert_eq!(compile.stderr, "Main.java:1: x");
+    assert_eq!(result.run, None);
+}
+
+#[test]
+fn diagnostics_past_the_output_limit_are_cut_there() {
+    let loader = format!("printf 'ready\\n' >&4; {READ_REQUEST}; printf '1\\n8\\n12345678' >&4");
+    let mut frame = compiled_job();
+    frame.output_limit_bytes = 4;
+    let result = run_with_loader(&loader, &frame);
+    let compile = result.compile.unwrap();
+    assert_eq!(compile.status, StageStatus::OutputLimitExceeded);
+    assert_eq!(compile.stderr, "1234");
+    assert!(compile.stderr_truncated);
+    assert_eq!(result.run, None);
+}
+
+#[test]
+fn a_compile_past_its_time_limit_is_stopped_and_reported_so() {
+    let loader = "printf 'ready\\n' >&4; echo 'still compiling' >&2; exec sleep 60";
+    let mut frame = compiled_job();
+    frame.compile.as_mut().unwrap().wall_time_limit_ms = 300;
+    let result = run_with_loader(loader, &frame);
+    let compile = result.compile.unwrap();
+    assert_eq!(compile.status, StageStatus::TimedOut, "{compile:?}");
+    assert_eq!(compile.stderr, "still compiling\n");
+    assert_eq!(result.run, None);
+}
+
+#[test]
+fn a_runtime_that_never_warms_up_leaves_the_job_to_a_fresh_compile() {
+    let mut frame = compiled_job();
+    // Half of it waiting for the runtime, the other half for compiling afresh.
+    frame.compile.as_mut().unwrap().wall_time_limit_ms = 2000;
+    let result = run_with_loader("exec sleep 60", &frame);
+    let compile = result.compile.unwrap();
+    assert_eq!(compile.status, StageStatus::Succeeded, "{compile:?}");
+    assert_eq!(compile.stderr, "compiled afresh\n");
+    assert_eq!(result.run.unwrap().stdout, "ran afresh\n");
+}
+
+#[test]
+fn a_runtime_that_compiles_serves_no_job_without_a_compile_stage() {
+    let mut frame = compiled_job();
+    frame.compile = None;
+    let result = run_with_loader("printf 'ready\\n' >&4; cat <&3; echo loader ran", &frame);
+    assert_eq!(result.compile, None);
+    assert_eq!(result.run.unwrap().stdout, "ran afresh\n");
+}
