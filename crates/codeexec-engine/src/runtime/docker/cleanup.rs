@@ -3,23 +3,24 @@
 //! after a Docker engine outage, and on a timer the strays: stopped ones whose removal failed.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use chrono::{DateTime, Utc};
 
-use super::channel;
+use super::channel::{self, ChannelDirs};
 use super::container;
 use super::{LABEL_CHANNEL, LABEL_INSTANCE, LABEL_MANAGED};
 
-/// Force-removes every container labelled as this instance's, and the channel directories under
-/// `channel_root` their labels name; returns how many containers there were.
+/// Force-removes every container labelled as this instance's, and the channel directories their
+/// labels name and every orphan one (see [`ChannelDirs::sweep_orphans`]); returns how many
+/// containers there were.
 pub async fn remove_instance_containers(
     docker: &Docker,
     instance: &str,
-    channel_root: Option<&Path>,
+    channel: Option<&ChannelDirs>,
 ) -> Result<usize, bollard::errors::Error> {
     let containers = list(docker, instance, None).await?;
     futures_util::future::join_all(
@@ -28,16 +29,13 @@ pub async fn remove_instance_containers(
             .map(|(id, _)| container::remove(docker, id)),
     )
     .await;
-    if let Some(root) = channel_root {
-        for name in containers
-            .iter()
-            .filter_map(|(_, channel)| channel.as_deref())
-        {
-            // A label names one directory right under the root, nothing else.
-            if !name.is_empty() && name.chars().all(|c| c.is_ascii_hexdigit()) {
-                channel::remove_dir(&root.join(name));
+    if let Some(channel) = channel {
+        for name in containers.iter().filter_map(|(_, name)| name.as_deref()) {
+            if channel::is_channel_dir_name(name) {
+                channel::remove_dir(&channel.root().join(name));
             }
         }
+        channel.sweep_orphans(docker).await?;
     }
     Ok(containers.len())
 }
@@ -55,8 +53,14 @@ pub async fn remove_stopped_instance_containers(
 /// Every `interval`, removes this instance's containers that stopped at least `interval` ago: a
 /// job's container stops when its runner exits and the job removes it right after, so one still
 /// there a whole interval later is a stray whose removal failed (an engine hiccup). Pool
-/// containers and containers serving a job run, and are never touched.
-pub async fn sweep_strays_forever(docker: Docker, instance: String, interval: Duration) {
+/// containers and containers serving a job run, and are never touched. Orphan channel
+/// directories go too.
+pub async fn sweep_strays_forever(
+    docker: Docker,
+    instance: String,
+    interval: Duration,
+    channel: Option<Arc<ChannelDirs>>,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
@@ -66,6 +70,13 @@ pub async fn sweep_strays_forever(docker: Docker, instance: String, interval: Du
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "removed stray containers of this instance"),
             Err(error) => tracing::debug!(%error, "could not sweep stray containers"),
+        }
+        if let Some(channel) = &channel {
+            match channel.sweep_orphans(&docker).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed orphan channel directories"),
+                Err(error) => tracing::debug!(%error, "could not sweep channel directories"),
+            }
         }
     }
 }

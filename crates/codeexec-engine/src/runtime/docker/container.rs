@@ -101,7 +101,7 @@ impl DockerContainer {
     /// container is removed), then connects to its runner over the channel in `channel`'s
     /// directory (waiting at most its duration for the runner to listen) or, without a channel,
     /// attaches to it: before starting, or the runner's first output could be lost. A container
-    /// that fails half-way is removed, with its channel directory.
+    /// that fails half-way is removed.
     pub async fn start(
         docker: &Docker,
         spec: &ContainerCreateBody,
@@ -109,16 +109,12 @@ impl DockerContainer {
         program_uid: UidLease,
         channel: Option<(ChannelDir, Duration)>,
     ) -> Result<DockerContainer, String> {
-        let created = docker.create_container(None, spec.clone()).await;
-        let id = match created {
-            Ok(created) => created.id,
-            Err(error) => {
-                if let Some((dir, _)) = channel {
-                    dir.remove();
-                }
-                return Err(error.to_string());
-            }
-        };
+        // The channel's directory goes when `channel` is dropped, however this ends.
+        let id = docker
+            .create_container(None, spec.clone())
+            .await
+            .map_err(|error| error.to_string())?
+            .id;
         let linked = match channel {
             Some((dir, limit)) => Self::start_and_connect(docker, &id, dir, limit).await,
             None => Self::attach_and_start(docker, &id)
@@ -147,13 +143,11 @@ impl DockerContainer {
         dir: ChannelDir,
         limit: Duration,
     ) -> Result<Link, String> {
-        match docker.start_container(id, None).await {
-            Ok(()) => dir.connect(limit).await.map(Link::Channel),
-            Err(error) => {
-                dir.remove();
-                Err(error.to_string())
-            }
-        }
+        docker
+            .start_container(id, None)
+            .await
+            .map_err(|error| error.to_string())?;
+        dir.connect(limit).await.map(Link::Channel)
     }
 
     async fn attach_and_start(docker: &Docker, id: &str) -> Result<Link, bollard::errors::Error> {

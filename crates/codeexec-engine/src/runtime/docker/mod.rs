@@ -137,11 +137,8 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn remove_all(&self) -> Result<usize, String> {
-        let channel_root = self
-            .channel
-            .as_ref()
-            .map(|_| self.settings.channel_dir.as_path());
-        cleanup::remove_instance_containers(&self.docker, &self.settings.instance, channel_root)
+        let channel = self.channel.as_deref();
+        cleanup::remove_instance_containers(&self.docker, &self.settings.instance, channel)
             .await
             .map_err(|error| error.to_string())
     }
@@ -173,6 +170,7 @@ impl ContainerRuntime for DockerRuntime {
             self.docker.clone(),
             self.settings.instance.clone(),
             Duration::from_secs(self.settings.stray_sweep_secs),
+            self.channel.clone(),
         ));
     }
 }
