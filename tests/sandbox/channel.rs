@@ -117,7 +117,11 @@ fn a_channel_directory_is_gone_once_the_runner_is_connected() {
     let restarted = Service::start_instance(&instance, &PYTHON_ONLY);
     restarted.wait_until_ready();
     let current = channel_dirs(&instance);
-    assert_eq!(current.len(), 2, "only the new pool's containers: {current:?}");
+    assert_eq!(
+        current.len(),
+        2,
+        "only the new pool's containers: {current:?}"
+    );
     restarted.terminate();
     assert!(instance_containers(&instance).is_empty());
 }
