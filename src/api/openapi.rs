@@ -123,7 +123,9 @@ fn narrowed(language: &Language, limits: &GlobalLimits, files: bool) -> Value {
         },
         "memoryLimitMb": {
             "type": ["integer", "null"],
-            "minimum": limits.min_memory_mb,
+            // Above the global floor for a language whose runtime waits, pre-started, holding
+            // memory of its own (Java's JVM).
+            "minimum": settings.least_memory_mb(limits),
             "maximum": settings.memory_mb,
         },
         "args": {

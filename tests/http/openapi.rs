@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use actix_web::{test as actix_test, web, App, HttpRequest};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::common::InProcess;
 
@@ -109,6 +109,39 @@ fn the_description_states_statuses_headers_and_examples_of_execute() {
         let expected = ["cpp", "go", "java", "javascript", "python", "ruby"];
         assert_eq!(titles, expected.into_iter().collect(), "{path}");
     }
+}
+
+/// Java's JVM waits pre-started, holding memory of its own, so a Java request may not ask for less
+/// than its `prestart_min_memory_mb` (64): the description says so, as it says every other
+/// language's floor, and a request below it is refused with that reason.
+#[test]
+fn the_description_states_each_languages_own_memory_floor() {
+    let service = InProcess::start_ready("openapi-memory", &[]);
+    let document = description(&service);
+    for path in ["/api/v1/execute", "/api/v2/execute"] {
+        let body = &document["paths"][path]["post"]["requestBody"]["content"]["application/json"];
+        let floor = |language: &str| {
+            let variant = body["schema"]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|variant| variant["title"] == language)
+                .unwrap_or_else(|| panic!("{path} has no {language} variant"));
+            variant["allOf"][1]["properties"]["memoryLimitMb"]["minimum"].clone()
+        };
+        assert_eq!(floor("java"), 64, "{path}");
+        assert_eq!(floor("python"), 32, "{path}");
+    }
+    let (status, body) = service.post(
+        "/api/v1/execute",
+        &json!({ "language": "java", "code": "class Main {}", "memoryLimitMb": 63 }),
+    );
+    assert_eq!(status, 400, "{body}");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("below the java minimum of 64"),
+        "{message}"
+    );
 }
 
 /// The routing table of the app the server builds, as `(pattern, registered methods)`: the
