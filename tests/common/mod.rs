@@ -20,5 +20,5 @@ pub mod wait;
 pub use docker::{block_on_docker, instance_containers};
 pub use held_job::HeldJob;
 pub use in_process::InProcess;
-pub use process::{test_instance, Service};
+pub use process::{run_on_each, test_instance, Service};
 pub use wait::{wait_for, wait_until};

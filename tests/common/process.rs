@@ -281,3 +281,15 @@ fn target_tmp() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Runs `body` through `/api/v1/execute` on each named service, for tests that compare services
+/// (a pre-started runtime against a fresh one); each answer must be 200.
+pub fn run_on_each(
+    services: [(&'static str, &'static Service); 2],
+    body: &serde_json::Value,
+) -> Vec<(&'static str, serde_json::Value)> {
+    services
+        .into_iter()
+        .map(|(name, service)| (name, service.run_with(body.clone())))
+        .collect()
+}

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use crate::common::Service;
+use crate::common::{run_on_each, Service};
 use serde_json::{json, Value};
 
 /// Only Java is offered, so that the two services warm no other pool.
@@ -33,13 +33,6 @@ fn services() -> [(&'static str, &'static Service); 2] {
             COLD.get_or_init(|| Service::start_ready("java-cold", &java_only("false"))),
         ),
     ]
-}
-
-fn run_on_both(body: Value) -> Vec<(&'static str, Value)> {
-    services()
-        .into_iter()
-        .map(|(name, service)| (name, service.run_with(body.clone())))
-        .collect()
 }
 
 fn java(code: &str) -> Value {
@@ -74,7 +67,7 @@ public class Main {
 #[test]
 fn the_program_sees_what_plain_java_would_show_it() {
     let body = json!({ "language": "java", "code": JAVA_VIEW, "args": ["a", "b c", ""] });
-    let results = run_on_both(body);
+    let results = run_on_each(services(), &body);
     for (service, result) in &results {
         assert_eq!(result["runTimeStatus"], "succeeded", "{service}: {result}");
         let stdout = result["stdout"].as_str().unwrap();
@@ -96,7 +89,7 @@ fn the_program_sees_what_plain_java_would_show_it() {
 #[test]
 fn an_uncaught_exception_reads_and_exits_as_in_plain_java() {
     let code = "public class Main {\n  static void fail() {\n    try { throw new IllegalStateException(\"inner\"); }\n    catch (IllegalStateException e) { throw new RuntimeException(\"boom\", e); }\n  }\n  public static void main(String[] a) {\n    System.out.print(\"before\");\n    fail();\n  }\n}\n";
-    let results = run_on_both(java(code));
+    let results = run_on_each(services(), &java(code));
     for (service, result) in &results {
         assert_eq!(
             result["runTimeStatus"], "runtime_error",
@@ -113,7 +106,7 @@ fn an_uncaught_exception_reads_and_exits_as_in_plain_java() {
 
     // An exception in the class's static initialiser, before main runs.
     let code = "public class Main {\n  static int x = Integer.parseInt(\"no\");\n  public static void main(String[] a) {}\n}\n";
-    let results = run_on_both(java(code));
+    let results = run_on_each(services(), &java(code));
     for (service, result) in &results {
         assert_eq!(result["exitCode"], 1, "{service}: {result}");
         let stderr = result["stderr"].as_str().unwrap();
@@ -161,7 +154,7 @@ fn exit_codes_stdin_threads_and_other_files_behave_as_usual() {
         ),
     ];
     for (body, (status, exit_code, stdout)) in cases {
-        let results = run_on_both(body);
+        let results = run_on_each(services(), &body);
         for (service, result) in &results {
             assert_eq!(result["runTimeStatus"], status, "{service}: {result}");
             assert_eq!(result["exitCode"], exit_code, "{service}: {result}");
@@ -182,7 +175,7 @@ fn exit_codes_stdin_threads_and_other_files_behave_as_usual() {
 #[test]
 fn a_compile_error_reads_as_javacs_own() {
     let code = "public class Main {\n  public static void main(String[] a) {\n    int x = \"s\";\n    undefined();\n  }\n}\n";
-    let results = run_on_both(java(code));
+    let results = run_on_each(services(), &java(code));
     for (service, result) in &results {
         assert_eq!(
             result["runTimeStatus"], "compile_error",
@@ -203,7 +196,7 @@ fn a_compile_error_reads_as_javacs_own() {
     assert_eq!(results[0].1["errorMessage"], results[1].1["errorMessage"]);
     // A warning is printed as javac prints it, and the program still runs.
     let code = "import java.util.*;\npublic class Main { public static void main(String[] a) { List l = new ArrayList(); l.add(1); System.out.println(l); } }\n";
-    let results = run_on_both(java(code));
+    let results = run_on_each(services(), &java(code));
     for (service, result) in &results {
         assert_eq!(result["stdout"], "[1]\n", "{service}: {result}");
         assert_eq!(
@@ -218,7 +211,7 @@ fn a_compile_error_reads_as_javacs_own() {
 #[test]
 fn the_compile_stage_reports_its_own_time_and_the_run_its_own() {
     let code = "public class Main { public static void main(String[] a) throws Exception { long end = System.nanoTime() + 300_000_000L; while (System.nanoTime() < end) {} System.out.println(\"done\"); } }\n";
-    for (service, result) in run_on_both(java(code)) {
+    for (service, result) in run_on_each(services(), &java(code)) {
         assert_eq!(result["stdout"], "done\n", "{service}: {result}");
         let compile = result["compile"]["executionTime"].as_f64().unwrap();
         let run = result["executionTime"].as_f64().unwrap();
@@ -235,7 +228,7 @@ fn the_compile_stage_reports_its_own_time_and_the_run_its_own() {
 #[test]
 fn limits_end_the_program_as_in_plain_java() {
     let spin = json!({ "language": "java", "code": "public class Main { public static void main(String[] a) { long n = 0; while (true) { n++; } } }\n", "timeoutMs": 500, "wallTimeoutMs": 30000 });
-    for (service, result) in run_on_both(spin) {
+    for (service, result) in run_on_each(services(), &spin) {
         assert_eq!(
             result["runTimeStatus"], "time_limit_exceeded",
             "{service}: {result}"
@@ -246,7 +239,10 @@ fn limits_end_the_program_as_in_plain_java() {
     // Also with a lower memory limit than the JVM was started under: its heap is then the
     // limit's, as a fresh java's.
     let lower = json!({ "language": "java", "code": hog, "memoryLimitMb": 128 });
-    for (service, result) in run_on_both(java(hog)).into_iter().chain(run_on_both(lower)) {
+    for (service, result) in run_on_each(services(), &java(hog))
+        .into_iter()
+        .chain(run_on_each(services(), &lower))
+    {
         assert_eq!(
             result["runTimeStatus"], "runtime_error",
             "{service}: {result}"
@@ -281,7 +277,7 @@ fn a_memory_limit_below_the_waiting_jvms_gets_a_clear_answer() {
     let result = cold.run_with(json!({ "language": "java", "code": hello, "memoryLimitMb": 48 }));
     assert_eq!(result["stdout"], "small\n", "without pre-start: {result}");
     let body = json!({ "language": "java", "code": hello, "memoryLimitMb": 64 });
-    for (service, result) in run_on_both(body) {
+    for (service, result) in run_on_each(services(), &body) {
         assert_eq!(result["stdout"], "small\n", "{service}: {result}");
     }
 }
@@ -290,7 +286,7 @@ fn a_memory_limit_below_the_waiting_jvms_gets_a_clear_answer() {
 #[test]
 fn the_loader_leaves_no_file_behind() {
     let code = "import java.io.File;\nimport java.util.*;\npublic class Main { public static void main(String[] a) { List<String> seen = new ArrayList<>(); for (String dir : List.of(\"/tmp\", \"/sandbox\")) { for (String name : new File(dir).list()) { if (!name.startsWith(\"hsperfdata_\")) seen.add(dir + \"/\" + name); } } Collections.sort(seen); System.out.println(seen); } }\n";
-    for (service, result) in run_on_both(java(code)) {
+    for (service, result) in run_on_each(services(), &java(code)) {
         assert_eq!(
             result["stdout"], "[/sandbox/Main.class, /sandbox/Main.java]\n",
             "{service}: {result}"
@@ -309,7 +305,7 @@ fn the_compile_stage_stops_at_its_own_time_limit() {
         call = format!("f(x{depth} -> {{ {call} return 1; }});");
     }
     let code = format!("import java.util.function.*;\npublic class Main {{\n  static int f(Function<Integer, Integer> g) {{ return 0; }}\n  static int f(ToIntFunction<String> g) {{ return 1; }}\n  public static void main(String[] a) {{ {call} }}\n}}\n");
-    for (service, result) in run_on_both(java(&code)) {
+    for (service, result) in run_on_each(services(), &java(&code)) {
         assert_eq!(
             result["runTimeStatus"], "time_limit_exceeded",
             "{service}: {result}"

@@ -6,8 +6,8 @@
 
 use std::sync::OnceLock;
 
-use crate::common::Service;
-use serde_json::{json, Value};
+use crate::common::{run_on_each, Service};
+use serde_json::json;
 
 /// Only the pre-started languages are offered, so that the two services warm no other pool.
 fn prestarted_languages_only(prestart: &'static str) -> Vec<(&'static str, &'static str)> {
@@ -36,13 +36,6 @@ fn services() -> [(&'static str, &'static Service); 2] {
             COLD.get_or_init(|| Service::start_ready("cold", &prestarted_languages_only("false"))),
         ),
     ]
-}
-
-fn run_on_both(body: Value) -> Vec<(&'static str, Value)> {
-    services()
-        .into_iter()
-        .map(|(name, service)| (name, service.run_with(body.clone())))
-        .collect()
 }
 
 /// What a Python program can see of how it was started, printed as one line.
@@ -114,7 +107,7 @@ fn the_program_sees_what_a_plain_runtime_would_show_it() {
         ),
     ];
     for (body, expected_start) in cases {
-        for (service, result) in run_on_both(body) {
+        for (service, result) in run_on_each(services(), &body) {
             assert_eq!(result["runTimeStatus"], "succeeded", "{service}: {result}");
             let output = result["stdout"].as_str().unwrap();
             let lines: Vec<&str> = output.lines().collect();
@@ -144,7 +137,7 @@ fn an_uncaught_exception_reads_and_exits_as_in_a_plain_runtime() {
         ("ruby", ruby),
     ];
     for (language, code) in cases {
-        let results = run_on_both(json!({ "language": language, "code": code }));
+        let results = run_on_each(services(), &json!({ "language": language, "code": code }));
         for (service, result) in &results {
             assert_eq!(
                 result["runTimeStatus"], "runtime_error",
@@ -221,7 +214,7 @@ fn exit_codes_signals_stdin_and_imports_behave_as_usual() {
         ),
     ];
     for (body, (status, exit_code, signal, stdout)) in cases {
-        for (service, result) in run_on_both(body.clone()) {
+        for (service, result) in run_on_each(services(), &body) {
             assert_eq!(result["runTimeStatus"], status, "{service}: {result}");
             assert_eq!(result["exitCode"], exit_code, "{service}: {result}");
             assert_eq!(result["signal"], signal, "{service}: {result}");
@@ -252,7 +245,7 @@ fn the_smallest_memory_limit_still_runs_a_hello_world() {
     ];
     for (language, code) in cases {
         let body = json!({ "language": language, "code": code, "memoryLimitMb": 32 });
-        for (service, result) in run_on_both(body) {
+        for (service, result) in run_on_each(services(), &body) {
             assert_eq!(
                 result["runTimeStatus"], "succeeded",
                 "{language} {service}: {result}"

@@ -84,9 +84,7 @@ impl ChannelDirs {
             }
         }
     }
-}
 
-impl ChannelDirs {
     pub fn root(&self) -> &Path {
         &self.root
     }
