@@ -56,6 +56,7 @@ impl JobSpec {
             },
             output_limit_bytes: limits.output_limit_bytes,
             program_argv,
+            interactive: false,
         }
     }
 

@@ -25,6 +25,7 @@ pub async fn probe_version(
         },
         output_limit_bytes: 4096,
         program_argv: None,
+        interactive: false,
     };
     let deadline = Duration::from_millis(settings.compile_timeout_ms * 2);
     let report = container.run(&frame, settings.memory_mb, deadline).await;

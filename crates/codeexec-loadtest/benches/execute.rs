@@ -203,6 +203,7 @@ fn bare_exchange(c: &mut Criterion, service_instance: &str) {
         },
         output_limit_bytes: settings.limits.output_limit_bytes,
         program_argv: None,
+        interactive: false,
     };
     let mut group = c.benchmark_group("container_exchange");
     group.sampling_mode(SamplingMode::Flat).sample_size(20);

@@ -1,13 +1,16 @@
 //! The job protocol between the codeexec engine and `codeexec-runner`.
 //!
-//! The engine writes one [`JobFrame`] as JSON and half-closes; the runner answers with one
-//! [`ResultFrame`] as JSON, ending in a newline, and exits. The bytes travel over the direct
+//! The engine writes one [`JobFrame`] as JSON, ending in a newline, and half-closes; the runner
+//! answers with one [`ResultFrame`] as JSON, ending in a newline, and exits. An interactive job
+//! ([`JobFrame::interactive`]) keeps both directions open instead: see [`stream`]. The bytes travel over the direct
 //! channel (a Unix socket the runner listens on, see [`CHANNEL_FLAG`]) or, without it, over the
 //! container's stdin and stdout. Everything the runner needs
 //! (the argv of each stage, limits) travels in the frame, so an image is only a toolchain plus the
 //! runner.
 
 use serde::{Deserialize, Serialize};
+
+pub mod stream;
 
 /// Where the runner writes the job's files and runs every stage.
 pub const SANDBOX_DIR: &str = "/sandbox";
@@ -101,6 +104,11 @@ pub struct JobFrame {
     /// `run.argv` afresh.
     #[serde(default)]
     pub program_argv: Option<Vec<String>>,
+    /// An interactive job: the engine does not half-close after the frame but goes on sending
+    /// [`stream::StreamInput`]s, and the runner answers with [`stream::StreamEvent`]s as the
+    /// stages go, the last of them the result. Limits and caps are the same.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// A file of the job.
@@ -195,6 +203,7 @@ mod tests {
             },
             output_limit_bytes: 65536,
             program_argv: Some(vec!["main.py".into()]),
+            interactive: false,
         };
         let text = serde_json::to_string(&frame).unwrap();
         assert_eq!(serde_json::from_str::<JobFrame>(&text).unwrap(), frame);

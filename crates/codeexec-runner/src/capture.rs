@@ -27,17 +27,19 @@ pub struct Capture {
 
 impl Capture {
     /// Starts reading `pipe`; `on_overflow` is called once if more than `cap` bytes arrive, and
-    /// reading stops there.
+    /// reading stops there. `on_kept` sees every piece of what is kept as it is read (an
+    /// interactive job sends them on), and is dropped when reading stops.
     pub fn start(
         pipe: impl Read + Send + 'static,
         cap: usize,
         on_overflow: impl FnOnce() + Send + 'static,
+        on_kept: impl FnMut(&[u8]) + Send + 'static,
     ) -> Capture {
         let shared = Arc::new(Mutex::new(Captured::default()));
         let (done_tx, done) = mpsc::channel();
         let buffer = Arc::clone(&shared);
         let reader = move || {
-            read_capped(pipe, cap, &buffer, on_overflow);
+            read_capped(pipe, cap, &buffer, on_overflow, on_kept);
             let _ = done_tx.send(());
         };
         // If no thread can be had, the closure (and so the pipe) is dropped: the program sees a
@@ -60,6 +62,7 @@ fn read_capped(
     cap: usize,
     shared: &Mutex<Captured>,
     on_overflow: impl FnOnce(),
+    mut on_kept: impl FnMut(&[u8]),
 ) {
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
@@ -71,12 +74,18 @@ fn read_capped(
         };
         let mut captured = lock(shared);
         let room = cap.saturating_sub(captured.bytes.len());
-        captured.bytes.extend_from_slice(&chunk[..count.min(room)]);
-        if count > room {
-            captured.truncated = true;
-            drop(captured);
+        let kept = count.min(room);
+        captured.bytes.extend_from_slice(&chunk[..kept]);
+        let overflowed = count > room;
+        captured.truncated |= overflowed;
+        drop(captured);
+        if overflowed {
             on_overflow();
+            on_kept(&chunk[..kept]);
             return;
+        }
+        if kept > 0 {
+            on_kept(&chunk[..kept]);
         }
     }
 }
@@ -97,9 +106,14 @@ mod tests {
     fn capture(input: &'static [u8], cap: usize) -> (Captured, usize) {
         let overflows = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&overflows);
-        let capture = Capture::start(input, cap, move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
+        let capture = Capture::start(
+            input,
+            cap,
+            move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            },
+            |_| {},
+        );
         let captured = capture.finish(Instant::now() + Duration::from_secs(5));
         (captured, overflows.load(Ordering::SeqCst))
     }
@@ -133,7 +147,7 @@ mod tests {
                 Ok(1)
             }
         }
-        let capture = Capture::start(Endless, 1 << 20, || {});
+        let capture = Capture::start(Endless, 1 << 20, || {}, |_| {});
         let started = Instant::now();
         let captured = capture.finish(Instant::now() + Duration::from_millis(200));
         assert!(started.elapsed() < Duration::from_secs(5));

@@ -7,7 +7,7 @@
 //! a program (under a uid of its own) cannot even see the socket; and it only starts once the
 //! connection is taken.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::net::Shutdown;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -50,17 +50,26 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Reads until the engine half-closes its side.
-    pub fn read_all(&mut self) -> io::Result<Vec<u8>> {
-        let mut input = Vec::new();
-        self.stream.read_to_end(&mut input)?;
-        Ok(input)
+    /// A buffered reader of what the engine sends: the job frame, then an interactive job's
+    /// input.
+    pub fn reader(&self) -> io::Result<BufReader<UnixStream>> {
+        Ok(BufReader::new(self.stream.try_clone()?))
+    }
+
+    /// A writer of an interactive job's events.
+    pub fn writer(&self) -> io::Result<UnixStream> {
+        self.stream.try_clone()
     }
 
     /// Writes the answer and closes the connection.
     pub fn answer(mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)?;
         self.stream.flush()?;
+        self.close()
+    }
+
+    /// Closes the connection, both ways.
+    pub fn close(self) -> io::Result<()> {
         self.stream.shutdown(Shutdown::Both)
     }
 }
@@ -68,6 +77,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =
@@ -92,7 +102,9 @@ mod tests {
 
         engine.write_all(b"frame").unwrap();
         engine.shutdown(Shutdown::Write).unwrap();
-        assert_eq!(connection.read_all().unwrap(), b"frame");
+        let mut frame = Vec::new();
+        connection.reader().unwrap().read_to_end(&mut frame).unwrap();
+        assert_eq!(frame, b"frame");
         connection.answer(b"result\n").unwrap();
         let mut answer = String::new();
         engine.read_to_string(&mut answer).unwrap();

@@ -52,7 +52,7 @@ pub fn compile(
             "codeexec-runner: the pre-started runtime is not ready ({error}); compiling afresh"
         );
         runtime.discard();
-        return (stage::run_stage(command, dir, None, output_limit), None);
+        return (stage::run_stage(command, dir, None, output_limit, None), None);
     }
     let (mut gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
     let before = Counters::read(Some(&mut gauges));
@@ -139,7 +139,7 @@ fn ended(
     unsafe {
         libc::kill(-pid, libc::SIGKILL);
     }
-    let [stdout, stderr] = stage::start_captures(&mut child, group, output_limit);
+    let [stdout, stderr] = stage::start_captures(&mut child, group, output_limit, None);
     let mut reaped = reap(group, pid);
     reaped.cpu_ms = reaped.cpu_ms.saturating_sub(cpu_ms_before);
     let deadline = Instant::now() + READER_TURN;

@@ -53,6 +53,19 @@ impl ProcessGroup {
         self.signal();
     }
 
+    /// Sends `signal` to the group for its user (an interactive job's client), unless its leader
+    /// has already exited; the stage then ends as the signal makes it, not as a kill of the
+    /// runner's.
+    pub fn send(&self, signal: libc::c_int) {
+        let state = self.lock();
+        if !state.exited {
+            // SAFETY: as in `signal`: the lock is held and the leader not reaped.
+            unsafe {
+                libc::kill(-self.pgid, signal);
+            }
+        }
+    }
+
     pub fn pgid(&self) -> libc::pid_t {
         self.pgid
     }

@@ -3,6 +3,7 @@
 //! It reads one [`JobFrame`] as JSON, writes the job's files under the sandbox directory, runs the
 //! compile stage (if any) and then the run stage, and answers one [`ResultFrame`] as JSON: on the
 //! direct channel's connection (see [`channel`]) or, without one, from stdin to its own stdout.
+//! An interactive job's input and events travel the same way while it runs (see [`live`]).
 //! The user's programs never write to either: their streams are pipes that the runner reads and
 //! caps.
 //!
@@ -27,6 +28,7 @@ mod gauges;
 mod group;
 mod guard;
 mod identity;
+mod live;
 mod prestart;
 mod reap;
 mod sandbox;
@@ -35,16 +37,18 @@ mod syscall_filter;
 mod watchdog;
 
 use std::ffi::OsString;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use channel::{Connection, Listening};
+use codeexec_protocol::stream::StageName;
 use codeexec_protocol::{
     JobFrame, ResultFrame, StageStatus, CHANNEL_FLAG, PRESTART_FLAG, PROGRAM_USER_FLAG,
     RUNNER_USER_FLAG, SANDBOX_DIR,
 };
 use identity::Users;
+use live::Live;
 use prestart::Prestarted;
 
 fn main() -> ExitCode {
@@ -56,8 +60,7 @@ fn main() -> ExitCode {
     });
     guard::protect_runner();
     guard::start_orphan_reaper();
-    let mut reply = Reply::Stdout;
-    let (result, code) = match args.and_then(|args| {
+    let (result, code, reply) = match args.and_then(|args| {
         let listening = args.channel.as_deref().map(Listening::open).transpose()?;
         Ok((args, listening))
     }) {
@@ -69,28 +72,60 @@ fn main() -> ExitCode {
                     })
                     .ok()
             });
-            let input = match listening {
-                Some(listening) => listening.accept_one().and_then(|mut connection| {
-                    let input = connection
-                        .read_all()
-                        .map_err(|error| format!("cannot read the job frame: {error}"));
-                    reply = Reply::Channel(connection);
-                    input
-                }),
-                None => read_stdin(),
+            let (input, reply) = match listening {
+                Some(listening) => match listening.accept_one() {
+                    Ok(connection) => (connection.reader().map(boxed), Reply::Channel(connection)),
+                    Err(error) => (Err(io::Error::other(error)), Reply::Stdout),
+                },
+                None => (Ok(boxed(BufReader::new(io::stdin()))), Reply::Stdout),
             };
-            match input.and_then(|input| parse_frame(&input)) {
-                Ok(frame) => (run_job(&frame, &args.sandbox, runtime), 0),
-                Err(error) => (runner_error(error), 2),
+            let received = input
+                .map_err(|error| format!("cannot read the job frame: {error}"))
+                .and_then(|mut input| Ok((read_frame(&mut input)?, input)));
+            match received {
+                Ok((frame, input)) if frame.interactive => {
+                    return serve_live(&frame, &args.sandbox, runtime, input, reply);
+                }
+                Ok((frame, _)) => (run_job(&frame, &args.sandbox, runtime, None), 0, reply),
+                Err(error) => (runner_error(error), 2, reply),
             }
         }
-        Err(error) => (runner_error(error), 2),
+        Err(error) => (runner_error(error), 2, Reply::Stdout),
     };
     if let Err(error) = reply.send(&result) {
         eprintln!("codeexec-runner: cannot write the result: {error}");
         return ExitCode::FAILURE;
     }
     ExitCode::from(code)
+}
+
+/// Runs an interactive job: its events, the result last, go back on the link it came on while
+/// the rest of that link's input is read as it arrives.
+fn serve_live(
+    frame: &JobFrame,
+    sandbox: &Path,
+    runtime: Option<Prestarted>,
+    input: Box<dyn BufRead + Send>,
+    reply: Reply,
+) -> ExitCode {
+    let events = match reply.events() {
+        Ok(events) => events,
+        Err(error) => {
+            eprintln!("codeexec-runner: cannot answer an interactive job: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let live = Live::start(input, events);
+    let result = run_job(frame, sandbox, runtime, Some(&live));
+    live.finish(result);
+    if let Err(error) = reply.close() {
+        eprintln!("codeexec-runner: cannot close the link: {error}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn boxed(reader: impl BufRead + Send + 'static) -> Box<dyn BufRead + Send> {
+    Box::new(reader)
 }
 
 /// What the command line asks for.
@@ -157,19 +192,22 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
     })
 }
 
-fn read_stdin() -> Result<Vec<u8>, String> {
-    let mut input = Vec::new();
-    io::stdin()
-        .read_to_end(&mut input)
+/// Reads the job frame: up to its newline (an interactive job's input follows it), or to the
+/// end of the input.
+fn read_frame(input: &mut dyn BufRead) -> Result<JobFrame, String> {
+    let mut bytes = Vec::new();
+    input
+        .read_until(b'\n', &mut bytes)
         .map_err(|error| format!("cannot read the job frame: {error}"))?;
-    Ok(input)
+    serde_json::from_slice(&bytes).map_err(|error| format!("malformed job frame: {error}"))
 }
 
-fn parse_frame(input: &[u8]) -> Result<JobFrame, String> {
-    serde_json::from_slice(input).map_err(|error| format!("malformed job frame: {error}"))
-}
-
-fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> ResultFrame {
+fn run_job(
+    frame: &JobFrame,
+    sandbox: &Path,
+    runtime: Option<Prestarted>,
+    live: Option<&Live>,
+) -> ResultFrame {
     // A pre-started runtime serves a run stage with no compile stage before it, or, when its
     // loader compiles, a compile stage and its run stage (while the job keeps the memory limit
     // the runtime was sized for); and only a job that asks for it (a version probe does not).
@@ -190,12 +228,21 @@ fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> Res
         return runner_error(error);
     }
     let limit = frame.output_limit_bytes;
+    if let (Some(live), Some(_)) = (live, &frame.compile) {
+        live.stage(StageName::Compile);
+    }
     let (compile, runtime) = match (&frame.compile, runtime) {
         (Some(command), Some((runtime, argv))) => {
             let (report, runtime) = compile_in_runtime::compile(runtime, command, sandbox, limit);
+            if let Some(live) = live {
+                live.replay(&report);
+            }
             (Some(report), runtime.map(|runtime| (runtime, argv)))
         }
-        (Some(command), None) => (Some(stage::run_stage(command, sandbox, None, limit)), None),
+        (Some(command), None) => {
+            let report = stage::run_stage(command, sandbox, None, limit, live);
+            (Some(report), None)
+        }
         (None, runtime) => (None, runtime),
     };
     if compile
@@ -208,12 +255,15 @@ fn run_job(frame: &JobFrame, sandbox: &Path, runtime: Option<Prestarted>) -> Res
             runner_error: None,
         };
     }
+    if let Some(live) = live {
+        live.stage(StageName::Run);
+    }
     let stdin = frame.stdin.as_bytes();
     let run = match runtime {
         Some((runtime, argv)) => {
-            stage::run_prestarted(runtime, &frame.run, argv, sandbox, stdin, limit)
+            stage::run_prestarted(runtime, &frame.run, argv, sandbox, stdin, limit, live)
         }
-        None => stage::run_stage(&frame.run, sandbox, Some(stdin), limit),
+        None => stage::run_stage(&frame.run, sandbox, Some(stdin), limit, live),
     };
     ResultFrame {
         compile,
@@ -248,6 +298,22 @@ impl Reply {
                 stdout.flush()
             }
             Reply::Channel(connection) => connection.answer(&bytes),
+        }
+    }
+
+    /// Where an interactive job's events go.
+    fn events(&self) -> io::Result<Box<dyn Write + Send>> {
+        Ok(match self {
+            Reply::Stdout => Box::new(io::stdout()),
+            Reply::Channel(connection) => Box::new(connection.writer()?),
+        })
+    }
+
+    /// Ends an interactive job's link once its result is sent.
+    fn close(self) -> io::Result<()> {
+        match self {
+            Reply::Stdout => io::stdout().flush(),
+            Reply::Channel(connection) => connection.close(),
         }
     }
 }

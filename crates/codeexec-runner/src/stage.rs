@@ -4,12 +4,14 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use std::os::fd::RawFd;
 
+use codeexec_protocol::stream::OutputStream;
 use codeexec_protocol::{
     StageCommand, StageReport, StageStatus, PRESTART_CONTROL_FD, PRESTART_REPORT_FD,
 };
@@ -22,6 +24,7 @@ use crate::gauges::Gauges;
 use crate::group::{KillReason, ProcessGroup};
 use crate::guard::{self, Leader};
 use crate::identity;
+use crate::live::Live;
 use crate::prestart::Prestarted;
 use crate::reap::{reap, Reaped};
 use crate::syscall_filter;
@@ -35,12 +38,14 @@ const READER_GRACE: Duration = Duration::from_millis(200);
 /// the stream is certain and only the reader's turn on a busy (or throttled) CPU is awaited.
 const READER_TURN: Duration = Duration::from_secs(10);
 
-/// Runs `command` in `dir`. `stdin` is fed to the program; `None` gives it /dev/null.
+/// Runs `command` in `dir`. `stdin` is fed to the program; `None` gives it /dev/null. An
+/// interactive job's stage also goes `live`.
 pub fn run_stage(
     command: &StageCommand,
     dir: &Path,
     stdin: Option<&[u8]>,
     output_limit: usize,
+    live: Option<&Live>,
 ) -> StageReport {
     let Some((program, args)) = command.argv.split_first() else {
         return failed_to_start("the stage has an empty argv".to_string());
@@ -66,7 +71,7 @@ pub fn run_stage(
         gauges,
         runner_memory,
     };
-    supervise(stage, command, stdin, output_limit)
+    supervise(stage, command, stdin, output_limit, live)
 }
 
 /// Runs the job's program in `runtime`, started before the job arrived: it is handed
@@ -80,6 +85,7 @@ pub fn run_prestarted(
     dir: &Path,
     stdin: &[u8],
     output_limit: usize,
+    live: Option<&Live>,
 ) -> StageReport {
     let (mut gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
     let before = Counters::read(Some(&mut gauges));
@@ -96,13 +102,13 @@ pub fn run_prestarted(
                 gauges,
                 runner_memory,
             };
-            supervise(stage, command, Some(stdin), output_limit)
+            supervise(stage, command, Some(stdin), output_limit, live)
         }
         Err(error) => {
             eprintln!(
                 "codeexec-runner: the pre-started runtime is gone ({error}); starting afresh"
             );
-            run_stage(command, dir, Some(stdin), output_limit)
+            run_stage(command, dir, Some(stdin), output_limit, live)
         }
     }
 }
@@ -124,21 +130,28 @@ struct Started {
     runner_memory: u64,
 }
 
-/// Feeds the stage, captures its output, enforces its limits, reaps it and reports.
+/// Feeds the stage, captures its output, enforces its limits, reaps it and reports. Live, its
+/// output is also sent as it comes, its stdin also takes what the client types, and it takes
+/// the client's signals.
 fn supervise(
     mut stage: Started,
     command: &StageCommand,
     stdin: Option<&[u8]>,
     output_limit: usize,
+    live: Option<&Live>,
 ) -> StageReport {
     // A pid always fits in pid_t; the fallback is never taken.
     let pid = libc::pid_t::try_from(stage.child.id()).unwrap_or(libc::pid_t::MAX);
     let group = Arc::new(ProcessGroup::new(pid));
 
     if let (Some(pipe), Some(bytes)) = (stage.child.stdin.take(), stdin) {
-        feed_stdin(pipe, bytes.to_vec());
+        let typed = live.and_then(Live::take_stdin);
+        feed_stdin(pipe, bytes.to_vec(), typed);
     }
-    let [stdout, stderr] = start_captures(&mut stage.child, &group, output_limit);
+    if let Some(live) = live {
+        live.signals_to(&group);
+    }
+    let [stdout, stderr] = start_captures(&mut stage.child, &group, output_limit, live);
     let limits = watchdog::Limits {
         cpu: command.cpu_time_limit_ms.map(Duration::from_millis),
         wall: Duration::from_millis(command.wall_time_limit_ms),
@@ -258,33 +271,52 @@ fn place_pipes(pipes: RuntimePipes) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes from a thread so that a program that prints before reading cannot deadlock the runner.
-/// Errors (EPIPE from a program that never reads) are ignored, and the thread is never joined: a
+/// Writes `bytes`, then what the client of an interactive job types until its stdin ends, from
+/// a thread so that a program that prints before reading cannot deadlock the runner. Errors
+/// (EPIPE from a program that never reads) end the feeding, and the thread is never joined: a
 /// leftover process may hold the pipe open without reading.
-fn feed_stdin(mut pipe: ChildStdin, bytes: Vec<u8>) {
+fn feed_stdin(mut pipe: ChildStdin, bytes: Vec<u8>, typed: Option<Receiver<Vec<u8>>>) {
     let _ = thread::Builder::new().name("stdin".into()).spawn(move || {
-        let _ = pipe.write_all(&bytes);
+        if pipe.write_all(&bytes).is_err() {
+            return;
+        }
+        for bytes in typed.into_iter().flatten() {
+            if pipe.write_all(&bytes).is_err() {
+                return;
+            }
+        }
     });
 }
 
+/// Starts reading the stage's stdout and stderr, each capped at `cap` bytes (past it the group
+/// is killed); live, each piece kept is also sent on.
 pub fn start_captures(
     child: &mut Child,
     group: &Arc<ProcessGroup>,
     cap: usize,
+    live: Option<&Live>,
 ) -> [Option<Capture>; 2] {
     let on_overflow = |group: &Arc<ProcessGroup>| {
         let group = Arc::clone(group);
         move || group.kill(KillReason::Output)
     };
+    let on_kept = |stream| {
+        let mut sink = live.map(|live| live.output(stream));
+        move |bytes: &[u8]| {
+            if let Some(sink) = &mut sink {
+                sink.write(bytes);
+            }
+        }
+    };
     [
-        child
-            .stdout
-            .take()
-            .map(|pipe| Capture::start(pipe, cap, on_overflow(group))),
-        child
-            .stderr
-            .take()
-            .map(|pipe| Capture::start(pipe, cap, on_overflow(group))),
+        child.stdout.take().map(|pipe| {
+            let on_kept = on_kept(OutputStream::Stdout);
+            Capture::start(pipe, cap, on_overflow(group), on_kept)
+        }),
+        child.stderr.take().map(|pipe| {
+            let on_kept = on_kept(OutputStream::Stderr);
+            Capture::start(pipe, cap, on_overflow(group), on_kept)
+        }),
     ]
 }
 

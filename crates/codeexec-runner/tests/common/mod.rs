@@ -119,6 +119,7 @@ pub fn job(argv: &[&str]) -> JobFrame {
         run: stage(argv),
         output_limit_bytes: 1 << 20,
         program_argv: None,
+        interactive: false,
     }
 }
 
