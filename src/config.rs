@@ -44,6 +44,8 @@ pub struct ServerSettings {
     /// Seconds a request's body may take to arrive; a slower one gets 408 and the connection
     /// is closed.
     pub body_timeout_secs: u64,
+    /// Seconds an interactive session may go without a message either way before it is ended.
+    pub interactive_idle_secs: u64,
     /// Seconds given to requests in flight after SIGTERM/SIGINT before they are cut.
     pub shutdown_timeout_secs: u64,
     /// Seconds a node keeps answering after SIGTERM, with health 503 and new jobs refused,
@@ -194,6 +196,11 @@ impl Settings {
         if self.server.body_timeout_secs == 0 {
             return Err(ConfigError(
                 "server.body_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.server.interactive_idle_secs == 0 {
+            return Err(ConfigError(
+                "server.interactive_idle_secs must be at least 1".into(),
             ));
         }
         self.rate_limit.check().map_err(ConfigError)?;

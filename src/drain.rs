@@ -53,8 +53,9 @@ impl Drain {
     }
 }
 
-/// Wraps the whole app: while draining, a POST (every route that admits a job is one) gets 503
-/// with `Retry-After`, counted as `shutting_down`, so a client or balancer sends it elsewhere.
+/// Wraps the whole app: while draining, a POST or a WebSocket handshake (every route that admits
+/// a job is one or the other) gets 503 with `Retry-After`, counted as `shutting_down`, so a
+/// client or balancer sends it elsewhere.
 pub async fn refuse_new_jobs(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -62,7 +63,7 @@ pub async fn refuse_new_jobs(
     let draining = request
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| state.drain.is_draining());
-    if draining && request.method() == Method::POST {
+    if draining && (request.method() == Method::POST || request.head().upgrade()) {
         let response = request.error_response(ApiError::Draining);
         return Ok(response.map_into_right_body());
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod drain;
 pub mod execution_log;
 pub mod images;
+pub mod interactive;
 pub mod judge0;
 pub mod metrics;
 pub mod playground;

@@ -1,7 +1,9 @@
 //! A deadline for reading a request's body. actix-web times a request's head but not its body,
 //! so a client sending its body a byte at a time could hold a connection for as long as it liked;
 //! this middleware reads the whole body (up to the size limit) within `server.body_timeout_secs`
-//! and answers 408, closing the connection, when it does not come in time.
+//! and answers 408, closing the connection, when it does not come in time. A WebSocket's "body" is
+//! its messages, for as long as its session lasts: it is left to the session, which bounds each
+//! message's size and the time between them.
 
 use std::time::Duration;
 
@@ -25,6 +27,9 @@ pub async fn read_body_in_time(
     let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
+    if request.head().upgrade() {
+        return Ok(next.call(request).await?.map_into_left_body());
+    }
     let limit = state.settings.server.max_body_bytes;
     // A body declared too large is refused by the JSON extractor without being read.
     if declared_length(&request).is_some_and(|length| length > limit) {

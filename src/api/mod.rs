@@ -68,7 +68,8 @@ pub fn app_serving<T>(
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    app.into_utoipa_app()
+    let (app, description) = app
+        .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(|config| configure(config, max_body_bytes))
         .configure(crate::playground::configure)
@@ -77,7 +78,9 @@ where
                 crate::judge0::configure(config);
             }
         })
-        .split_for_parts()
+        .split_for_parts();
+    // WebSocket handshakes, which an OpenAPI description does not hold.
+    (app.configure(crate::interactive::configure), description)
 }
 
 /// The API's routes, with JSON bodies bounded by `server.max_body_bytes`. Only the execute

@@ -1,8 +1,8 @@
 //! Shared test support, a module per concern: talking HTTP to a service (`http`), the real binary
 //! against the real Docker engine (`process`), a service inside the test process on the local
 //! runtime (`in_process`), looking at Docker (`docker`), polling (`wait`), SecantusDB
-//! (`secantus`), Redis (`redis`), a cluster from scripts/cluster (`cluster`), and which languages
-//! a test service offers (`languages`).
+//! (`secantus`), Redis (`redis`), a cluster from scripts/cluster (`cluster`), which languages
+//! a test service offers (`languages`), and interactive sessions (`websocket`).
 #![allow(dead_code, unused_imports)]
 
 pub mod browser;
@@ -16,6 +16,7 @@ pub mod process;
 pub mod redis;
 pub mod secantus;
 pub mod wait;
+pub mod websocket;
 
 pub use docker::{block_on_docker, instance_containers};
 pub use held_job::HeldJob;

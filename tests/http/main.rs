@@ -8,6 +8,7 @@ mod common;
 
 mod admission;
 mod bad_input;
+mod interactive;
 mod judge0;
 mod malformed;
 mod openapi;

@@ -15,6 +15,7 @@ mod health;
 mod hostile_isolation;
 mod hostile_processes;
 mod hostile_resources;
+mod interactive;
 mod java_prestart;
 mod judge0;
 mod lifecycle;

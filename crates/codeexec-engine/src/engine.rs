@@ -17,7 +17,7 @@ use crate::language::LanguageRegistry;
 use crate::observer::{ContainerFailure, EngineObserver};
 use crate::outcome;
 use crate::pool::{PoolState, Ticket};
-use crate::runtime::{Container, ContainerReport, ContainerRuntime, RuntimeEvent};
+use crate::runtime::{Container, ContainerReport, ContainerRuntime, LiveIo, RuntimeEvent};
 use crate::settings::{EngineSettings, GlobalLimits};
 use crate::supervisor::{
     Acquire, Drain, FromRuntime, GetPoolState, JobFinished, LanguageSupervisor,
@@ -128,6 +128,28 @@ impl Engine {
         spec: JobSpec,
         received: Instant,
     ) -> Result<Execution, EngineError> {
+        self.execute_with(spec, received, None).await
+    }
+
+    /// Runs one interactive job, as [`execute`](Self::execute) runs any other, within the same
+    /// admission, limits and deadline: `live` carries the client's input to the program while
+    /// it runs, and its stage starts and output back as they come. Dropping the future (the
+    /// client left) ends the job and removes its container.
+    pub async fn execute_live(
+        &self,
+        spec: JobSpec,
+        received: Instant,
+        live: LiveIo,
+    ) -> Result<Execution, EngineError> {
+        self.execute_with(spec, received, Some(live)).await
+    }
+
+    async fn execute_with(
+        &self,
+        spec: JobSpec,
+        received: Instant,
+        live: Option<LiveIo>,
+    ) -> Result<Execution, EngineError> {
         let _in_flight = self.admission.admit(spec.memory_mb)?;
         let asked = Instant::now();
         let (container, _finished) = self.acquire(&spec.language.name).await?;
@@ -137,7 +159,7 @@ impl Engine {
             queue_ms = (acquired - received).as_millis() as u64,
             "container acquired"
         );
-        let report = self.run_on(container, &spec).await;
+        let report = self.run_on(container, &spec, live).await;
         let exchange = acquired.elapsed();
         let verdict = outcome::judge(&spec, &self.limits, &report);
         if report.result.is_err() {
@@ -212,10 +234,16 @@ impl Engine {
 
     /// Runs the job's frame on `container`, which is let go afterwards (dropping it removes it):
     /// it never serves a second job.
-    async fn run_on(&self, mut container: Container, spec: &JobSpec) -> ContainerReport {
-        let frame = spec.to_frame(&self.limits);
+    async fn run_on(
+        &self,
+        mut container: Container,
+        spec: &JobSpec,
+        live: Option<LiveIo>,
+    ) -> ContainerReport {
+        let mut frame = spec.to_frame(&self.limits);
+        frame.interactive = live.is_some();
         let deadline = spec.result_deadline(&self.limits);
-        container.run(&frame, spec.memory_mb, deadline).await
+        container.run(&frame, spec.memory_mb, deadline, live).await
     }
 
     /// Every pool's state, by canonical language name.

@@ -32,7 +32,7 @@ pub use observer::{ContainerFailure, EngineObserver, NoObserver};
 pub use outcome::{RunStatus, TimeLimit, Verdict};
 pub use pool::PoolState;
 pub use runtime::{
-    connect_docker, connect_runtime, ContainerReport, ContainerRuntime, DockerRuntime,
+    connect_docker, connect_runtime, ContainerReport, ContainerRuntime, DockerRuntime, LiveIo,
     LocalRuntime, RuntimeEvent, StartedContainer, LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED,
 };
 pub use settings::{

@@ -28,7 +28,9 @@ pub async fn probe_version(
         interactive: false,
     };
     let deadline = Duration::from_millis(settings.compile_timeout_ms * 2);
-    let report = container.run(&frame, settings.memory_mb, deadline).await;
+    let report = container
+        .run(&frame, settings.memory_mb, deadline, None)
+        .await;
     let run = report
         .result?
         .run

@@ -174,7 +174,7 @@ fn cold_path(c: &mut Criterion, service_instance: &str) {
             b.to_async(&runtime).iter(|| async {
                 let mut container = docker.start(language).await.expect("start");
                 let deadline = Duration::from_secs(60);
-                let report = container.run(&frame, job.memory_mb, deadline).await;
+                let report = container.run(&frame, job.memory_mb, deadline, None).await;
                 container.remove().await;
                 let run = report.result.expect("result").run.expect("run stage");
                 assert_eq!(run.stdout, HELLO_OUTPUT);
@@ -216,7 +216,7 @@ fn bare_exchange(c: &mut Criterion, service_instance: &str) {
                     let mut container = docker.start(python).await.expect("start");
                     let started = Instant::now();
                     let report = container
-                        .run(frame, memory_mb, Duration::from_secs(30))
+                        .run(frame, memory_mb, Duration::from_secs(30), None)
                         .await;
                     total += started.elapsed();
                     let run = report.result.expect("result").run.expect("run stage");

@@ -133,7 +133,7 @@ pub async fn measure_cold_path(
         let started = Instant::now();
         let ran = match runtime.start(&job.language).await {
             Ok(mut container) => {
-                let report = container.run(&frame, job.memory_mb, deadline).await;
+                let report = container.run(&frame, job.memory_mb, deadline, None).await;
                 container.remove().await;
                 report
                     .result

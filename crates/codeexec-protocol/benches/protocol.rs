@@ -37,6 +37,7 @@ fn job(files: Vec<SourceFile>, stdin: String) -> JobFrame {
         },
         output_limit_bytes: OUTPUT_CAP,
         program_argv: None,
+        interactive: false,
     }
 }
 

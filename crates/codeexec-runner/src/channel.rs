@@ -93,7 +93,7 @@ mod tests {
         let listening = Listening::open(&dir).unwrap();
         let socket = dir.join(CHANNEL_SOCKET);
         let mut engine = UnixStream::connect(&socket).unwrap();
-        let mut connection = listening.accept_one().unwrap();
+        let connection = listening.accept_one().unwrap();
         assert!(!socket.exists(), "the socket is unlinked once taken");
         assert!(
             UnixStream::connect(&socket).is_err(),
@@ -103,7 +103,11 @@ mod tests {
         engine.write_all(b"frame").unwrap();
         engine.shutdown(Shutdown::Write).unwrap();
         let mut frame = Vec::new();
-        connection.reader().unwrap().read_to_end(&mut frame).unwrap();
+        connection
+            .reader()
+            .unwrap()
+            .read_to_end(&mut frame)
+            .unwrap();
         assert_eq!(frame, b"frame");
         connection.answer(b"result\n").unwrap();
         let mut answer = String::new();

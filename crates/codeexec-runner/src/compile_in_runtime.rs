@@ -52,7 +52,10 @@ pub fn compile(
             "codeexec-runner: the pre-started runtime is not ready ({error}); compiling afresh"
         );
         runtime.discard();
-        return (stage::run_stage(command, dir, None, output_limit, None), None);
+        return (
+            stage::run_stage(command, dir, None, output_limit, None),
+            None,
+        );
     }
     let (mut gauges, runner_memory) = (Gauges::open(), cgroup::runner_memory_bytes());
     let before = Counters::read(Some(&mut gauges));

@@ -200,7 +200,9 @@ fn read_input(mut input: Box<dyn BufRead + Send>, stdin: Sender<Vec<u8>>, curren
 
 /// A poisoned lock only means a thread panicked while holding it; what it guards is still good.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use super::{Container, ContainerReport, ContainerRuntime, RuntimeEvent, StartedContainer};
+use super::{
+    live, Container, ContainerReport, ContainerRuntime, LiveIo, RuntimeEvent, StartedContainer,
+};
 use crate::language::Language;
 
 /// Starts runners on this host.
@@ -117,10 +119,12 @@ impl StartedContainer for LocalProcess {
         frame: &JobFrame,
         _memory_mb: u64,
         deadline: Duration,
+        live: Option<LiveIo>,
     ) -> ContainerReport {
-        let result = match self.child.take() {
-            Some(child) => exchange(child, frame, deadline).await,
-            None => Err("this runner already served its job".to_string()),
+        let result = match (self.child.take(), live) {
+            (Some(child), None) => exchange(child, frame, deadline).await,
+            (Some(child), Some(io)) => exchange_live(child, frame, deadline, io).await,
+            (None, _) => Err("this runner already served its job".to_string()),
         };
         ContainerReport {
             result,
@@ -133,6 +137,26 @@ impl StartedContainer for LocalProcess {
             let _ = child.kill().await;
         }
     }
+}
+
+/// Serves an interactive job on the runner's stdin and stdout; a runner still going at
+/// `deadline` is killed (its handle is dropped).
+async fn exchange_live(
+    mut child: Child,
+    frame: &JobFrame,
+    deadline: Duration,
+    io: LiveIo,
+) -> Result<ResultFrame, String> {
+    let stdin = child.stdin.take().ok_or("the runner has no stdin")?;
+    let stdout = child.stdout.take().ok_or("the runner has no stdout")?;
+    tokio::time::timeout(deadline, live::exchange(stdin, stdout, frame, io))
+        .await
+        .map_err(|_| {
+            format!(
+                "the runner gave no result within {} ms",
+                deadline.as_millis()
+            )
+        })?
 }
 
 /// Sends the frame, closes stdin, and reads the runner's one result frame; a runner still going

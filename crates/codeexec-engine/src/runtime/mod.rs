@@ -4,6 +4,7 @@
 //! [`LocalRuntime`] runs the runner as a host process, for tests and development only.
 
 mod docker;
+mod live;
 mod local;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::EngineError;
 pub use docker::{
     connect as connect_docker, DockerRuntime, LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED,
 };
+pub use live::LiveIo;
 pub use local::LocalRuntime;
 
 /// What a runtime reports while the service runs.
@@ -72,12 +74,15 @@ pub trait StartedContainer: Send + std::fmt::Debug {
     fn id(&self) -> &str;
 
     /// Serves one job. `memory_mb` below the container's own limit lowers it first; `deadline`
-    /// bounds the whole exchange. A container serves one job only: drop or remove it after.
+    /// bounds the whole exchange. With `live` the job is interactive (its frame must say so):
+    /// its client's input goes in and its events come out while it runs. A container serves
+    /// one job only: drop or remove it after.
     async fn run(
         &mut self,
         frame: &JobFrame,
         memory_mb: u64,
         deadline: Duration,
+        live: Option<LiveIo>,
     ) -> ContainerReport;
 
     /// Removes the container and waits until it is gone.

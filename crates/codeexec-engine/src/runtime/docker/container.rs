@@ -21,7 +21,7 @@ use tokio::net::UnixStream;
 
 use super::channel::ChannelDir;
 use super::program_uids::UidLease;
-use crate::runtime::{ContainerReport, StartedContainer};
+use crate::runtime::{live, ContainerReport, LiveIo, StartedContainer};
 
 /// The runner's result is at most a few times the output caps; anything past this is not a
 /// result frame and is not kept.
@@ -166,19 +166,20 @@ impl DockerContainer {
     }
 
     /// Gives the runner its job and collects the report. `memory_mb` below the container's own
-    /// limit lowers it first; `deadline` bounds the whole exchange.
+    /// limit lowers it first; `deadline` bounds the whole exchange, an interactive one's too.
     async fn serve(
         &mut self,
         frame: &JobFrame,
         memory_mb: u64,
         deadline: Duration,
+        live: Option<LiveIo>,
     ) -> ContainerReport {
         if memory_mb < self.memory_mb {
             if let Err(error) = lower_memory(&self.docker, &self.id, memory_mb).await {
                 return failed(format!("could not set the memory limit: {error}"));
             }
         }
-        let exchange = self.exchange(frame);
+        let exchange = self.exchange(frame, live);
         let result = match tokio::time::timeout(deadline, exchange).await {
             Ok(result) => result,
             Err(_) => Err(format!(
@@ -199,8 +200,24 @@ impl DockerContainer {
         }
     }
 
-    /// Sends the frame, half-closes so the runner sees its end, and reads the result frame.
-    async fn exchange(&mut self, frame: &JobFrame) -> Result<ResultFrame, String> {
+    /// Sends the frame, half-closes so the runner sees its end, and reads the result frame; or,
+    /// for an interactive job, serves it `live`.
+    async fn exchange(
+        &mut self,
+        frame: &JobFrame,
+        live: Option<LiveIo>,
+    ) -> Result<ResultFrame, String> {
+        if let Some(io) = live {
+            return match &mut self.link {
+                Link::Channel(stream) => {
+                    let (reader, writer) = stream.split();
+                    live::exchange(writer, reader, frame, io).await
+                }
+                Link::Attached { input, output } => {
+                    live::exchange(input, runner_stdout(output), frame, io).await
+                }
+            };
+        }
         let encoded = serde_json::to_vec(frame).map_err(|error| error.to_string())?;
         match &mut self.link {
             Link::Channel(stream) => exchange_on_channel(stream, &encoded).await,
@@ -266,6 +283,19 @@ async fn exchange_attached(
     result.finish(&String::from_utf8_lossy(&diagnostics))
 }
 
+/// The runner's stdout from the attach stream, as bytes to read; its stderr (diagnostics) is
+/// left out.
+fn runner_stdout(output: &mut OutputStream) -> impl tokio::io::AsyncRead + Unpin + '_ {
+    let stdout = output.filter_map(|chunk| async move {
+        match chunk {
+            Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
+            Ok(_) => None,
+            Err(error) => Some(Err(std::io::Error::other(error))),
+        }
+    });
+    tokio_util::io::StreamReader::new(Box::pin(stdout))
+}
+
 /// The runner's answer as it arrives.
 #[derive(Default)]
 struct ResultBytes(Vec<u8>);
@@ -310,8 +340,9 @@ impl StartedContainer for DockerContainer {
         frame: &JobFrame,
         memory_mb: u64,
         deadline: Duration,
+        live: Option<LiveIo>,
     ) -> ContainerReport {
-        self.serve(frame, memory_mb, deadline).await
+        self.serve(frame, memory_mb, deadline, live).await
     }
 
     async fn remove(mut self: Box<Self>) {

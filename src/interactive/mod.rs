@@ -1,0 +1,62 @@
+//! Interactive runs over WebSocket: stdin typed while the program runs, output as it is written.
+//! [`session`] drives one session whatever its dialect; [`native`] is ours, at
+//! `/api/v1/connect`. The routes are WebSocket handshakes, which the OpenAPI description (HTTP
+//! only) leaves out; the README documents them.
+//!
+//! A session is a job: the rate limiter takes a token for it and holds the client's in-flight
+//! place until it ends, and the engine admits it as any other.
+
+pub mod native;
+pub mod session;
+pub mod signal;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api::error::ApiError;
+use crate::api::rate_limit;
+use crate::api::AppState;
+use session::Dialect;
+
+/// Our interactive endpoint.
+pub const CONNECT_PATH: &str = "/api/v1/connect";
+
+/// Adds the interactive routes to `config`.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.route(CONNECT_PATH, web::get().to(connect));
+}
+
+/// `GET /api/v1/connect`: a WebSocket session in our dialect.
+async fn connect(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    open(native::Native, state, request, body).await
+}
+
+/// Takes the handshake, admits the session with the rate limiter, and runs it in the
+/// background; the 101 answer goes back at once.
+pub async fn open(
+    dialect: impl Dialect,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    if !request.head().upgrade() {
+        return Err(ApiError::BadRequest(format!(
+            "{} takes a WebSocket handshake (GET with Upgrade: websocket)",
+            request.path()
+        )));
+    }
+    let admitted = rate_limit::admit(&state, &request).await?;
+    let (mut response, session, messages) = actix_ws::handle(&request, body)
+        .map_err(|error| ApiError::BadRequest(format!("not a WebSocket handshake: {error}")))?;
+    admitted.label(response.headers_mut());
+    let max_message = state.settings.server.max_body_bytes;
+    let messages = messages
+        .max_frame_size(max_message)
+        .aggregate_continuations()
+        .max_continuation_size(max_message);
+    actix_web::rt::spawn(session::run(dialect, state, session, messages, admitted));
+    Ok(response)
+}

@@ -1,0 +1,251 @@
+//! One interactive session over a WebSocket, whatever the dialect of its messages (ours, or
+//! Piston's): the first message asks for the job, which then runs in the engine as any other
+//! (admission, limits, deadline), while the client's input goes to the program and the program's
+//! stage starts and output come back as they happen; the result ends the session.
+//!
+//! The session ends early, and its job with it (the container is removed), when the client
+//! closes or drops the connection, sends what the dialect refuses, or sends nothing and gets
+//! nothing for `server.interactive_idle_secs`. Messages are bounded by `server.max_body_bytes`,
+//! and so is all the stdin a session may type.
+
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use codeexec_engine::{Execution, JobSpec, LiveIo};
+use codeexec_protocol::stream::{StreamEvent, StreamInput};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use crate::api::error::ApiError;
+use crate::api::rate_limit::Admitted;
+use crate::api::AppState;
+
+/// Client messages waiting for the runner to take them.
+const INPUT_QUEUE: usize = 16;
+/// Runner events waiting for the client's connection to take them; past it the program's output
+/// waits, as it would on a slow terminal.
+const EVENT_QUEUE: usize = 16;
+
+/// How a session ends: a WebSocket close code and its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Close {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl Close {
+    pub fn new(code: u16, reason: impl Into<String>) -> Close {
+        Close {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The session ends here: these text messages go first, then the close.
+#[derive(Debug)]
+pub struct Ending {
+    pub messages: Vec<String>,
+    pub close: Close,
+}
+
+/// A client message the dialect understood.
+pub enum ClientMessage {
+    /// For the runner.
+    Input(StreamInput),
+    /// Nothing to do (a message the dialect ignores).
+    Nothing,
+}
+
+/// What a dialect decides: the meaning of each message either way.
+pub trait Dialect: 'static {
+    /// The first message: the job it asks for, with the messages that greet it, or why not.
+    fn start(&mut self, text: &str, state: &AppState) -> Result<(JobSpec, Vec<String>), Ending>;
+
+    /// A later message.
+    fn input(&mut self, text: &str) -> Result<ClientMessage, Ending>;
+
+    /// A runner event, as messages.
+    fn event(&mut self, event: StreamEvent) -> Vec<String>;
+
+    /// The job's end: its result, or why it did not run.
+    fn finished(&mut self, outcome: Result<Execution, ApiError>) -> Ending;
+
+    /// A session whose first message did not come in time, or stayed quiet too long after.
+    fn idle(&self, started: bool, secs: u64) -> Ending;
+
+    /// A binary message, which no dialect takes.
+    fn binary(&self) -> Ending;
+}
+
+/// Runs one session to its end. `admitted` holds the client's place under its in-flight cap
+/// for as long as the session lasts.
+pub async fn run(
+    mut dialect: impl Dialect,
+    state: web::Data<AppState>,
+    mut session: Session,
+    mut messages: AggregatedMessageStream,
+    admitted: Admitted,
+) {
+    let idle_secs = state.settings.server.interactive_idle_secs;
+    let idle = Duration::from_secs(idle_secs);
+    let first = tokio::time::timeout(idle, next_text(&mut messages, &mut session)).await;
+    let text = match first {
+        Ok(Incoming::Text(text)) => text,
+        Ok(Incoming::Binary) => return end(session, dialect.binary()).await,
+        Ok(Incoming::Gone) => return,
+        Err(_) => return end(session, dialect.idle(false, idle_secs)).await,
+    };
+    let received = Instant::now();
+    let (spec, greeting) = match dialect.start(&text, &state) {
+        Ok(started) => started,
+        Err(ending) => {
+            count_refusal(&state, &ApiError::BadRequest(String::new()));
+            return end(session, ending).await;
+        }
+    };
+    for message in greeting {
+        if session.text(message).await.is_err() {
+            return;
+        }
+    }
+    let (input_sender, input) = mpsc::channel(INPUT_QUEUE);
+    let (events_sender, mut events) = mpsc::channel(EVENT_QUEUE);
+    let live = LiveIo {
+        input,
+        events: events_sender,
+    };
+    let span = tracing::info_span!("job", jobId = %spec.id, language = %spec.language.name, interactive = true);
+    let job = state
+        .engine
+        .execute_live(spec, received, live)
+        .instrument(span);
+    tokio::pin!(job);
+    let stdin_cap = state.settings.server.max_body_bytes;
+    let mut typed = 0;
+    let mut quiet_until = tokio::time::Instant::now() + idle;
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            Some(event) = events.recv() => {
+                for message in dialect.event(event) {
+                    if session.text(message).await.is_err() {
+                        return;
+                    }
+                }
+                quiet_until = tokio::time::Instant::now() + idle;
+            }
+            outcome = &mut job => break outcome,
+            incoming = next_text(&mut messages, &mut session) => {
+                let text = match incoming {
+                    Incoming::Text(text) => text,
+                    Incoming::Binary => return end(session, dialect.binary()).await,
+                    // The job goes with this future, and its container with the job.
+                    Incoming::Gone => return,
+                };
+                match dialect.input(&text) {
+                    Ok(ClientMessage::Input(input)) => {
+                        if let StreamInput::Stdin { data } = &input {
+                            typed += data.len();
+                            if typed > stdin_cap {
+                                let close = Close::new(1009, format!("more than {stdin_cap} bytes of stdin"));
+                                return end(session, Ending { messages: Vec::new(), close }).await;
+                            }
+                        }
+                        // The runner takes input until it ends; after that it goes nowhere.
+                        let _ = input_sender.send(input).await;
+                    }
+                    Ok(ClientMessage::Nothing) => {}
+                    Err(ending) => return end(session, ending).await,
+                }
+                quiet_until = tokio::time::Instant::now() + idle;
+            }
+            () = tokio::time::sleep_until(quiet_until) => {
+                return end(session, dialect.idle(true, idle_secs)).await;
+            }
+        }
+    };
+    // Every event was queued before the result was read.
+    while let Ok(event) = events.try_recv() {
+        for message in dialect.event(event) {
+            if session.text(message).await.is_err() {
+                return;
+            }
+        }
+    }
+    let outcome = outcome.map_err(ApiError::from);
+    match &outcome {
+        Ok(execution) => state.execution_log.record(execution),
+        Err(refused) => count_refusal(&state, refused),
+    }
+    let ending = dialect.finished(outcome);
+    drop(admitted);
+    end(session, ending).await;
+}
+
+/// What the client did next.
+enum Incoming {
+    Text(String),
+    Binary,
+    /// It closed, or the connection broke.
+    Gone,
+}
+
+/// The client's next text or binary message; pings are answered on the way.
+async fn next_text(messages: &mut AggregatedMessageStream, session: &mut Session) -> Incoming {
+    while let Some(message) = messages.next().await {
+        match message {
+            Ok(AggregatedMessage::Text(text)) => return Incoming::Text(text.to_string()),
+            Ok(AggregatedMessage::Binary(_)) => return Incoming::Binary,
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                if session.pong(&bytes).await.is_err() {
+                    return Incoming::Gone;
+                }
+            }
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Close(_)) | Err(_) => return Incoming::Gone,
+        }
+    }
+    Incoming::Gone
+}
+
+/// Sends the ending's messages, then closes.
+async fn end(mut session: Session, ending: Ending) {
+    for message in ending.messages {
+        if session.text(message).await.is_err() {
+            return;
+        }
+    }
+    let reason = CloseReason {
+        code: CloseCode::from(ending.close.code),
+        description: Some(within_close_frame(ending.close.reason)),
+    };
+    let _ = session.close(Some(reason)).await;
+}
+
+/// A close frame's reason has room for 123 bytes; a longer one is cut on a character boundary
+/// (dialects send the whole message first).
+fn within_close_frame(mut reason: String) -> String {
+    const ROOM: usize = 123;
+    if reason.len() > ROOM {
+        let mut end = ROOM;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
+}
+
+/// Counts a job refused before it ran, as the HTTP metrics count a refused request.
+fn count_refusal(state: &AppState, refused: &ApiError) {
+    if let Some(rejection) = refused.rejection() {
+        state
+            .metrics
+            .rejected_total
+            .with_label_values(&[rejection.label()])
+            .inc();
+    }
+}
