@@ -9,6 +9,7 @@ pub mod execution_log;
 pub mod images;
 pub mod judge0;
 pub mod metrics;
+pub mod piston;
 pub mod playground;
 pub mod rate_limit;
 pub mod server;

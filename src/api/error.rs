@@ -147,7 +147,7 @@ impl ResponseError for ApiError {
 }
 
 /// `message`, cut at [`MAX_MESSAGE_BYTES`] on a character boundary, marked with an ellipsis.
-fn shortened(mut message: String) -> String {
+pub(crate) fn shortened(mut message: String) -> String {
     if message.len() > MAX_MESSAGE_BYTES {
         let mut end = MAX_MESSAGE_BYTES;
         while !message.is_char_boundary(end) {

@@ -11,6 +11,7 @@ mod bad_input;
 mod judge0;
 mod malformed;
 mod openapi;
+mod piston;
 mod queue;
 mod rate_limit;
 mod slow_body;
