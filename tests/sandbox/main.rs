@@ -18,6 +18,7 @@ mod hostile_resources;
 mod java_prestart;
 mod judge0;
 mod lifecycle;
+mod piston;
 mod playground;
 mod pool_containers;
 mod prestart;
