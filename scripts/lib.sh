@@ -122,6 +122,25 @@ ensure_judge0_sdk() {
     export CODEEXEC_TEST_JUDGE0_PYTHON=$venv/bin/python
 }
 
+# Installs Piston's npm client (piston-client, pinned, with node-fetch 2 and its dependencies
+# pinned too), which tests/sandbox/piston drives against the service with Node.js, into a folder
+# outside the clone, reused when present, and exports CODEEXEC_TEST_PISTON_CLIENT, the client's
+# entry module, and CODEEXEC_TEST_NODE, the node that runs it.
+ensure_piston_client() {
+    local dir=${CODEEXEC_PISTON_CLIENT_DIR:-/var/cache/codeexec-ci/piston-client}
+    local client=$dir/node_modules/piston-client
+    command -v node >/dev/null && command -v npm >/dev/null || ensure_packages nodejs npm
+    if ! grep -q '"version": "1.0.2"' "$client/package.json" 2>/dev/null; then
+        log "installing Piston's npm client into $dir"
+        mkdir -p "$dir"
+        npm install --prefix "$dir" --no-audit --no-fund --no-save --silent \
+            piston-client@1.0.2 node-fetch@2.7.0 whatwg-url@5.0.0 tr46@0.0.3 webidl-conversions@3.0.1
+    fi
+    export CODEEXEC_TEST_PISTON_CLIENT=$client/index.js
+    CODEEXEC_TEST_NODE=$(command -v node)
+    export CODEEXEC_TEST_NODE
+}
+
 # The containers labelled codeexec.managed whose codeexec.instance is $1 or starts with "$1-",
 # one "ID INSTANCE" line each. Docker's label filters match whole values only, so the instance
 # is compared here.

@@ -10,6 +10,7 @@ pub mod images;
 pub mod interactive;
 pub mod judge0;
 pub mod metrics;
+pub mod piston;
 pub mod playground;
 pub mod rate_limit;
 pub mod server;

@@ -37,8 +37,12 @@ pub async fn record(
         Ok(response) => (response.status(), response.response().error()),
         Err(error) => (error.as_response_error().status_code(), Some(error)),
     };
-    // Every refused execute request is an ApiError in its answer: counted here, once.
-    let rejection = error.and_then(|error| error.as_error::<ApiError>()?.rejection());
+    // Every refused execute request is an ApiError (a PistonError under Piston's routes) in its
+    // answer: counted here, once.
+    let rejection = error.and_then(|error| match error.as_error::<ApiError>() {
+        Some(error) => error.rejection(),
+        None => error.as_error::<crate::piston::PistonError>()?.rejection(),
+    });
     if let Some(rejection) = rejection {
         metrics
             .rejected_total

@@ -73,6 +73,7 @@ where
         .openapi(openapi::ApiDoc::openapi())
         .configure(|config| configure(config, max_body_bytes))
         .configure(crate::playground::configure)
+        .configure(|config| crate::piston::configure(config, max_body_bytes))
         .configure(|config| {
             if judge0 {
                 crate::judge0::configure(config);

@@ -30,6 +30,8 @@ use codeexec_engine::{Language, LanguageRegistry, FILESYSTEM_NAME_MAX};
         (name = "pages", description = "The playground and this reference, for people"),
         (name = "judge0", description = "The Judge0 CE 1.13.1 compatible API, at the root and \
             under `/judge0` (rate limited per client where it runs code)"),
+        (name = "piston", description = "The Piston v2 compatible API, under `/piston/api/v2` and \
+            `/api/v2/piston` (execute is rate limited per client)"),
     )
 )]
 pub struct ApiDoc;

@@ -204,7 +204,7 @@ impl ExecuteRequest for ExecuteV2 {
 
 /// The language's default file name, except where the entry is named by its stem (Java): there
 /// the file is named after the code's public class, as javac requires.
-fn default_file_name(language: &Language, code: &str) -> String {
+pub(crate) fn default_file_name(language: &Language, code: &str) -> String {
     let default = &language.settings.default_file_name;
     if !language.runs_entry_by_stem() {
         return default.clone();

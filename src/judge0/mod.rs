@@ -11,7 +11,7 @@ mod error;
 mod handlers;
 mod info;
 mod jobs;
-mod languages;
+pub(crate) mod languages;
 mod limits;
 mod request;
 pub mod settings;

@@ -12,6 +12,7 @@ mod interactive;
 mod judge0;
 mod malformed;
 mod openapi;
+mod piston;
 mod queue;
 mod rate_limit;
 mod slow_body;

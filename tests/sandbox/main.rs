@@ -19,6 +19,7 @@ mod interactive;
 mod java_prestart;
 mod judge0;
 mod lifecycle;
+mod piston;
 mod playground;
 mod pool_containers;
 mod prestart;
