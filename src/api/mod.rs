@@ -81,7 +81,10 @@ where
         })
         .split_for_parts();
     // WebSocket handshakes, which an OpenAPI description does not hold.
-    (app.configure(crate::interactive::configure), description)
+    let app = app
+        .configure(crate::interactive::configure)
+        .configure(crate::piston::connect::configure);
+    (app, description)
 }
 
 /// The API's routes, with JSON bodies bounded by `server.max_body_bytes`. Only the execute

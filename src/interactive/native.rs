@@ -96,7 +96,11 @@ fn bad(message: impl Into<String>) -> Ending {
 }
 
 impl Dialect for Native {
-    fn start(&mut self, text: &str, state: &AppState) -> Result<(JobSpec, Vec<String>), Ending> {
+    fn start(
+        &mut self,
+        text: &str,
+        state: &AppState,
+    ) -> Result<Option<(JobSpec, Vec<String>)>, Ending> {
         let body: Value = serde_json::from_str(text)
             .map_err(|error| bad(format!("the first message must be a JSON job: {error}")))?;
         let limits = &state.settings.limits;
@@ -106,7 +110,7 @@ impl Dialect for Native {
             parse::<ExecuteV1>(body)?.validate(&state.registry, limits)
         };
         let spec = validated.map_err(|invalid| refused(&invalid.into()))?;
-        Ok((spec, Vec::new()))
+        Ok(Some((spec, Vec::new())))
     }
 
     fn input(&mut self, text: &str) -> Result<ClientMessage, Ending> {

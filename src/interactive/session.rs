@@ -61,8 +61,13 @@ pub enum ClientMessage {
 
 /// What a dialect decides: the meaning of each message either way.
 pub trait Dialect: 'static {
-    /// The first message: the job it asks for, with the messages that greet it, or why not.
-    fn start(&mut self, text: &str, state: &AppState) -> Result<(JobSpec, Vec<String>), Ending>;
+    /// A message before the job: the job it asks for, with the messages that greet it; `None`
+    /// for a message the dialect ignores while it waits for the job; or why the session ends.
+    fn start(
+        &mut self,
+        text: &str,
+        state: &AppState,
+    ) -> Result<Option<(JobSpec, Vec<String>)>, Ending>;
 
     /// A later message.
     fn input(&mut self, text: &str) -> Result<ClientMessage, Ending>;
@@ -91,19 +96,23 @@ pub async fn run(
 ) {
     let idle_secs = state.settings.server.interactive_idle_secs;
     let idle = Duration::from_secs(idle_secs);
-    let first = tokio::time::timeout(idle, next_text(&mut messages, &mut session)).await;
-    let text = match first {
-        Ok(Incoming::Text(text)) => text,
-        Ok(Incoming::Binary) => return end(session, dialect.binary()).await,
-        Ok(Incoming::Gone) => return,
-        Err(_) => return end(session, dialect.idle(false, idle_secs)).await,
-    };
-    let received = Instant::now();
-    let (spec, greeting) = match dialect.start(&text, &state) {
-        Ok(started) => started,
-        Err(ending) => {
-            count_refusal(&state, &ApiError::BadRequest(String::new()));
-            return end(session, ending).await;
+    let waiting_until = tokio::time::Instant::now() + idle;
+    let (spec, greeting, received) = loop {
+        let next = next_text(&mut messages, &mut session);
+        let text = match tokio::time::timeout_at(waiting_until, next).await {
+            Ok(Incoming::Text(text)) => text,
+            Ok(Incoming::Binary) => return end(session, dialect.binary()).await,
+            Ok(Incoming::Gone) => return,
+            Err(_) => return end(session, dialect.idle(false, idle_secs)).await,
+        };
+        let received = Instant::now();
+        match dialect.start(&text, &state) {
+            Ok(Some((spec, greeting))) => break (spec, greeting, received),
+            Ok(None) => {}
+            Err(ending) => {
+                count_refusal(&state, &ApiError::BadRequest(String::new()));
+                return end(session, ending).await;
+            }
         }
     };
     for message in greeting {

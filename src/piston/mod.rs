@@ -3,6 +3,7 @@
 //! like `/api/v1/execute`, under the same rate limit and admission control. Served at
 //! `/piston/api/v2/…` and `/api/v2/piston/…` (the path Piston's public instance used).
 
+pub mod connect;
 mod error;
 mod files;
 mod handlers;

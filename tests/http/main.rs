@@ -13,6 +13,7 @@ mod judge0;
 mod malformed;
 mod openapi;
 mod piston;
+mod piston_connect;
 mod queue;
 mod rate_limit;
 mod slow_body;

@@ -20,6 +20,7 @@ mod java_prestart;
 mod judge0;
 mod lifecycle;
 mod piston;
+mod piston_connect;
 mod playground;
 mod pool_containers;
 mod prestart;
