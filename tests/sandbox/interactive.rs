@@ -20,7 +20,7 @@ fn service() -> &'static Service {
 
 /// In each language: print a prompt, read a line, answer, read another, answer. Each prompt is
 /// flushed, as a program talking to a pipe must.
-const DIALOGUES: [(&str, &str); 6] = [
+pub const DIALOGUES: [(&str, &str); 6] = [
     (
         "python",
         "import sys\nprint('name?', flush=True)\nname = sys.stdin.readline().strip()\nprint('hello ' + name, flush=True)\nmore = sys.stdin.readline().strip()\nprint('more ' + more, flush=True)\n",

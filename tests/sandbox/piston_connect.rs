@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::websocket::Socket;
 use crate::common::Service;
+use crate::interactive::DIALOGUES;
 
 const CONNECT: &str = "/piston/api/v2/connect";
 
@@ -37,6 +38,52 @@ fn init(language: &str, file: &str, content: &str) -> Value {
         "files": [{ "name": file, "content": content }],
         "run_timeout": 20000,
     })
+}
+
+/// Piston's name for each of our languages.
+fn piston_name(language: &str) -> &str {
+    match language {
+        "cpp" => "c++",
+        other => other,
+    }
+}
+
+#[test]
+fn a_program_in_each_language_talks_with_its_piston_client_while_it_runs() {
+    for (language, code) in DIALOGUES {
+        let mut socket = Socket::connect(&service().url, CONNECT);
+        socket.send(&json!({
+            "type": "init", "language": piston_name(language),
+            "files": [{ "content": code }], "run_timeout": 20000,
+        }));
+        assert_eq!(socket.message()["type"], "runtime", "{language}");
+        let mut stages = Vec::new();
+        let mut prompt = String::new();
+        while prompt != "name?\n" {
+            let message = socket.message();
+            match message["type"].as_str() {
+                Some("stage") | Some("exit") => stages.push(message),
+                Some("data") => prompt.push_str(message["data"].as_str().unwrap()),
+                _ => panic!("{language}: {message}"),
+            }
+        }
+        assert_eq!(
+            stages.last().unwrap(),
+            &json!({ "type": "stage", "stage": "run" }),
+            "{language}"
+        );
+        socket.send(&json!({ "type": "data", "stream": "stdin", "data": "bob\n" }));
+        expect_data(&mut socket, "hello bob\n");
+        socket.send(&json!({ "type": "data", "stream": "stdin", "data": "again\n" }));
+        expect_data(&mut socket, "more again\n");
+        let (messages, code, _) = socket.until_closed();
+        assert_eq!(
+            messages,
+            vec![json!({ "type": "exit", "stage": "run", "code": 0, "signal": null })],
+            "{language}"
+        );
+        assert_eq!(code, 4999, "{language}");
+    }
 }
 
 #[test]
