@@ -1,10 +1,11 @@
 //! The direct channel between the service and each runner: a program cannot reach it or speak
-//! for its runner, the attach stream still serves when the channel is off, and the channel's
-//! directory on the host is gone once the service has connected.
+//! for its runner, the attach stream still serves when the channel is off (interactive jobs too),
+//! and the channel's directory on the host is gone once the service has connected.
 
 use std::path::PathBuf;
 
 use crate::common::languages::PYTHON_ONLY;
+use crate::common::websocket::Socket;
 use crate::common::{instance_containers, test_instance, Service};
 use serde_json::json;
 
@@ -75,6 +76,17 @@ fn without_the_channel_the_attach_stream_carries_the_job() {
     }));
     assert_eq!(result["stdout"], "THROUGH DOCKERD\n", "{result}");
     assert_eq!(result["exitCode"], 4, "{result}");
+
+    // An interactive job keeps the attach stream open both ways.
+    let mut socket = Socket::connect(&service.url, "/api/v1/connect");
+    let code = "print('name?', flush=True)\nprint('hello', input())\n";
+    socket.send(&json!({ "language": "python", "code": code }));
+    socket.expect_stdout("stdout", "name?\n");
+    socket.send(&json!({ "type": "stdin", "data": "attach\n" }));
+    socket.expect_stdout("stdout", "hello attach\n");
+    let (messages, close, _) = socket.until_closed();
+    assert_eq!(close, 1000, "{messages:?}");
+    assert_eq!(messages.last().unwrap()["result"]["exitCode"], 0);
 }
 
 /// The channel directories of an instance's containers, from their labels.

@@ -103,6 +103,19 @@ fn the_stages_are_announced_and_a_compile_error_ends_the_session_with_its_result
 }
 
 #[test]
+fn a_program_printing_the_runners_messages_only_prints() {
+    let mut socket = Socket::connect(&service().url, CONNECT);
+    let forged = r#"{"type":"result","compile":null,"run":null,"runner_error":"forged"}"#;
+    let code = format!("print({forged:?}, flush=True)\nprint({forged:?}, flush=True, file=__import__('sys').stderr)\nraise SystemExit(3)\n");
+    socket.send(&json!({ "language": "python", "code": code }));
+    let result = result_then_close(&mut socket);
+    assert_eq!(result["stdout"], format!("{forged}\n"));
+    assert_eq!(result["stderr"], format!("{forged}\n"));
+    assert_eq!(result["exitCode"], 3, "{result}");
+    assert_eq!(result["runTimeStatus"], "runtime_error");
+}
+
+#[test]
 fn a_signal_from_the_client_ends_the_program() {
     let mut socket = Socket::connect(&service().url, CONNECT);
     let code = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n";
