@@ -175,7 +175,7 @@ fn narrowed(language: &Language, limits: &GlobalLimits, files: bool) -> Value {
 /// A relative path: components that are neither empty, `.` nor `..`, begin with neither `-` nor
 /// `@`, and hold at most `longest` characters (the service counts bytes, which JSON Schema
 /// cannot), separated by `/` where the language allows folders.
-fn file_name_pattern(allow_subdirectories: bool, longest: usize) -> String {
+pub(crate) fn file_name_pattern(allow_subdirectories: bool, longest: usize) -> String {
     let c = NAME_CHARACTER;
     let b = NAME_CHARACTER_TO_BEGIN;
     let d = NAME_CHARACTER_NOT_DOT;

@@ -3,6 +3,7 @@
 //! like `/api/v1/execute`, under the same rate limit and admission control. Served at
 //! `/piston/api/v2/…` and `/api/v2/piston/…` (the path Piston's public instance used).
 
+pub mod description;
 mod error;
 mod files;
 mod handlers;
@@ -19,7 +20,7 @@ pub use error::PistonError;
 
 /// Registers the Piston routes, each described, under both prefixes.
 pub fn configure(config: &mut ServiceConfig, max_body_bytes: usize) {
-    config
-        .configure(|config| handlers::register(config, "/piston/api/v2", max_body_bytes))
-        .configure(|config| handlers::register(config, "/api/v2/piston", max_body_bytes));
+    for prefix in handlers::PREFIXES {
+        config.configure(|config| handlers::register(config, prefix, max_body_bytes));
+    }
 }
