@@ -190,6 +190,10 @@ mod tests {
                 json!({"language": "python", "files": code, "args": "1 2"}),
                 "args must be an array of strings",
             ),
+            (
+                json!({"language": "python", "files": code, "args": [1, 2]}),
+                "args must be an array of strings",
+            ),
         ];
         for (body, message) in cases {
             assert_eq!(job(body.clone()).unwrap_err(), message, "{body}");
