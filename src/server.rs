@@ -81,11 +81,12 @@ fn description(state: &AppState) -> Value {
     let description = serde_json::to_value(openapi).expect("an OpenAPI document is JSON");
     let description =
         api::openapi::for_languages(description, &state.registry, &state.settings.limits);
-    crate::judge0::description::narrowed(
+    let description = crate::judge0::description::narrowed(
         description,
         &state.registry,
         settings.judge0.max_submission_batch_size,
-    )
+    );
+    crate::piston::description::narrowed(description, &state.registry, &settings.limits)
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains (health 503 and new jobs

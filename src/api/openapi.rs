@@ -20,7 +20,10 @@ use codeexec_engine::{Language, LanguageRegistry, FILESYSTEM_NAME_MAX};
         title = "codeexec",
         description = "Anonymous remote code execution: POST code in Python, JavaScript, Java, \
             Go, C++ or Ruby and get back its output, how it ended and what it cost. Every job \
-            runs in a fresh, locked-down container.",
+            runs in a fresh, locked-down container. Interactive runs (stdin typed while the \
+            program runs, output as it is written) are WebSocket sessions at `/api/v1/connect` \
+            and Piston's `/piston/api/v2/connect`, which this description, HTTP only, leaves \
+            out: the README describes them.",
     ),
     components(schemas(ExecuteResponse, ErrorBody)),
     tags(
@@ -175,7 +178,7 @@ fn narrowed(language: &Language, limits: &GlobalLimits, files: bool) -> Value {
 /// A relative path: components that are neither empty, `.` nor `..`, begin with neither `-` nor
 /// `@`, and hold at most `longest` characters (the service counts bytes, which JSON Schema
 /// cannot), separated by `/` where the language allows folders.
-fn file_name_pattern(allow_subdirectories: bool, longest: usize) -> String {
+pub(crate) fn file_name_pattern(allow_subdirectories: bool, longest: usize) -> String {
     let c = NAME_CHARACTER;
     let b = NAME_CHARACTER_TO_BEGIN;
     let d = NAME_CHARACTER_NOT_DOT;

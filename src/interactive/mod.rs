@@ -22,7 +22,34 @@ pub const CONNECT_PATH: &str = "/api/v1/connect";
 
 /// Adds the interactive routes to `config`.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config.route(CONNECT_PATH, web::get().to(connect));
+    config.service(handshake_route(CONNECT_PATH).to(connect));
+}
+
+/// The resource of a WebSocket handshake at `path`: GET only, any other method 405 with `Allow`.
+pub fn handshake_route(path: &str) -> HandshakeRoute {
+    HandshakeRoute(web::resource(path))
+}
+
+/// A handshake's resource waiting for its handler.
+pub struct HandshakeRoute(actix_web::Resource);
+
+impl HandshakeRoute {
+    pub fn to<F, Args>(self, handler: F) -> actix_web::Resource
+    where
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.0.route(web::get().to(handler))
+    }
+}
+
+/// Every WebSocket route of the service: ours and Piston's. The OpenAPI description, which is
+/// HTTP only, leaves them out.
+pub fn handshake_paths() -> Vec<String> {
+    let mut paths = vec![CONNECT_PATH.to_string()];
+    paths.extend(crate::piston::connect::paths());
+    paths
 }
 
 /// `GET /api/v1/connect`: a WebSocket session in our dialect.

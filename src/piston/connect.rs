@@ -17,7 +17,7 @@ use codeexec_protocol::stream::{OutputStream, StageName, StreamEvent, StreamInpu
 use serde::Serialize;
 use serde_json::Value;
 
-use super::handlers::current_runtimes;
+use super::handlers::{current_runtimes, PREFIXES};
 use super::job::{job_from_body, JobContext};
 use super::runtimes::Runtime;
 use super::stage::{ExecuteAnswer, Stage};
@@ -26,14 +26,16 @@ use crate::api::AppState;
 use crate::interactive::session::{ClientMessage, Close, Dialect, Ending};
 use crate::interactive::{self, signal};
 
-/// Where Piston's routes are mounted.
-const PREFIXES: [&str; 2] = ["/piston/api/v2", "/api/v2/piston"];
-
 /// Adds the connect route under each of Piston's prefixes.
 pub fn configure(config: &mut web::ServiceConfig) {
-    for prefix in PREFIXES {
-        config.route(&format!("{prefix}/connect"), web::get().to(connect));
+    for path in paths() {
+        config.service(interactive::handshake_route(&path).to(connect));
     }
+}
+
+/// Where the connect route is: under each of Piston's prefixes.
+pub fn paths() -> impl Iterator<Item = String> {
+    PREFIXES.iter().map(|prefix| format!("{prefix}/connect"))
 }
 
 /// A WebSocket session in Piston's dialect.

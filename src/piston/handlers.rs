@@ -18,6 +18,10 @@ use crate::api::error::ApiError;
 use crate::api::AppState;
 use codeexec_engine::Engine;
 
+/// Where the Piston routes are mounted: Piston's own path after `/piston`, and the path of
+/// Piston's public instance.
+pub(crate) const PREFIXES: [&str; 2] = ["/piston/api/v2", "/api/v2/piston"];
+
 /// Both Piston routes under `at`. Execute is rate limited like `/api/v1/execute`, and takes a
 /// JSON body whatever its Content-Type says: Piston's npm client sends `text/plain`.
 pub fn register(config: &mut ServiceConfig, at: &'static str, max_body_bytes: usize) {

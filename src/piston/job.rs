@@ -99,7 +99,7 @@ fn stdin_of(body: &Value) -> Result<String, String> {
     Ok(stdin)
 }
 
-/// `args`: strings, numbers written as text (as Node's spawn would).
+/// `args`: strings only (Node's spawn, under Piston, throws on anything else).
 fn args_of(body: &Value) -> Result<Vec<String>, String> {
     let args = match body.get("args") {
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -109,7 +109,6 @@ fn args_of(body: &Value) -> Result<Vec<String>, String> {
     args.iter()
         .map(|arg| match arg {
             Value::String(arg) => Ok(arg.clone()),
-            Value::Number(number) => Ok(number.to_string()),
             _ => Err("args must be an array of strings".to_string()),
         })
         .collect()
@@ -189,6 +188,10 @@ mod tests {
             ),
             (
                 json!({"language": "python", "files": code, "args": "1 2"}),
+                "args must be an array of strings",
+            ),
+            (
+                json!({"language": "python", "files": code, "args": [1, 2]}),
                 "args must be an array of strings",
             ),
         ];

@@ -20,10 +20,36 @@ pub(crate) struct RunLimits {
 }
 
 /// One limit field: ours, and the least a request may ask, in Piston's unit.
-struct Bound {
-    field: &'static str,
-    ours: u64,
-    least: u64,
+pub(crate) struct Bound {
+    pub field: &'static str,
+    pub ours: u64,
+    pub least: u64,
+}
+
+/// Each limit field's bounds for `language`, in the order Piston checks them.
+pub(crate) fn bounds(language: &Language, limits: &GlobalLimits) -> [Bound; 6] {
+    let settings = &language.settings;
+    let memory = |field| Bound {
+        field,
+        ours: settings.memory_mb * MIB,
+        least: settings.least_memory_mb(limits) * MIB,
+    };
+    let time = |field, ours| Bound {
+        field,
+        ours,
+        least: limits.min_timeout_ms,
+    };
+    [
+        memory("compile_memory_limit"),
+        memory("run_memory_limit"),
+        time(
+            "compile_timeout",
+            limits.compile_wall_timeout_ms(settings.compile_timeout_ms),
+        ),
+        time("run_timeout", limits.max_wall_timeout_ms),
+        time("compile_cpu_time", settings.compile_timeout_ms),
+        time("run_cpu_time", settings.timeout_ms),
+    ]
 }
 
 /// The run limits `body` asks for, or Piston's message for the first field out of bounds.
@@ -32,34 +58,8 @@ pub(crate) fn run_limits(
     language: &Language,
     limits: &GlobalLimits,
 ) -> Result<RunLimits, String> {
-    let settings = &language.settings;
-    let memory = Bound {
-        field: "",
-        ours: settings.memory_mb * MIB,
-        least: settings.least_memory_mb(limits) * MIB,
-    };
-    let wall = |field, ours| Bound {
-        field,
-        ours,
-        least: limits.min_timeout_ms,
-    };
-    let compile_wall_ms = limits.compile_wall_timeout_ms(settings.compile_timeout_ms);
-    let checked = [
-        Bound {
-            field: "compile_memory_limit",
-            ..memory
-        },
-        Bound {
-            field: "run_memory_limit",
-            ..memory
-        },
-        wall("compile_timeout", compile_wall_ms),
-        wall("run_timeout", limits.max_wall_timeout_ms),
-        wall("compile_cpu_time", settings.compile_timeout_ms),
-        wall("run_cpu_time", settings.timeout_ms),
-    ];
     let mut asked = [None; 6];
-    for (slot, bound) in asked.iter_mut().zip(&checked) {
+    for (slot, bound) in asked.iter_mut().zip(&bounds(language, limits)) {
         *slot = requested(body, bound)?;
     }
     let [_, run_memory, _, run_timeout, _, run_cpu_time] = asked;

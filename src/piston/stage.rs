@@ -10,7 +10,10 @@ use codeexec_protocol::{StageReport, StageStatus};
 use serde::Serialize;
 
 use super::runtimes::Runtime;
-use super::signals::{signal_name, SIGKILL};
+use crate::interactive::signal;
+
+/// The signal killing a stage at a limit, as Piston names it.
+const SIGKILL: &str = "SIGKILL";
 
 /// `{language, version, run, compile?}`. After a compile stage that failed, `run` is the compile
 /// stage, as Piston answers for backward compatibility.
@@ -69,7 +72,7 @@ fn stage(report: Option<&StageReport>, verdict: Option<&Verdict>) -> Stage {
     let forced_kill = matches!(status, Some("TO" | "OL" | "EL" | "ML"));
     let signal = report
         .and_then(|report| report.signal)
-        .and_then(signal_name);
+        .and_then(signal::name);
     let (stdout, stderr) = report.map_or_else(Default::default, |report| {
         (report.stdout.clone(), report.stderr.clone())
     });

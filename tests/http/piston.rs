@@ -188,7 +188,15 @@ fn runtimes_are_listed_with_pistons_names_at_both_prefixes() {
     let (status, runtimes) = service.get("/piston/api/v2/runtimes");
     assert_eq!(status, 200, "{runtimes}");
     let (_, again) = service.get("/api/v2/piston/runtimes");
-    assert_eq!(runtimes, again);
+    // The same runtimes at both prefixes; a version may have been probed in between.
+    let without_versions = |runtimes: &Value| -> Vec<Value> {
+        let mut listed = runtimes.as_array().unwrap().clone();
+        for runtime in &mut listed {
+            runtime.as_object_mut().unwrap().remove("version");
+        }
+        listed
+    };
+    assert_eq!(without_versions(&runtimes), without_versions(&again));
     let listed = runtimes.as_array().unwrap();
     let named = |language: &str| {
         listed

@@ -13,9 +13,19 @@ one of them is schema-valid yet rightly answered 400, so it is not generated as 
 Judge0's submission POSTs (at the root and under /judge0) have one such rule too: with the query
 parameter base64_encoded=true, source_code, stdin and expected_output must be Base64, a rule
 that ties a parameter to the body and so has no words in JSON Schema either; the service rightly
-answers 422 to a schema-valid body that is not Base64 there. Nothing
+answers 422 to a schema-valid body that is not Base64 there.
+
+Piston's execute (under /piston/api/v2 and /api/v2/piston) has such rules too: its `version` must
+match the version the engine probes from the image once it runs (so positive bodies ask for `*`
+or none), base64 and hex contents must decode to UTF-8 text, the first utf8 file is the one run
+(it must exist and not be blank), and the cross-file and byte rules of /api/v2/execute hold
+with Piston's names (`name`, `content`). Nothing
 else is filtered: negative data and every other operation reach the service as generated.
 """
+
+import base64
+import binascii
+import re
 
 import schemathesis
 
@@ -109,3 +119,68 @@ def only_base64_bodies_when_base64_is_asked(context, case):
     if meta is not None and not meta.generation.mode.is_positive:
         return True
     return not asks_for_base64(case)
+
+
+# Piston's names and aliases of the languages whose entry point is run by its stem.
+PISTON_ENTRY_BY_STEM = {"java": (".java",), "typescript": (".ts",), "ts": (".ts",), "tsc": (".ts",), "node-ts": (".ts",)}
+
+
+def piston_decoded(file):
+    """The file's text as the service decodes it, or None when it would refuse it. Only canonical
+    base64 and hex are taken here, stricter than the service, so no body it refuses passes."""
+    content, encoding = file.get("content"), file.get("encoding")
+    if not isinstance(content, str):
+        return None
+    try:
+        if encoding == "base64":
+            raw = base64.b64decode(content, validate=True)
+            if base64.b64encode(raw).decode() != content:
+                return None
+        elif encoding == "hex":
+            if not re.fullmatch(r"(?:[0-9a-fA-F]{2})*", content):
+                return None
+            raw = bytes.fromhex(content)
+        else:
+            return content
+        return raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def breaks_a_piston_rule(body):
+    if not isinstance(body, dict):
+        return False
+    if body.get("version") not in (None, "*"):
+        return True
+    files = body.get("files")
+    if not isinstance(files, list) or not all(isinstance(file, dict) for file in files):
+        return False
+    texts = [piston_decoded(file) for file in files]
+    if any(text is None for text in texts):
+        return True
+    code = [index for index, file in enumerate(files) if file.get("encoding") in (None, "utf8")]
+    if not code or not texts[code[0]].strip(WHITE_SPACE):
+        return True
+    entry = code[0]
+    names = [file.get("name") or (None if index == entry else f"file{index}.code") for index, file in enumerate(files)]
+    extensions = PISTON_ENTRY_BY_STEM.get(str(body.get("language", "")).lower())
+    if extensions and names[entry] is not None and not names[entry].endswith(extensions):
+        return True
+    given = [name for name in names if isinstance(name, str)]
+    if len(set(given)) != len(given):
+        return True
+    for name in given:
+        parts = name.split("/")
+        if any(utf8_length(part) > MAX_NAME_BYTES - 1 for part in parts) or utf8_length(name) > MAX_NAME_BYTES:
+            return True
+        if any("/".join(parts[:end]) in given for end in range(1, len(parts))):
+            return True
+    return breaks_a_byte_limit({"args": body.get("args")})
+
+
+@schemathesis.hook("filter_case").apply_to(path_regex=r"^(/piston/api/v2|/api/v2/piston)/execute$", method="POST")
+def only_piston_jobs_the_service_can_run(context, case):
+    meta = case.meta
+    if meta is not None and not meta.generation.mode.is_positive:
+        return True
+    return not breaks_a_piston_rule(case.body)
