@@ -5,8 +5,10 @@
 //!
 //! The session ends early, and its job with it (the container is removed), when the client
 //! closes or drops the connection, sends what the dialect refuses, or sends nothing and gets
-//! nothing for `server.interactive_idle_secs`. Messages are bounded by `server.max_body_bytes`,
-//! and so is all the stdin a session may type.
+//! nothing for `server.interactive_idle_secs`, or does not take what it is sent within that time.
+//! Messages are bounded by `server.max_body_bytes`, and so is all the input a session may send.
+//! The client's input never waits for the runner (it is queued, within that bound), so a client
+//! typing while its program writes cannot stall both.
 
 use std::time::{Duration, Instant};
 
@@ -22,11 +24,14 @@ use crate::api::error::ApiError;
 use crate::api::rate_limit::Admitted;
 use crate::api::AppState;
 
-/// Client messages waiting for the runner to take them.
-const INPUT_QUEUE: usize = 16;
 /// Runner events waiting for the client's connection to take them; past it the program's output
 /// waits, as it would on a slow terminal.
 const EVENT_QUEUE: usize = 16;
+/// What a client message other than stdin counts against the session's input budget (the
+/// stdin it may type), so that neither kind can pile up without end.
+const MESSAGE_COST: usize = 64;
+/// How long the last messages and the close may take to be taken.
+const END_WAIT_SECS: u64 = 10;
 
 /// How a session ends: a WebSocket close code and its reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,34 +120,35 @@ pub async fn run(
             }
         }
     };
-    for message in greeting {
-        if session.text(message).await.is_err() {
-            return;
-        }
+    if !deliver(&mut session, greeting, idle).await {
+        return;
     }
-    let (input_sender, input) = mpsc::channel(INPUT_QUEUE);
+    let (input_sender, input) = mpsc::unbounded_channel();
     let (events_sender, mut events) = mpsc::channel(EVENT_QUEUE);
     let live = LiveIo {
         input,
         events: events_sender,
     };
-    let span = tracing::info_span!("job", jobId = %spec.id, language = %spec.language.name, interactive = true);
+    let span = tracing::info_span!(
+        "job",
+        jobId = %spec.id,
+        language = %spec.language.name,
+        interactive = true
+    );
     let job = state
         .engine
         .execute_live(spec, received, live)
         .instrument(span);
     tokio::pin!(job);
-    let stdin_cap = state.settings.server.max_body_bytes;
-    let mut typed = 0;
+    let input_budget = state.settings.server.max_body_bytes;
+    let mut input_spent = 0;
     let mut quiet_until = tokio::time::Instant::now() + idle;
     let outcome = loop {
         tokio::select! {
             biased;
             Some(event) = events.recv() => {
-                for message in dialect.event(event) {
-                    if session.text(message).await.is_err() {
-                        return;
-                    }
+                if !deliver(&mut session, dialect.event(event), idle).await {
+                    return;
                 }
                 quiet_until = tokio::time::Instant::now() + idle;
             }
@@ -156,15 +162,15 @@ pub async fn run(
                 };
                 match dialect.input(&text) {
                     Ok(ClientMessage::Input(input)) => {
-                        if let StreamInput::Stdin { data } = &input {
-                            typed += data.len();
-                            if typed > stdin_cap {
-                                let close = Close::new(1009, format!("more than {stdin_cap} bytes of stdin"));
-                                return end(session, Ending { messages: Vec::new(), close }).await;
-                            }
+                        input_spent += match &input {
+                            StreamInput::Stdin { data } => data.len().max(MESSAGE_COST),
+                            _ => MESSAGE_COST,
+                        };
+                        if input_spent > input_budget {
+                            return end(session, too_much_input(input_budget)).await;
                         }
                         // The runner takes input until it ends; after that it goes nowhere.
-                        let _ = input_sender.send(input).await;
+                        let _ = input_sender.send(input);
                     }
                     Ok(ClientMessage::Nothing) => {}
                     Err(ending) => return end(session, ending).await,
@@ -178,10 +184,8 @@ pub async fn run(
     };
     // Every event was queued before the result was read.
     while let Ok(event) = events.try_recv() {
-        for message in dialect.event(event) {
-            if session.text(message).await.is_err() {
-                return;
-            }
+        if !deliver(&mut session, dialect.event(event), idle).await {
+            return;
         }
     }
     let outcome = outcome.map_err(ApiError::from);
@@ -220,18 +224,38 @@ async fn next_text(messages: &mut AggregatedMessageStream, session: &mut Session
     Incoming::Gone
 }
 
-/// Sends the ending's messages, then closes.
-async fn end(mut session: Session, ending: Ending) {
-    for message in ending.messages {
-        if session.text(message).await.is_err() {
-            return;
+/// Sends `messages`; false when the client is gone or has not taken one within `wait` (it is
+/// then let go, and its job with it).
+async fn deliver(session: &mut Session, messages: Vec<String>, wait: Duration) -> bool {
+    for message in messages {
+        match tokio::time::timeout(wait, session.text(message)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return false,
         }
+    }
+    true
+}
+
+/// The close of a session that sent more input than a request body may hold.
+fn too_much_input(budget: usize) -> Ending {
+    Ending {
+        messages: Vec::new(),
+        close: Close::new(1009, format!("more than {budget} bytes of input")),
+    }
+}
+
+/// Sends the ending's messages, then closes; a client that does not take them within
+/// [`END_WAIT_SECS`] is let go without.
+async fn end(mut session: Session, ending: Ending) {
+    let wait = Duration::from_secs(END_WAIT_SECS);
+    if !deliver(&mut session, ending.messages, wait).await {
+        return;
     }
     let reason = CloseReason {
         code: CloseCode::from(ending.close.code),
         description: Some(within_close_frame(ending.close.reason)),
     };
-    let _ = session.close(Some(reason)).await;
+    let _ = tokio::time::timeout(wait, session.close(Some(reason))).await;
 }
 
 /// A close frame's reason has room for 123 bytes; a longer one is cut on a character boundary

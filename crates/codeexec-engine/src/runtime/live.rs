@@ -15,8 +15,10 @@ const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// An interactive job's client, as the engine sees it.
 #[derive(Debug)]
 pub struct LiveIo {
-    /// What the client sends. When it closes, the program's stdin ends.
-    pub input: mpsc::Receiver<StreamInput>,
+    /// What the client sends. When it closes, the program's stdin ends. Unbounded, so that the
+    /// client's input never waits on the runner while the runner's events wait on the client:
+    /// the sender bounds what it queues.
+    pub input: mpsc::UnboundedReceiver<StreamInput>,
     /// The runner's [`StreamEvent::Stage`] and [`StreamEvent::Output`] events, as they come (the
     /// result comes as the job's). Waiting for room here holds the program's output back.
     pub events: mpsc::Sender<StreamEvent>,

@@ -151,12 +151,14 @@ async fn exchange_live(
     let stdout = child.stdout.take().ok_or("the runner has no stdout")?;
     tokio::time::timeout(deadline, live::exchange(stdin, stdout, frame, io))
         .await
-        .map_err(|_| {
-            format!(
-                "the runner gave no result within {} ms",
-                deadline.as_millis()
-            )
-        })?
+        .map_err(|_| no_result_within(deadline))?
+}
+
+fn no_result_within(deadline: Duration) -> String {
+    format!(
+        "the runner gave no result within {} ms",
+        deadline.as_millis()
+    )
 }
 
 /// Sends the frame, closes stdin, and reads the runner's one result frame; a runner still going
@@ -175,12 +177,7 @@ async fn exchange(
     drop(stdin);
     let output = tokio::time::timeout(deadline, child.wait_with_output())
         .await
-        .map_err(|_| {
-            format!(
-                "the runner gave no result within {} ms",
-                deadline.as_millis()
-            )
-        })?
+        .map_err(|_| no_result_within(deadline))?
         .map_err(|error| format!("lost the runner's output: {error}"))?;
     serde_json::from_slice(&output.stdout).map_err(|_| {
         let diagnostics = String::from_utf8_lossy(&output.stderr);
