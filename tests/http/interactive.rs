@@ -128,3 +128,21 @@ fn the_rate_limiter_counts_a_session_as_a_job() {
         other => panic!("wanted 429, got {:?}", other.map(|(_, response)| response)),
     }
 }
+
+#[test]
+fn a_session_sending_more_input_than_a_body_may_hold_is_closed() {
+    let service = InProcess::start_ready(
+        "interactive-budget",
+        &[("CODEEXEC_SERVER__MAX_BODY_BYTES", "4096")],
+    );
+    let mut socket = Socket::connect(&service.url, CONNECT);
+    let code = "import time\ntime.sleep(20)\n";
+    socket.send(&json!({ "language": "python", "code": code, "wallTimeoutMs": 30000 }));
+    let chunk = "x".repeat(1500);
+    for _ in 0..3 {
+        socket.send(&json!({ "type": "stdin", "data": chunk }));
+    }
+    let (_, code, reason) = socket.until_closed();
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("4096 bytes of input"), "{reason}");
+}
