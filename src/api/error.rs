@@ -149,11 +149,7 @@ impl ResponseError for ApiError {
 /// `message`, cut at [`MAX_MESSAGE_BYTES`] on a character boundary, marked with an ellipsis.
 pub(crate) fn shortened(mut message: String) -> String {
     if message.len() > MAX_MESSAGE_BYTES {
-        let mut end = MAX_MESSAGE_BYTES;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
+        message.truncate(message.floor_char_boundary(MAX_MESSAGE_BYTES));
         message.push('…');
     }
     message

@@ -262,13 +262,7 @@ async fn end(mut session: Session, ending: Ending) {
 /// (dialects send the whole message first).
 fn within_close_frame(mut reason: String) -> String {
     const ROOM: usize = 123;
-    if reason.len() > ROOM {
-        let mut end = ROOM;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-    }
+    reason.truncate(reason.floor_char_boundary(ROOM));
     reason
 }
 
