@@ -186,6 +186,27 @@ pub fn json_error(error: JsonPayloadError, _: &HttpRequest, limit: usize) -> act
 mod tests {
     use super::*;
 
+    /// A language's full queue is the service being busy, not the request being wrong: 503, a
+    /// `Retry-After`, and a message naming the language.
+    #[test]
+    fn a_full_queue_is_503_with_retry_after_naming_the_language() {
+        let full = ApiError::Busy(EngineError::QueueFull {
+            language: "python".into(),
+            queue_size: 1,
+        });
+        assert_eq!(full.rejection(), Some(Rejection::QueueFull));
+        let response = full.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get("retry-after").unwrap(), "1");
+        let body = actix_web::rt::System::new()
+            .block_on(actix_web::body::to_bytes(response.into_body()))
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["succeeded"], false);
+        let message = body["errorMessage"].as_str().unwrap();
+        assert!(message.contains("python"), "{message}");
+    }
+
     #[test]
     fn long_messages_are_cut_on_a_character_boundary() {
         assert_eq!(shortened("short".into()), "short");

@@ -14,6 +14,5 @@ mod malformed;
 mod openapi;
 mod piston;
 mod piston_connect;
-mod queue;
 mod rate_limit;
 mod slow_body;

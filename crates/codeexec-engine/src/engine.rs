@@ -340,6 +340,55 @@ mod tests {
         fn watch(&self, _: mpsc::UnboundedSender<RuntimeEvent>) {}
     }
 
+    fn python_job(engine: &Engine) -> JobSpec {
+        let python = engine.languages().resolve("python").unwrap().clone();
+        JobSpec {
+            id: Uuid::nil(),
+            language: python,
+            files: vec![SourceFile {
+                name: "main.py".into(),
+                content: "print(1)".into(),
+            }],
+            entry: "main.py".into(),
+            stdin: String::new(),
+            args: vec![],
+            timeout_ms: 1000,
+            wall_timeout_ms: 2000,
+            memory_mb: 128,
+            save_metric: false,
+        }
+    }
+
+    /// Containers that never finish starting make the queue's bound certain: the first job
+    /// waits, and with a queue of one the next is refused at once rather than left waiting.
+    #[test]
+    fn past_the_queue_bound_a_job_is_refused_at_once() {
+        actix::System::new().block_on(async {
+            let mut settings = repository_settings();
+            let python = settings.languages.get_mut("python").unwrap();
+            python.pool_size = std::num::NonZeroUsize::MIN;
+            python.queue_size = 1;
+            let engine = Engine::start(settings, Arc::new(StalledRuntime), Arc::new(NoObserver))
+                .await
+                .unwrap();
+            let waiting = actix::spawn({
+                let (engine, job) = (engine.clone(), python_job(&engine));
+                async move { engine.execute(job, Instant::now()).await }
+            });
+            while engine.pool_states().await["python"].as_ref().unwrap().queued == 0 {}
+            let refused = engine
+                .execute(python_job(&engine), Instant::now())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(refused, EngineError::QueueFull { queue_size: 1, ref language } if language == "python"),
+                "{refused:?}"
+            );
+            assert!(!waiting.is_finished(), "the queued job is still waiting");
+            waiting.abort();
+        });
+    }
+
     #[test]
     fn a_job_still_waiting_at_the_queue_timeout_is_refused() {
         actix::System::new().block_on(async {
@@ -349,22 +398,7 @@ mod tests {
             let engine = Engine::start(settings, runtime, Arc::new(NoObserver))
                 .await
                 .unwrap();
-            let python = engine.languages().resolve("python").unwrap().clone();
-            let spec = JobSpec {
-                id: Uuid::nil(),
-                language: python,
-                files: vec![SourceFile {
-                    name: "main.py".into(),
-                    content: "print(1)".into(),
-                }],
-                entry: "main.py".into(),
-                stdin: String::new(),
-                args: vec![],
-                timeout_ms: 1000,
-                wall_timeout_ms: 2000,
-                memory_mb: 128,
-                save_metric: false,
-            };
+            let spec = python_job(&engine);
             let refused = engine.execute(spec, Instant::now()).await.unwrap_err();
             assert!(
                 matches!(refused, EngineError::QueueTimeout { waited_ms: 50, ref language } if language == "python"),
