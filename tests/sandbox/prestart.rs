@@ -38,7 +38,8 @@ fn services() -> [(&'static str, &'static Service); 2] {
     ]
 }
 
-/// What a Python program can see of how it was started, printed as one line.
+/// What a Python program can see of how it was started, printed as one line. (Each view ends
+/// with how many file descriptors are open: the loader's pipes must not be.)
 const PYTHON_VIEW: &str = r#"import sys
 modules = sorted(sys.modules)
 import __main__, os, subprocess
@@ -46,7 +47,7 @@ names = sorted(vars(__main__))
 view = [__name__, sys.argv, __file__, sys.path[0], sys.orig_argv, names, modules,
         type(__loader__).__name__, __loader__.name, __loader__.path, __spec__, __cached__,
         __doc__, __package__, sys.stdout.write_through, sys.getrecursionlimit(),
-        open("/proc/self/cmdline", "rb").read().rstrip(b"\0")]
+        open("/proc/self/cmdline", "rb").read().rstrip(b"\0"), len(os.listdir("/proc/self/fd"))]
 if os.environ.get("PLAIN_CHILD"):
     print(view)
 else:
@@ -64,7 +65,8 @@ const Module = require('module');
 const view = JSON.stringify([process.argv, process.execArgv, require.main === module, __filename,
   module.id, module.paths, cached, process.title, process.argv0, Module._resolveFilename.name,
   Module._findPath.name, typeof process._eval,
-  fs.readFileSync('/proc/self/cmdline', 'latin1').replace(/\0+$/, '')]);
+  fs.readFileSync('/proc/self/cmdline', 'latin1').replace(/\0+$/, ''),
+  fs.readdirSync('/proc/self/fd').length]);
 if (process.env.PLAIN_CHILD) {
   console.log(view);
 } else {
@@ -80,7 +82,7 @@ if (process.env.PLAIN_CHILD) {
 const RUBY_VIEW: &str = r#"features = $LOADED_FEATURES.dup
 view = [$0, __FILE__, ARGV, $PROGRAM_NAME, features, global_variables.sort,
         Object.constants.sort, defined?(DATA), self.to_s,
-        File.binread("/proc/self/cmdline").sub(/\0+\z/, "")].inspect
+        File.binread("/proc/self/cmdline").sub(/\0+\z/, ""), Dir.children("/proc/self/fd").size].inspect
 if ENV["PLAIN_CHILD"]
   puts view
 else

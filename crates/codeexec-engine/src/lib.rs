@@ -34,6 +34,7 @@ pub use pool::PoolState;
 pub use runtime::{
     connect_docker, connect_runtime, ContainerReport, ContainerRuntime, DockerRuntime, LiveIo,
     LocalRuntime, RuntimeEvent, StartedContainer, LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED,
+    READY_LIMIT,
 };
 pub use settings::{
     CpuList, DockerSettings, EngineSettings, GlobalLimits, InvalidSettings, LanguageSettings,

@@ -13,7 +13,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::language::Language;
 use crate::observer::{ContainerFailure, EngineObserver};
 use crate::pool::{Identified, Placement, Pool, PoolState, Ticket};
-use crate::runtime::{Container, ContainerRuntime, RuntimeEvent, StartedContainer};
+use crate::runtime::{Container, ContainerRuntime, RuntimeEvent, StartedContainer, READY_LIMIT};
 use crate::version_probe::probe_version;
 use crate::EngineError;
 
@@ -69,9 +69,15 @@ impl LanguageSupervisor {
             let permits = self.start_permits.clone();
             let language = self.language.clone();
             let start = async move {
-                let _permit = permits.acquire_owned().await;
+                let permit = permits.acquire_owned().await;
                 let began = Instant::now();
                 let started = runtime.start(&language).await;
+                // The permit bounds the engine's work; the runtime warms up in its container.
+                drop(permit);
+                let started = match started {
+                    Ok(mut container) => container.ready(READY_LIMIT).await.map(|()| container),
+                    Err(reason) => Err(reason),
+                };
                 match &started {
                     Ok(_) => observer.container_started(&language.name, began.elapsed()),
                     Err(_) => {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use codeexec::background::BackgroundService;
 use codeexec::config::Settings;
-use codeexec_engine::{ContainerRuntime, DockerRuntime, LanguageRegistry};
+use codeexec_engine::{ContainerRuntime, DockerRuntime, LanguageRegistry, READY_LIMIT};
 use codeexec_loadtest::ceiling::labelled_runtime;
 use codeexec_loadtest::workload::{hello_world, hello_world_job, HELLO_OUTPUT, HELLO_WORLD};
 use codeexec_protocol::{JobFrame, StageCommand};
@@ -173,6 +173,7 @@ fn cold_path(c: &mut Criterion, service_instance: &str) {
         group.bench_function(BenchmarkId::from_parameter(&language.name), |b| {
             b.to_async(&runtime).iter(|| async {
                 let mut container = docker.start(language).await.expect("start");
+                container.ready(READY_LIMIT).await.expect("ready");
                 let deadline = Duration::from_secs(60);
                 let report = container.run(&frame, job.memory_mb, deadline, None).await;
                 container.remove().await;
@@ -214,6 +215,7 @@ fn bare_exchange(c: &mut Criterion, service_instance: &str) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iterations {
                     let mut container = docker.start(python).await.expect("start");
+                    container.ready(READY_LIMIT).await.expect("ready");
                     let started = Instant::now();
                     let report = container
                         .run(frame, memory_mb, Duration::from_secs(30), None)

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use codeexec_engine::{ContainerRuntime, DockerRuntime, JobSpec, Language};
+use codeexec_engine::{
+    ContainerReport, ContainerRuntime, DockerRuntime, JobSpec, Language, READY_LIMIT,
+};
 
 use super::progress;
 use super::record::{CeilingRun, ColdRecord};
@@ -133,7 +135,13 @@ pub async fn measure_cold_path(
         let started = Instant::now();
         let ran = match runtime.start(&job.language).await {
             Ok(mut container) => {
-                let report = container.run(&frame, job.memory_mb, deadline, None).await;
+                let report = match container.ready(READY_LIMIT).await {
+                    Ok(()) => container.run(&frame, job.memory_mb, deadline, None).await,
+                    Err(reason) => ContainerReport {
+                        result: Err(reason),
+                        oom_killed: false,
+                    },
+                };
                 container.remove().await;
                 report
                     .result

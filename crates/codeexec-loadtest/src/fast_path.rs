@@ -32,9 +32,9 @@ pub const REPRODUCE: &str = "scripts/fast-path";
 /// The container ceiling's parallelism: the engine's best on this machine (docs/benchmarks.md).
 const CEILING_PARALLELISM: usize = 4;
 
-/// A pool counts a container ready once its runner is connected, while a pre-started runtime
-/// may still be warming up beside it (a JVM for about 0.75 s): the untimed pause before each
-/// low-load request, so that no other container's warm-up shares the CPU with it.
+/// The untimed pause before each low-load request, once the pools are full (their pre-started
+/// runtimes warmed up: a pool counts a container ready only then), so that the engine's removal
+/// of the previous job's container does not share the CPU with it.
 const WARM_UP_PAUSE: Duration = Duration::from_millis(1500);
 
 /// What `codeexec-loadtest fast-path` takes.
@@ -298,8 +298,8 @@ fn report(
         out,
         "## Hello world at 1 client\n\n\
          {} requests per language and service, alternating, each sent when the service was idle \
-         with its pools full, and {:.1} s later, so that pre-started runtimes had finished warming \
-         (latency at low load). End to end through HTTP, as the client saw \
+         with its pools full (their pre-started runtimes warmed up), and {:.1} s later (latency at \
+         low load). End to end through HTTP, as the client saw \
          it; overhead is the service's total less the compile and run stages. On the host, \
          `{HOST_PYTHON} -c pass` took {:.1} ms in the same run.\n\n\
          | language | before | after | after / before | overhead before | overhead after | target | verdict |\n\
@@ -398,10 +398,10 @@ fn report(
     let _ = writeln!(
         out,
         "## Pool refill\n\n\
-         Mean time from a container's create call to ready for a job (started and its runner \
-         connected over the channel), after, over every container the service started in this \
-         run (`codeexec_container_start_seconds`). A pre-started runtime goes on warming beside \
-         it (the JVM for about 0.75 s more); a job that comes sooner waits for it.\n\n\
+         Mean time from a container's create call to ready for a job (started, its runner \
+         connected over the channel, and its pre-started runtime warmed up: the runner says \
+         so), after, over every container the service started in this run \
+         (`codeexec_container_start_seconds`).\n\n\
          | language | create to ready |\n|---|---:|"
     );
     for (language, secs) in &measured.refill_secs {

@@ -1,16 +1,18 @@
-// codeexec's pre-started Node.js: preloaded (`node --require THIS /sandbox/.codeexec-entry`)
-// before the job arrives, it deletes its own file, waits for its program's argv on file
-// descriptor 3 (NUL-separated, ending at EOF), and makes the process what `node ENTRY ARGS...`
-// would be: process.argv, an empty process.execArgv, no trace of itself in require.cache. Node
-// then loads its main module, the placeholder path, which the loader's one-shot hooks on the
-// module resolver turn into the entry file (each hook puts the original back on its first use),
-// so require.main, stack traces and uncaught errors are Node's own.
+// codeexec's pre-started Node.js: preloaded (`node --require THIS /sandbox/.codeexec-entry`) before
+// the job arrives, it deletes its own file, says `ready` on file descriptor 4 and closes it, waits
+// for its program's argv on file descriptor 3 (NUL-separated, ending at EOF), and makes the process
+// what `node ENTRY ARGS...` would be: process.argv, an empty process.execArgv, no trace of itself
+// in require.cache. Node then loads its main module, the placeholder path, which the loader's
+// one-shot hooks on the module resolver turn into the entry file (each hook puts the original back
+// on its first use), so require.main, stack traces and uncaught errors are Node's own.
 'use strict';
 {
   const fs = require('fs');
   const path = require('path');
   fs.unlinkSync(__filename);
   const Module = require('module');
+  fs.writeSync(4, 'ready\n');
+  fs.closeSync(4);
   const argv = fs.readFileSync(3, 'utf8').split('\0');
   fs.closeSync(3);
   const entry = path.resolve(argv[0]);

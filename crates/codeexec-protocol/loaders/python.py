@@ -1,14 +1,17 @@
-# codeexec's pre-started Python: started with `python3 -u -c` before the job arrives, it waits for
-# its program's argv on file descriptor 3 (NUL-separated, ending at EOF), then runs the entry file
-# as `python3 -u ENTRY ARGS...` would: as `__main__`, with the same sys.argv, sys.path[0],
-# sys.orig_argv and main-module attributes, and uncaught exceptions printed without this loader's
-# frames. It imports nothing that the interpreter has not loaded at start-up, and leaves no name
-# behind (it imports inside its one function, which deletes its own name).
+# codeexec's pre-started Python: started with `python3 -u -c` before the job arrives, it says
+# `ready` on file descriptor 4 and closes it, waits for its program's argv on file descriptor 3
+# (NUL-separated, ending at EOF), then runs the entry file as `python3 -u ENTRY ARGS...` would: as
+# `__main__`, with the same sys.argv, sys.path[0], sys.orig_argv and main-module attributes, and
+# uncaught exceptions printed without this loader's frames. It imports nothing that the interpreter
+# has not loaded at start-up, and leaves no name behind (it imports inside its one function, which
+# deletes its own name).
 
 
 def _codeexec_run():
     import os
     import sys
+    os.write(4, b"ready\n")
+    os.close(4)
     with open(3, "rb") as control:
         argv = [os.fsdecode(part) for part in control.read().split(b"\0")]
     entry = argv[0]

@@ -1,9 +1,13 @@
 # codeexec's pre-started Ruby: started as `ruby THIS` before the job arrives, it deletes its own
-# file, waits for its program's argv on file descriptor 3 (NUL-separated, ending at EOF), then runs
-# the entry file as `ruby ENTRY ARGS...` would: the same $0, __FILE__, ARGV, DATA and command line,
-# its code compiled as the main script (`<main>`), and an uncaught exception reported by Ruby
-# itself, less this loader's frames. It requires nothing and defines no constant or global.
+# file, says `ready` on file descriptor 4 and closes it, waits for its program's argv on file
+# descriptor 3 (NUL-separated, ending at EOF), then runs the entry file as `ruby ENTRY ARGS...`
+# would: the same $0, __FILE__, ARGV, DATA and command line, its code compiled as the main script
+# (`<main>`), and an uncaught exception reported by Ruby itself, less this loader's frames. It
+# requires nothing and defines no constant or global.
 File.delete(__FILE__)
+ready = IO.new(4)
+ready.write("ready\n")
+ready.close
 control = IO.new(3)
 argv = control.read.force_encoding(Encoding::UTF_8).split("\0", -1)
 control.close

@@ -47,11 +47,22 @@ pub const CHANNEL_SOCKET: &str = "runner.sock";
 /// arrives: the arguments separated by NUL bytes, ending at end of file.
 pub const PRESTART_CONTROL_FD: i32 = 3;
 
-/// The file descriptor on which a pre-started runtime that compiles in-process (see
-/// [`prestart_loader_compiles`]) says `ready` and a newline once it has warmed up, then reports
-/// how its compile went: the compiler's exit code, a newline, the byte length of the compiler's
-/// diagnostics, a newline, then those bytes.
+/// The file descriptor on which every pre-started runtime's loader says `ready` and a newline
+/// once it has warmed up and waits for its argv. One that compiles in-process (see
+/// [`prestart_loader_compiles`]) then reports there how its compile went: the compiler's exit
+/// code, a newline, the byte length of the compiler's diagnostics, a newline, then those bytes;
+/// the others close it.
 pub const PRESTART_REPORT_FD: i32 = 4;
+
+/// What the runner says on its link (the channel's connection, or its stdout) before it reads the
+/// job frame: its link is open and its pre-started runtime, if any, has warmed up. The service
+/// counts a container ready for a job only from then on, so that a pool's ready containers, and
+/// its refill time, include the runtime's warm-up.
+pub const RUNNER_READY: &[u8] = b"ready\n";
+
+/// How long the runner waits for a pre-started runtime to warm up before it says
+/// [`RUNNER_READY`] all the same: the job then waits for the rest, or runs without it.
+pub const PRESTART_WARM_LIMIT_SECS: u64 = 10;
 
 /// Every language's loader, as (language, file name, source): what a pre-started runtime runs
 /// while it waits (see [`PRESTART_FLAG`]).

@@ -16,7 +16,9 @@
 //! directory is only meant for tests on the host. With `--user` the runner, started as root,
 //! takes that identity and runs the program as `--program-user` (see [`identity`]). With
 //! `--channel` the job comes over a Unix socket in DIR (see [`channel`]). With `--prestart` the
-//! language's runtime is started before the frame arrives (see [`prestart`]). The exit code is 0
+//! language's runtime is started before the frame arrives (see [`prestart`]). Before it reads the
+//! frame, once its link is open and any pre-started runtime has warmed up, the runner says
+//! [`RUNNER_READY`] on the link. The exit code is 0
 //! when a job was run (whatever its stages did) and 2 when the arguments or the frame were
 //! malformed; a result is given either way.
 
@@ -40,12 +42,13 @@ use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use channel::{Connection, Listening};
 use codeexec_protocol::stream::StageName;
 use codeexec_protocol::{
-    JobFrame, ResultFrame, StageStatus, CHANNEL_FLAG, PRESTART_FLAG, PROGRAM_USER_FLAG,
-    RUNNER_USER_FLAG, SANDBOX_DIR,
+    JobFrame, ResultFrame, StageStatus, CHANNEL_FLAG, PRESTART_FLAG, PRESTART_WARM_LIMIT_SECS,
+    PROGRAM_USER_FLAG, RUNNER_READY, RUNNER_USER_FLAG, SANDBOX_DIR,
 };
 use identity::Users;
 use live::Live;
@@ -79,6 +82,11 @@ fn main() -> ExitCode {
                 },
                 None => (Ok(boxed(BufReader::new(io::stdin()))), Reply::Stdout),
             };
+            let runtime = warmed(runtime);
+            if let Err(error) = reply.ready() {
+                eprintln!("codeexec-runner: cannot say it is ready: {error}");
+                return ExitCode::FAILURE;
+            }
             let received = input
                 .map_err(|error| format!("cannot read the job frame: {error}"))
                 .and_then(|mut input| Ok((read_frame(&mut input)?, input)));
@@ -97,6 +105,30 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::from(code)
+}
+
+/// See [`PRESTART_WARM_LIMIT_SECS`]: a runtime that compiles goes on warming within its compile
+/// stage's budget, or the stage compiles afresh.
+const WARM_LIMIT: Duration = Duration::from_secs(PRESTART_WARM_LIMIT_SECS);
+
+/// The pre-started runtime once it has warmed up, or still warming after [`WARM_LIMIT`]; none
+/// when it failed to (the job then runs without it, as with `prestart = false`).
+fn warmed(runtime: Option<Prestarted>) -> Option<Prestarted> {
+    let mut runtime = runtime?;
+    match runtime.wait_until_warm(WARM_LIMIT) {
+        Ok(()) => Some(runtime),
+        Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+            eprintln!(
+                "codeexec-runner: the pre-started runtime is still warming; ready all the same"
+            );
+            Some(runtime)
+        }
+        Err(error) => {
+            eprintln!("codeexec-runner: the pre-started runtime failed to warm up ({error}); the job runs without it");
+            runtime.discard();
+            None
+        }
+    }
 }
 
 /// Runs an interactive job: its events, the result last, go back on the link it came on while
@@ -287,6 +319,18 @@ enum Reply {
 }
 
 impl Reply {
+    /// Says [`RUNNER_READY`]: the service counts the container ready for a job from now on.
+    fn ready(&self) -> io::Result<()> {
+        match self {
+            Reply::Stdout => {
+                let mut stdout = io::stdout().lock();
+                stdout.write_all(RUNNER_READY)?;
+                stdout.flush()
+            }
+            Reply::Channel(connection) => connection.writer()?.write_all(RUNNER_READY),
+        }
+    }
+
     /// Writes the result frame, ending in a newline.
     fn send(self, result: &ResultFrame) -> io::Result<()> {
         let mut bytes = serde_json::to_vec(result)?;

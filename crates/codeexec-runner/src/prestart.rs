@@ -9,10 +9,13 @@
 //! code. When the job arrives the runner writes the program's argv there and closes it; from then
 //! on the runtime is the run stage's leader. Each container still serves one job.
 //!
-//! A runtime whose loader also compiles (Java's: see
-//! [`codeexec_protocol::prestart_loader_compiles`]) first gets the compile command on that
-//! descriptor and answers on a second pipe, [`codeexec_protocol::PRESTART_REPORT_FD`]
-//! ([`Prestarted::compile`]); its program's argv follows once the compile has succeeded.
+//! Every loader says `ready` on a second pipe, [`codeexec_protocol::PRESTART_REPORT_FD`], once
+//! it has warmed up and waits ([`Prestarted::wait_until_warm`]): the runner tells the service
+//! its container is ready only then. A runtime whose loader also compiles (Java's: see
+//! [`codeexec_protocol::prestart_loader_compiles`]) then gets the compile command on the control
+//! descriptor and answers on the second pipe ([`Prestarted::compile`]); its program's argv
+//! follows once the compile has succeeded. The others close the second pipe once they have said
+//! `ready`.
 
 use std::io::{self, BufRead, BufReader, PipeReader, PipeWriter, Read, Write};
 use std::os::fd::AsRawFd;
@@ -31,8 +34,12 @@ pub struct Prestarted {
     child: Child,
     leader: Leader,
     control: PipeWriter,
-    /// Where a loader that compiles reports how its compile went.
-    report: Option<BufReader<PipeReader>>,
+    /// Where the loader says it is warm and, if it compiles, how its compile went.
+    report: BufReader<PipeReader>,
+    /// Whether the loader serves the compile stage too.
+    compiles: bool,
+    /// Whether the loader has said it is warm.
+    warm: bool,
     /// The container's memory limit when the runtime started, which a JVM sizes its heap by.
     memory_limit_at_start: Option<u64>,
 }
@@ -58,13 +65,11 @@ impl Prestarted {
         // the write end, so it sees end of file once the runner has written.
         let (control_read, control) =
             io::pipe().map_err(|error| format!("cannot make the control pipe: {error}"))?;
-        let report = codeexec_protocol::prestart_loader_compiles(language)
-            .then(io::pipe)
-            .transpose()
-            .map_err(|error| format!("cannot make the report pipe: {error}"))?;
+        let (report, report_write) =
+            io::pipe().map_err(|error| format!("cannot make the report pipe: {error}"))?;
         let pipes = RuntimePipes {
             control: control_read.as_raw_fd(),
-            report: report.as_ref().map(|(_, write)| write.as_raw_fd()),
+            report: Some(report_write.as_raw_fd()),
         };
         open_to_the_runtime(&pipes)?;
         let (child, leader) =
@@ -72,12 +77,14 @@ impl Prestarted {
                 .map_err(|error| format!("cannot start {program:?}: {error}"))?;
         // Only the runtime may hold the report pipe's write end, so that its end is the
         // runtime's.
-        let report = report.map(|(read, _write)| BufReader::new(read));
+        drop(report_write);
         Ok(Prestarted {
             child,
             leader,
             control,
-            report,
+            report: BufReader::new(report),
+            compiles: codeexec_protocol::prestart_loader_compiles(language),
+            warm: false,
             memory_limit_at_start: cgroup::memory_limit_bytes(),
         })
     }
@@ -88,7 +95,7 @@ impl Prestarted {
 
     /// Whether the runtime's loader serves the compile stage too.
     pub fn compiles(&self) -> bool {
-        self.report.is_some()
+        self.compiles
     }
 
     /// Whether the container's memory limit is now lower than when the runtime started (the job
@@ -101,13 +108,14 @@ impl Prestarted {
         }
     }
 
-    /// Waits, at most `timeout`, until a runtime that compiles has warmed up (it says `ready`):
-    /// the time it still takes is its start-up's, not the job's. Fails when it does not say so
-    /// in time, or ends first.
+    /// Waits, at most `timeout`, until the runtime has warmed up (its loader says `ready`), at
+    /// once when it already has: the time it still takes is its start-up's, not the job's.
+    /// Fails when it does not say so in time, or ends first.
     pub fn wait_until_warm(&mut self, timeout: Duration) -> io::Result<()> {
-        let report = self.report.as_mut().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::Unsupported, "the runtime does not compile")
-        })?;
+        if self.warm {
+            return Ok(());
+        }
+        let report = &mut self.report;
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -137,6 +145,7 @@ impl Prestarted {
                 format!("the loader said {line:?} instead of ready"),
             ));
         }
+        self.warm = true;
         Ok(())
     }
 
@@ -144,9 +153,13 @@ impl Prestarted {
     /// `output_limit` bytes of the diagnostics. Fails when the runtime ends without a report
     /// (killed at a limit, or gone).
     pub fn compile(&mut self, argv: &[String], output_limit: usize) -> io::Result<Compiled> {
-        let report = self.report.as_mut().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::Unsupported, "the runtime does not compile")
-        })?;
+        if !self.compiles {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the runtime does not compile",
+            ));
+        }
+        let report = &mut self.report;
         let mut request = format!("{}\0", argv.len()).into_bytes();
         for arg in argv {
             request.extend_from_slice(arg.as_bytes());

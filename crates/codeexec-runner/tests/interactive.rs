@@ -43,7 +43,10 @@ impl Session {
         let stdout = BufReader::new(runner.stdout.take().unwrap());
         let (sender, events) = mpsc::channel();
         thread::spawn(move || {
-            for line in stdout.lines() {
+            let mut lines = stdout.lines();
+            let ready = lines.next().expect("a ready line").unwrap() + "\n";
+            assert_eq!(ready.as_bytes(), codeexec_protocol::RUNNER_READY);
+            for line in lines {
                 let event = serde_json::from_str(&line.unwrap()).expect("one event per line");
                 if sender.send(event).is_err() {
                     return;

@@ -132,6 +132,15 @@ impl StartedContainer for LocalProcess {
         }
     }
 
+    async fn ready(&mut self, limit: Duration) -> Result<(), String> {
+        let stdout = self
+            .child
+            .as_mut()
+            .and_then(|child| child.stdout.as_mut())
+            .ok_or("the runner has no stdout")?;
+        super::read_ready(stdout, limit).await
+    }
+
     async fn remove(mut self: Box<Self>) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill().await;

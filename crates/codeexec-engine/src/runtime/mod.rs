@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use codeexec_protocol::{JobFrame, ResultFrame};
+use codeexec_protocol::{JobFrame, ResultFrame, PRESTART_WARM_LIMIT_SECS, RUNNER_READY};
 use tokio::sync::mpsc;
 
 use crate::language::Language;
@@ -85,8 +85,50 @@ pub trait StartedContainer: Send + std::fmt::Debug {
         live: Option<LiveIo>,
     ) -> ContainerReport;
 
+    /// Waits, at most `limit`, until the runner says [`RUNNER_READY`]: its pre-started runtime,
+    /// if any, has warmed up. A container counts as ready for a job only then.
+    async fn ready(&mut self, limit: Duration) -> Result<(), String>;
+
     /// Removes the container and waits until it is gone.
     async fn remove(self: Box<Self>);
+}
+
+/// How long a container may take from its start to [`RUNNER_READY`]: longer than the runner
+/// itself waits for a warming runtime before it says it is ready all the same.
+pub const READY_LIMIT: Duration = Duration::from_secs(PRESTART_WARM_LIMIT_SECS + 10);
+
+/// Reads the runner's first line from `link`, byte by byte (what follows it is the job's
+/// exchange), and checks it is [`RUNNER_READY`]; at most `limit`.
+async fn read_ready(
+    link: &mut (impl tokio::io::AsyncRead + Unpin),
+    limit: Duration,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    const MOST: usize = 1024;
+    let read_line = async {
+        let mut line = Vec::new();
+        while line.len() < MOST && line.last() != Some(&b'\n') {
+            match link.read_u8().await {
+                Ok(byte) => line.push(byte),
+                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(error) => return Err(format!("lost the runner before it was ready: {error}")),
+            }
+        }
+        Ok(line)
+    };
+    let line = tokio::time::timeout(limit, read_line)
+        .await
+        .map_err(|_| format!("the runner was not ready within {} s", limit.as_secs()))??;
+    if line == RUNNER_READY {
+        Ok(())
+    } else if line.is_empty() {
+        Err("the runner ended before it was ready".to_string())
+    } else {
+        Err(format!(
+            "the runner said {:?} instead of ready",
+            String::from_utf8_lossy(&line).trim_end()
+        ))
+    }
 }
 
 /// The runtime the settings name: Docker, connected; or the local one, which

@@ -95,9 +95,13 @@ pub fn run_frame(sandbox: &Sandbox, frame: &JobFrame) -> ResultFrame {
     parse_result(&outcome.stdout)
 }
 
-/// The runner's stdout must be valid UTF-8 holding exactly one JSON document.
+/// The runner's stdout must be its ready line, then valid UTF-8 holding exactly one JSON
+/// document.
 pub fn parse_result(stdout: &[u8]) -> ResultFrame {
-    let text = std::str::from_utf8(stdout).expect("the runner printed invalid UTF-8");
+    let frame = stdout
+        .strip_prefix(codeexec_protocol::RUNNER_READY)
+        .expect("the runner says it is ready first");
+    let text = std::str::from_utf8(frame).expect("the runner printed invalid UTF-8");
     serde_json::from_str(text).expect("the runner printed something other than one ResultFrame")
 }
 

@@ -21,7 +21,7 @@ use tokio::net::UnixStream;
 
 use super::channel::ChannelDir;
 use super::program_uids::UidLease;
-use crate::runtime::{live, ContainerReport, LiveIo, StartedContainer};
+use crate::runtime::{live, read_ready, ContainerReport, LiveIo, StartedContainer};
 
 /// The runner's result is at most a few times the output caps; anything past this is not a
 /// result frame and is not kept.
@@ -343,6 +343,13 @@ impl StartedContainer for DockerContainer {
         live: Option<LiveIo>,
     ) -> ContainerReport {
         self.serve(frame, memory_mb, deadline, live).await
+    }
+
+    async fn ready(&mut self, limit: Duration) -> Result<(), String> {
+        match &mut self.link {
+            Link::Channel(stream) => read_ready(stream, limit).await,
+            Link::Attached { output, .. } => read_ready(&mut runner_stdout(output), limit).await,
+        }
     }
 
     async fn remove(mut self: Box<Self>) {
