@@ -18,9 +18,8 @@
 //! `--channel` the job comes over a Unix socket in DIR (see [`channel`]). With `--prestart` the
 //! language's runtime is started before the frame arrives (see [`prestart`]). Before it reads the
 //! frame, once its link is open and any pre-started runtime has warmed up, the runner says
-//! [`RUNNER_READY`] on the link. The exit code is 0
-//! when a job was run (whatever its stages did) and 2 when the arguments or the frame were
-//! malformed; a result is given either way.
+//! [`RUNNER_READY`] on the link. The exit code is 0 when a job was run (whatever its stages did)
+//! and 2 when the arguments or the frame were malformed; a result is given either way.
 
 mod capture;
 mod cgroup;
@@ -124,7 +123,10 @@ fn warmed(runtime: Option<Prestarted>) -> Option<Prestarted> {
             Some(runtime)
         }
         Err(error) => {
-            eprintln!("codeexec-runner: the pre-started runtime failed to warm up ({error}); the job runs without it");
+            eprintln!(
+                "codeexec-runner: the pre-started runtime failed to warm up ({error}); \
+                 the job runs without it"
+            );
             runtime.discard();
             None
         }

@@ -69,7 +69,7 @@ impl Prestarted {
             io::pipe().map_err(|error| format!("cannot make the report pipe: {error}"))?;
         let pipes = RuntimePipes {
             control: control_read.as_raw_fd(),
-            report: Some(report_write.as_raw_fd()),
+            report: report_write.as_raw_fd(),
         };
         open_to_the_runtime(&pipes)?;
         let (child, leader) =
@@ -237,7 +237,7 @@ impl Prestarted {
 /// runtime holds them, and the runner's own `/proc/1/fd` is closed to other uids (it is not
 /// dumpable), so nobody gains a pipe they did not have.
 fn open_to_the_runtime(pipes: &RuntimePipes) -> Result<(), String> {
-    for fd in std::iter::once(pipes.control).chain(pipes.report) {
+    for fd in [pipes.control, pipes.report] {
         // SAFETY: fchmod has no memory-safety preconditions; `fd` is a pipe the runner holds.
         if unsafe { libc::fchmod(fd, 0o666) } != 0 {
             let error = io::Error::last_os_error();

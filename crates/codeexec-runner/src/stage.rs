@@ -191,11 +191,11 @@ pub fn syscall_filter() -> &'static Result<BpfProgram, String> {
 }
 
 /// The pipes a pre-started runtime inherits: `control` becomes its [`PRESTART_CONTROL_FD`] and
-/// `report`, when given, its [`PRESTART_REPORT_FD`].
+/// `report` its [`PRESTART_REPORT_FD`].
 #[derive(Debug, Clone, Copy)]
 pub struct RuntimePipes {
     pub control: RawFd,
-    pub report: Option<RawFd>,
+    pub report: RawFd,
 }
 
 /// Spawns a stage's leader in a process group of its own, with `pipes` in place when given.
@@ -259,14 +259,13 @@ fn place_pipes(pipes: RuntimePipes) -> std::io::Result<()> {
             libc::F_DUPFD_CLOEXEC,
             ABOVE_PLACES,
         ))?;
-        let report = match pipes.report {
-            Some(fd) => Some(check(libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, ABOVE_PLACES))?),
-            None => None,
-        };
+        let report = check(libc::fcntl(
+            pipes.report,
+            libc::F_DUPFD_CLOEXEC,
+            ABOVE_PLACES,
+        ))?;
         check(libc::dup2(control, PRESTART_CONTROL_FD))?;
-        if let Some(report) = report {
-            check(libc::dup2(report, PRESTART_REPORT_FD))?;
-        }
+        check(libc::dup2(report, PRESTART_REPORT_FD))?;
     }
     Ok(())
 }
