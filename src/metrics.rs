@@ -133,7 +133,8 @@ impl Metrics {
             .expect("valid gauge"),
             container_start_seconds: histogram_vec(
                 "codeexec_container_start_seconds",
-                "Time to create and start a pool container and connect to its runner.",
+                "Time to create and start a pool container until its runner is ready for a job \
+                 (its pre-started runtime warmed up).",
                 &["language"],
                 DURATION_BUCKETS.to_vec(),
             ),

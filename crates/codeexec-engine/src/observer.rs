@@ -22,7 +22,8 @@ pub enum ContainerFailure {
 pub trait EngineObserver: Send + Sync + 'static {
     /// The engine starts with these languages.
     fn languages(&self, _names: &[&str]) {}
-    /// A pool container of `language` was started, taking `took`.
+    /// A pool container of `language` was started and its runner is ready for a job, `took`
+    /// after the create call.
     fn container_started(&self, _language: &str, _took: Duration) {}
     fn container_failed(&self, _language: &str, _failure: ContainerFailure) {}
     /// Jobs admitted and not yet finished, after a change.
