@@ -86,13 +86,14 @@ fn build_error(plan: &ImagePlan, source: DockerError) -> ImageError {
     }
 }
 
-/// The build context: the Dockerfile, the runner, executable, and the pre-start loaders'
-/// sources under `loaders/` (for a language that compiles its loader ahead, in its
-/// `image_prepare`), as an in-memory tar.
+/// The build context: the Dockerfile, the runner, executable, and the pre-start loaders' and the
+/// image helpers' sources under `loaders/` (for a language that compiles its loader or a helper
+/// ahead, in its `image_prepare`), as an in-memory tar.
 pub fn build_context(dockerfile: &[u8], runner: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut archive = tar::Builder::new(Vec::new());
     let loaders = codeexec_protocol::PRESTART_LOADERS
         .iter()
+        .chain(codeexec_protocol::IMAGE_HELPERS.iter())
         .map(|(_, file, source)| (format!("loaders/{file}"), 0o644, source.as_bytes()));
     let files = [
         (DOCKERFILE.to_string(), 0o644, dockerfile),
@@ -141,7 +142,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn context_holds_the_dockerfile_an_executable_runner_and_the_loaders() {
+    fn context_holds_the_dockerfile_an_executable_runner_the_loaders_and_helpers() {
         let context = build_context(b"FROM scratch\n", b"\x7fELF").unwrap();
         let mut archive = tar::Archive::new(context.as_slice());
         let entries: Vec<(String, u32, u64)> = archive
@@ -166,6 +167,12 @@ mod tests {
             "loaders/java.java".to_string(),
             0o644,
             java.len() as u64
+        )));
+        let (_, _, go_build) = codeexec_protocol::IMAGE_HELPERS[0];
+        assert!(entries[2..].contains(&(
+            "loaders/go_build.go".to_string(),
+            0o644,
+            go_build.len() as u64
         )));
     }
 }

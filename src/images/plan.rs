@@ -227,7 +227,7 @@ fn sorted_packages(packages: &[String]) -> Vec<&str> {
 }
 
 /// Hash of every input of an image: Dockerfile, base, (offline) suite and packages, the prepare
-/// command, labels, runner.
+/// command, the helpers it may build, labels, runner (which holds the loaders).
 pub fn image_hash(
     dockerfile: &[u8],
     base: &Base,
@@ -252,6 +252,10 @@ pub fn image_hash(
         );
     }
     field("prepare", prepare.as_bytes());
+    for (_, file, source) in codeexec_protocol::IMAGE_HELPERS {
+        field("helper", file.as_bytes());
+        field("helper source", source.as_bytes());
+    }
     for (key, value) in labels {
         field("label", format!("{key}={value}").as_bytes());
     }

@@ -77,6 +77,12 @@ pub const PRESTART_LOADERS: [(&str, &str, &str); 4] = [
     ("java", "java.java", include_str!("../loaders/java.java")),
 ];
 
+/// Sources of helpers that a language's `image_prepare` builds into its image, as (language, file
+/// name, source), copied beside the loaders: Go's `codeexec-go-build`, the compile stage's shortcut
+/// to the compiler and linker.
+pub const IMAGE_HELPERS: [(&str, &str, &str); 1] =
+    [("go", "go_build.go", include_str!("../loaders/go_build.go"))];
+
 /// Where every codeexec image holds the loaders' sources (`codeexec images build` copies them
 /// there, before the language's `image_prepare` runs): for a loader compiled ahead, as Java's.
 pub const IMAGE_LOADERS_DIR: &str = "/usr/local/lib/codeexec/loaders";
