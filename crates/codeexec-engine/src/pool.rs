@@ -28,6 +28,9 @@ use crate::EngineError;
 /// First wait before retrying a failed container start; doubles up to [`MAX_RETRY_DELAY`].
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(15);
+/// A failed version probe is tried again after these: each try uses up a container.
+const FIRST_PROBE_RETRY_DELAY: Duration = Duration::from_secs(2);
+const MAX_PROBE_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 /// What the pool needs to know of a container.
 pub trait Identified {
@@ -93,6 +96,7 @@ pub struct Pool<C> {
     backing_off: bool,
     last_error: Option<String>,
     version_probed: bool,
+    probe_retry_delays: ExponentialBackoff,
     draining: bool,
     runtime_lost: bool,
 }
@@ -111,6 +115,7 @@ impl<C: Identified> Pool<C> {
             backing_off: false,
             last_error: None,
             version_probed: false,
+            probe_retry_delays: backoff(FIRST_PROBE_RETRY_DELAY, MAX_PROBE_RETRY_DELAY),
             draining: false,
             runtime_lost: false,
         }
@@ -192,6 +197,27 @@ impl<C: Identified> Pool<C> {
         }
         self.ready.push_back(container);
         Placement::Ready
+    }
+
+    /// The version probe failed: returns when to call [`Pool::probe_again`], so that one
+    /// failure (a start-up race, a busy machine) does not leave the version unknown for good.
+    pub fn version_probe_failed(&mut self) -> Duration {
+        self.probe_retry_delays
+            .next()
+            .unwrap_or(MAX_PROBE_RETRY_DELAY)
+    }
+
+    /// A ready container to probe the version on now (the pool starts its replacement), or
+    /// none, and then the next container started is probed.
+    pub fn probe_again(&mut self) -> Option<C> {
+        if self.draining {
+            return None;
+        }
+        let container = self.ready.pop_front();
+        if container.is_none() {
+            self.version_probed = false;
+        }
+        container
     }
 
     /// A start failed: returns when to call [`Pool::retry_due`]. While nothing is ready, the
@@ -287,9 +313,13 @@ impl<C: Identified> Pool<C> {
 }
 
 fn retry_delays() -> ExponentialBackoff {
+    backoff(FIRST_RETRY_DELAY, MAX_RETRY_DELAY)
+}
+
+fn backoff(first: Duration, max: Duration) -> ExponentialBackoff {
     ExponentialBuilder::default()
-        .with_min_delay(FIRST_RETRY_DELAY)
-        .with_max_delay(MAX_RETRY_DELAY)
+        .with_min_delay(first)
+        .with_max_delay(max)
         .without_max_times()
         .build()
 }
@@ -386,6 +416,26 @@ mod tests {
         assert_eq!(pool.started(Fake("a")), Placement::Probe(Fake("a")));
         assert_eq!(pool.starts_to_begin(), 1, "the probed one is replaced");
         assert_eq!(pool.started(Fake("b")), Placement::Ready);
+    }
+
+    #[test]
+    fn a_failed_version_probe_is_tried_again_on_a_ready_container_or_the_next_one() {
+        let mut pool = warm_pool(2, 5, &["a", "b"]);
+        assert!(pool.version_probe_failed() > Duration::ZERO);
+        assert_eq!(pool.probe_again(), Some(Fake("a")));
+        assert_eq!(pool.starts_to_begin(), 1, "the probed one is replaced");
+        assert_eq!(pool.started(Fake("c")), Placement::Ready);
+
+        let mut pool: Pool<Fake> = Pool::new("python", 1, 5);
+        pool.starts_to_begin();
+        assert_eq!(pool.started(Fake("a")), Placement::Probe(Fake("a")));
+        let first = pool.version_probe_failed();
+        assert!(pool.version_probe_failed() > first, "the retries back off");
+        assert_eq!(pool.probe_again(), None, "nothing is ready yet");
+        assert_eq!(pool.starts_to_begin(), 1);
+        assert_eq!(pool.started(Fake("b")), Placement::Probe(Fake("b")));
+        assert_eq!(pool.starts_to_begin(), 1);
+        assert_eq!(pool.started(Fake("c")), Placement::Ready);
     }
 
     #[test]

@@ -122,14 +122,23 @@ impl LanguageSupervisor {
     fn probe_version(&mut self, container: Container, ctx: &mut Context<Self>) {
         let language = self.language.clone();
         let probe = async move { probe_version(container, &language.settings).await };
-        ctx.spawn(probe.into_actor(self).map(|version, actor, _| {
+        ctx.spawn(probe.into_actor(self).map(|version, actor, ctx| {
             let language = &actor.language.name;
             match version {
                 Ok(version) => {
                     tracing::info!(%language, %version, "pool is warm");
                     actor.versions.insert(language.clone(), version);
                 }
-                Err(error) => tracing::warn!(%language, %error, "the version probe failed"),
+                Err(error) => {
+                    let delay = actor.pool.version_probe_failed();
+                    tracing::warn!(%language, %error, ?delay, "the version probe failed; trying again");
+                    ctx.run_later(delay, |actor, ctx| {
+                        if let Some(container) = actor.pool.probe_again() {
+                            actor.probe_version(container, ctx);
+                        }
+                        actor.replenish(ctx);
+                    });
+                }
             }
         }));
     }
