@@ -169,10 +169,44 @@ fn narrowed(language: &Language, limits: &GlobalLimits, files: bool) -> Value {
                 },
             },
         });
+        if language.compiles_sources() {
+            properties["files"]["contains"] = json!({
+                "type": "object",
+                "required": ["filename"],
+                "properties": {
+                    "filename": {
+                        "type": "string",
+                        "pattern": ends_with_one_of(&settings.source_extensions),
+                    },
+                },
+            });
+            properties["files"]["description"] = json!(format!(
+                "At least one of them a source file ({}): the compiler takes every one",
+                settings.source_extensions.join(", ")
+            ));
+        }
     } else {
         properties["code"] = code;
     }
     json!({ "type": "object", "properties": properties })
+}
+
+/// A pattern matching a name that ends with one of `extensions`, as `Language::is_source` reads
+/// it.
+fn ends_with_one_of(extensions: &[String]) -> String {
+    let escaped: Vec<String> = extensions
+        .iter()
+        .map(|extension| {
+            extension
+                .chars()
+                .flat_map(|c| {
+                    let special = r"\^$.|?*+()[]{}/".contains(c);
+                    special.then_some('\\').into_iter().chain([c])
+                })
+                .collect()
+        })
+        .collect();
+    format!("(?:{})$", escaped.join("|"))
 }
 
 /// A relative path: components that are neither empty, `.` nor `..`, begin with neither `-` nor
@@ -219,6 +253,39 @@ mod tests {
         assert!(flat(".-a") && flat("a-@b"));
         let java = matcher(&file_name_pattern(false, 254));
         assert!(java(&"A".repeat(254)) && !java(&"A".repeat(255)));
+    }
+
+    #[test]
+    fn a_body_for_a_language_compiling_its_sources_must_hold_one_of_them() {
+        let settings = crate::config::Settings::repository_defaults();
+        let registry = LanguageRegistry::new(&settings.languages);
+        let ocaml = registry.resolve("ocaml").expect("ocaml is configured");
+        let files = &narrowed(ocaml, &settings.limits, true)["properties"]["files"];
+        let source = matcher(
+            files["contains"]["properties"]["filename"]["pattern"]
+                .as_str()
+                .unwrap(),
+        );
+        assert!(source("main.ml") && source("lib/x.ml"));
+        assert!(!source("main.py") && !source("main.mli") && !source("ml"));
+        let python = registry.resolve("python").expect("python is configured");
+        let files = &narrowed(python, &settings.limits, true)["properties"]["files"];
+        assert!(
+            files.get("contains").is_none(),
+            "python runs its entry point alone"
+        );
+    }
+
+    #[test]
+    fn a_source_pattern_reads_extensions_as_is_source_does() {
+        let extensions = [".c++".to_string(), ".f".to_string(), ".R".to_string()];
+        let source = matcher(&ends_with_one_of(&extensions));
+        for name in ["a.c++", "a.f", "b.R", ".f"] {
+            assert!(source(name), "{name}");
+        }
+        for name in ["a.c", "a.cxx", "a.r", "a.f90", "af", "a.c++x"] {
+            assert!(!source(name), "{name}");
+        }
     }
 
     #[test]

@@ -86,8 +86,8 @@ pub struct JobOptions {
     /// `limits.wall_time_factor` times the CPU-time limit, within that cap.
     #[serde(default, deserialize_with = "whole_number")]
     pub wall_timeout_ms: Option<u64>,
-    /// The memory limit, from `limits.min_memory_mb` (or a pre-started language's
-    /// `prestart_min_memory_mb`) up to the language's limit (its default).
+    /// The memory limit, from `limits.min_memory_mb` (or the language's higher `min_memory_mb`
+    /// or, pre-started, `prestart_min_memory_mb`) up to the language's limit (its default).
     #[serde(default, deserialize_with = "whole_number")]
     pub memory_limit_mb: Option<u64>,
     /// Keep a record of this execution in the execution log, when a database is configured.
@@ -366,9 +366,9 @@ fn build_spec(
         .filter(|&asked| (limits.min_memory_mb..least_memory_mb).contains(&asked))
     {
         return invalid(format!(
-            "memoryLimitMb {asked} is below the {} minimum of {least_memory_mb}: its runtime is \
-             started before the job and already holds memory",
-            language.name
+            "memoryLimitMb {asked} is below the {} minimum of {least_memory_mb}: {}",
+            language.name,
+            settings.memory_floor_reason()
         ));
     }
     let memory_mb = within_limits(
@@ -404,6 +404,13 @@ fn build_spec(
     if language.runs_entry_by_stem() && !language.is_source(&entry_name) {
         return invalid(format!(
             "the entry point {entry_name:?} must be a {} source file ({})",
+            language.name,
+            settings.source_extensions.join(", ")
+        ));
+    }
+    if language.compiles_sources() && !files.iter().any(|file| language.is_source(&file.name)) {
+        return invalid(format!(
+            "{} compiles its source files ({}) and none was given",
             language.name,
             settings.source_extensions.join(", ")
         ));
@@ -699,6 +706,17 @@ mod tests {
             .validate(&registry, &limits)
             .unwrap();
         assert_eq!(unnamed.entry, "Main.java");
+    }
+
+    #[test]
+    fn a_compiled_language_needs_at_least_one_of_its_source_files() {
+        let message = error_of(v2("ocaml", &[("main.py", "print('hi')", false)]));
+        assert!(
+            message.contains("ocaml compiles its source files (.ml) and none was given"),
+            "{message}"
+        );
+        assert!(v2("ocaml", &[("main.py", "x", false), ("a.ml", "()", false)]).is_ok());
+        assert!(error_of(v2("cpp", &[("main.txt", "int main(){}", true)])).contains("(.cpp"));
     }
 
     #[test]

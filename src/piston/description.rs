@@ -88,6 +88,18 @@ fn runtime_schema(runtime: &Runtime, limits: &GlobalLimits) -> Value {
             "items": { "type": "string", "maxLength": MAX_ARG_BYTES, "pattern": "^[^\\u0000]*$" },
         },
     });
+    if runtime.ours.compiles_sources() {
+        // Which file is the entry point, and so takes the default name when it has none, depends
+        // on the files' order and encodings: JSON Schema cannot say it, so the words do.
+        let files = &mut properties["files"];
+        let rule = format!(
+            "{}; the compiler takes every source file ({}), and at least one is needed: a file \
+             named so, or an entry point without a name (the language's default is one)",
+            files["description"].as_str().unwrap_or_default(),
+            settings.source_extensions.join(", ")
+        );
+        files["description"] = json!(rule);
+    }
     for bound in bounds(&runtime.ours, limits) {
         properties[bound.field] = limit_schema(&bound);
     }

@@ -112,8 +112,9 @@ fn the_description_states_statuses_headers_and_examples_of_execute() {
 }
 
 /// Java's JVM waits pre-started, holding memory of its own, so a Java request may not ask for less
-/// than its `prestart_min_memory_mb` (64): the description says so, as it says every other
-/// language's floor, and a request below it is refused with that reason.
+/// than its `prestart_min_memory_mb` (64); g++ thrashes below C++'s `min_memory_mb` (64). The
+/// description says so, as it says every other language's floor, and a request below one is
+/// refused with its reason.
 #[test]
 fn the_description_states_each_languages_own_memory_floor() {
     let service = InProcess::start_ready("openapi-memory", &[]);
@@ -130,6 +131,7 @@ fn the_description_states_each_languages_own_memory_floor() {
             variant["allOf"][1]["properties"]["memoryLimitMb"]["minimum"].clone()
         };
         assert_eq!(floor("java"), 64, "{path}");
+        assert_eq!(floor("cpp"), 64, "{path}");
         assert_eq!(floor("python"), 32, "{path}");
     }
     let (status, body) = service.post(
@@ -140,6 +142,20 @@ fn the_description_states_each_languages_own_memory_floor() {
     let message = body["errorMessage"].as_str().unwrap();
     assert!(
         message.contains("below the java minimum of 64"),
+        "{message}"
+    );
+    let (status, body) = service.post(
+        "/api/v2/execute",
+        &json!({
+            "language": "cpp",
+            "files": [{ "filename": "main.cpp", "code": "int main() {}" }],
+            "memoryLimitMb": 48,
+        }),
+    );
+    assert_eq!(status, 400, "{body}");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("below the cpp minimum of 64: its compiler needs"),
         "{message}"
     );
 }

@@ -280,10 +280,71 @@ fn compile_errors_carry_the_compiler_message() {
     }
 }
 
-/// The C++ image holds bits/stdc++.h precompiled (`image_prepare`): a program including it
-/// behaves as with the plain header, and its compile errors read the same.
+/// Go compiles through codeexec-go-build, which calls the compiler and linker itself for a plain
+/// package main of standard imports and hands anything else to `go build`: either way a program
+/// behaves, fails and reports itself as `go build` made it.
 #[test]
-fn a_cpp_program_including_bits_stdcpp_compiles_and_runs_as_with_the_header() {
+fn a_go_program_builds_as_go_build_would_build_it() {
+    let build_info = "package main\nimport (\"fmt\"; \"runtime/debug\")\n\
+                      func main() { info, _ := debug.ReadBuildInfo(); fmt.Print(info) }\n";
+    let result = service().run("go", build_info);
+    assert_eq!(result["runTimeStatus"], "succeeded", "{result}");
+    let printed = result["stdout"].as_str().unwrap();
+    for line in [
+        "path\tcommand-line-arguments\n",
+        "build\t-ldflags=-w\n",
+        "build\tCGO_ENABLED=0\n",
+    ] {
+        assert!(printed.contains(line), "{line:?} in {printed}");
+    }
+
+    let panics = "package main\n\nfunc main() {\n\tvar a []int\n\t_ = a[3]\n}\n";
+    let result = service().run("go", panics);
+    assert_eq!(result["runTimeStatus"], "runtime_error", "{result}");
+    assert_eq!(result["exitCode"], 2, "{result}");
+    let trace = result["stderr"].as_str().unwrap();
+    assert!(
+        trace.contains("index out of range [3] with length 0"),
+        "{trace}"
+    );
+    assert!(trace.contains("\n\t/sandbox/main.go:5 +0x"), "{trace}");
+
+    let two_files = json!([
+        { "filename": "main.go", "code": "package main\nfunc main() { hello() }\n" },
+        { "filename": "util.go", "code": "package main\nimport \"fmt\"\nfunc hello() { fmt.Println(\"from util\") }\n" },
+    ]);
+    assert_succeeded(&service().run_files("go", two_files), "from util\n");
+
+    let compile_errors = [
+        (
+            "package main\nimport \"fmt\"\nfunc main() { fmt.Println(x) }\n",
+            "./main.go:3:27: undefined: x",
+        ),
+        (
+            "package main\nimport \"example.com/none\"\nfunc main() {}\n",
+            "cannot find package \"example.com/none\"",
+        ),
+        (
+            "package main\nimport \"internal/cpu\"\nfunc main() { _ = cpu.X86 }\n",
+            "use of internal package internal/cpu not allowed",
+        ),
+        (
+            "package lib\n\nfunc F() {}\n",
+            "the compiler built nothing that can run",
+        ),
+    ];
+    for (source, message) in compile_errors {
+        let result = service().run("go", source);
+        assert_eq!(result["runTimeStatus"], "compile_error", "{result}");
+        let error = result["errorMessage"].as_str().unwrap();
+        assert!(error.contains(message), "{message:?} in {error}");
+    }
+}
+
+/// The C++ image holds bits/stdc++.h and iostream precompiled (`image_prepare`): a program
+/// including either first behaves as with the plain header, and its compile errors read the same.
+#[test]
+fn a_cpp_program_including_a_precompiled_header_compiles_and_runs_as_with_the_header() {
     let program = "#include <bits/stdc++.h>\nusing namespace std;\n\
                    int main() { vector<int> v{3, 1, 2}; sort(v.begin(), v.end());\n\
                    map<string, int> m{{\"k\", v[2]}}; cout << v[0] << v[1] << m[\"k\"] << endl; }\n";
@@ -294,6 +355,18 @@ fn a_cpp_program_including_bits_stdcpp_compiles_and_runs_as_with_the_header() {
     assert_eq!(result["runTimeStatus"], "compile_error", "{result}");
     let message = result["errorMessage"].as_str().unwrap();
     assert!(message.contains("missing_member"), "{message}");
+
+    let hello = "#include <iostream>\n#include <string>\n\
+                 int main() { std::string s(\"hi\"); std::cout << s << ' ' << __LINE__ << std::endl; }\n";
+    assert_succeeded(&service().run("cpp", hello), "hi 3\n");
+    let broken = "#include <iostream>\n\nint main() { std::cout << undeclared; }\n";
+    let result = service().run("cpp", broken);
+    assert_eq!(result["runTimeStatus"], "compile_error", "{result}");
+    let message = result["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("main.cpp:3:") && message.contains("undeclared"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -18,9 +18,10 @@ answers 422 to a schema-valid body that is not Base64 there.
 Piston's execute (under /piston/api/v2 and /api/v2/piston) has such rules too: its `version` must
 match the version the engine probes from the image once it runs (so positive bodies ask for `*`
 or none), base64 and hex contents must decode to UTF-8 text, the first utf8 file is the one run
-(it must exist and not be blank), and the cross-file and byte rules of /api/v2/execute hold
-with Piston's names (`name`, `content`). Nothing
-else is filtered: negative data and every other operation reach the service as generated.
+(it must exist and not be blank), a language that compiles its sources needs one (the entry
+point's default name is one, but which file is the entry point depends on the files' order), and
+the cross-file and byte rules of /api/v2/execute hold with Piston's names (`name`, `content`).
+Nothing else is filtered: negative data and every other operation reach the service as generated.
 """
 
 import base64
@@ -123,6 +124,16 @@ def only_base64_bodies_when_base64_is_asked(context, case):
 
 # Piston's names and aliases of the languages whose entry point is run by its stem.
 PISTON_ENTRY_BY_STEM = {"java": (".java",), "typescript": (".ts",), "ts": (".ts",), "tsc": (".ts",), "node-ts": (".ts",)}
+# Piston's names and aliases (src/piston/runtimes.rs) of the languages whose compile command takes
+# every source file ({sources} in config/default.toml), with their source extensions: a job needs
+# one. (Java and TypeScript are held to it by their entry point's rule above.)
+PISTON_COMPILES_SOURCES = {
+    **{name: (".go",) for name in ("go", "golang")},
+    **{name: (".cpp", ".cc", ".cxx") for name in ("c++", "cpp", "g++")},
+    **{name: (".c",) for name in ("c", "gcc")},
+    **{name: (".f90", ".f95", ".f03", ".f08", ".f") for name in ("fortran", "f90")},
+    **{name: (".ml",) for name in ("ocaml", "ml")},
+}
 
 
 def piston_decoded(file):
@@ -163,8 +174,12 @@ def breaks_a_piston_rule(body):
         return True
     entry = code[0]
     names = [file.get("name") or (None if index == entry else f"file{index}.code") for index, file in enumerate(files)]
-    extensions = PISTON_ENTRY_BY_STEM.get(str(body.get("language", "")).lower())
+    language = str(body.get("language", "")).lower()
+    extensions = PISTON_ENTRY_BY_STEM.get(language)
     if extensions and names[entry] is not None and not names[entry].endswith(extensions):
+        return True
+    sources = PISTON_COMPILES_SOURCES.get(language)
+    if sources and names[entry] is not None and not any(isinstance(name, str) and name.endswith(sources) for name in names):
         return True
     given = [name for name in names if isinstance(name, str)]
     if len(set(given)) != len(given):

@@ -22,6 +22,12 @@ impl Language {
             .any(|extension| file_name.ends_with(extension.as_str()))
     }
 
+    /// Whether the compile command takes every source file (`{sources}`), so that a job
+    /// without one would compile nothing and leave no program to run.
+    pub fn compiles_sources(&self) -> bool {
+        self.settings.compile.iter().any(|part| part == "{sources}")
+    }
+
     /// Whether the commands name the entry point by its stem (Java's class), which then must
     /// be a source file.
     pub fn runs_entry_by_stem(&self) -> bool {

@@ -206,6 +206,16 @@ fn judge_run(spec: &JobSpec, run: &StageReport) -> Verdict {
             RunStatus::OutputLimitExceeded,
             "the program wrote more output than the limit and was stopped".into(),
         ),
+        // What the compiler left is the job's doing: Go's `package lib` builds an archive, not a
+        // program, and the compiler says nothing.
+        StageStatus::FailedToStart if runs_what_it_compiled(spec) => verdict(
+            RunStatus::CompileError,
+            format!(
+                "the compiler built nothing that can run (is the code a whole program, with its \
+                 main?): {}",
+                run.stderr.trim_end()
+            ),
+        ),
         StageStatus::FailedToStart => verdict(
             RunStatus::InternalError,
             format!(
@@ -215,6 +225,18 @@ fn judge_run(spec: &JobSpec, run: &StageReport) -> Verdict {
         ),
         StageStatus::Failed => verdict(RunStatus::RuntimeError, failure_message(run)),
     }
+}
+
+/// Whether the run stage starts a file in the job's folder that its compile stage made, rather
+/// than a program of the image.
+fn runs_what_it_compiled(spec: &JobSpec) -> bool {
+    let settings = &spec.language.settings;
+    let in_the_job = format!("{}/", codeexec_protocol::SANDBOX_DIR);
+    !settings.compile.is_empty()
+        && settings
+            .run
+            .first()
+            .is_some_and(|program| program.starts_with(&in_the_job))
 }
 
 /// Compilers write diagnostics to stderr, a few to stdout.
@@ -259,10 +281,14 @@ mod tests {
     use uuid::Uuid;
 
     fn spec() -> JobSpec {
+        spec_of("cpp")
+    }
+
+    fn spec_of(language: &str) -> JobSpec {
         let registry = repository_registry();
         JobSpec {
             id: Uuid::nil(),
-            language: registry.resolve("cpp").unwrap().clone(),
+            language: registry.resolve(language).unwrap().clone(),
             files: vec![],
             entry: "main.cpp".into(),
             stdin: String::new(),
@@ -445,7 +471,7 @@ mod tests {
                 StageStatus::OutputLimitExceeded,
                 RunStatus::OutputLimitExceeded,
             ),
-            (StageStatus::FailedToStart, RunStatus::InternalError),
+            (StageStatus::FailedToStart, RunStatus::CompileError),
             (StageStatus::Failed, RunStatus::RuntimeError),
         ];
         let compiled = stage(StageStatus::Succeeded, Some(0), None);
@@ -458,6 +484,23 @@ mod tests {
             );
             assert_eq!(verdict.status, expected, "{stage_status:?}");
         }
+    }
+
+    #[test]
+    fn a_program_that_cannot_start_is_the_compilers_doing_only_if_the_compiler_made_it() {
+        let compiled = stage(StageStatus::Succeeded, Some(0), None);
+        let mut unstartable = stage(StageStatus::FailedToStart, None, None);
+        unstartable.stderr = "cannot start \"/sandbox/main\": Permission denied".into();
+        let built_an_archive = report(Some(compiled), Some(unstartable.clone()), false);
+        let verdict = judge(&spec_of("go"), &limits(), &built_an_archive);
+        assert_eq!(verdict.status, RunStatus::CompileError);
+        assert!(verdict
+            .error_message
+            .unwrap()
+            .ends_with("main?): cannot start \"/sandbox/main\": Permission denied"));
+        let missing_interpreter = report(None, Some(unstartable), false);
+        let verdict = judge(&spec_of("python"), &limits(), &missing_interpreter);
+        assert_eq!(verdict.status, RunStatus::InternalError);
     }
 
     #[test]

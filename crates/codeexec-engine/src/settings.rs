@@ -245,6 +245,13 @@ pub struct LanguageSettings {
     /// heap). 0: `limits.min_memory_mb` alone.
     #[serde(default)]
     pub prestart_min_memory_mb: u64,
+    /// The least memory limit a job may ask for, where the toolchain needs more than
+    /// `limits.min_memory_mb` to build a hello world. Below it a compiler does not fail fast: the
+    /// kernel keeps evicting and re-reading the compiler's own code to stay within the limit, and
+    /// the compile thrashes until its CPU-time limit stops it, tens of seconds later. 0:
+    /// `limits.min_memory_mb` alone.
+    #[serde(default)]
+    pub min_memory_mb: u64,
     /// Argv whose output names the toolchain's version.
     pub version_command: Vec<String>,
     /// `KEY=value` pairs set in the container.
@@ -280,10 +287,21 @@ impl LanguageSettings {
 
     /// The least memory limit a job of this language may ask for.
     pub fn least_memory_mb(&self, limits: &GlobalLimits) -> u64 {
+        let toolchain = limits.min_memory_mb.max(self.min_memory_mb);
         if self.prestart {
-            limits.min_memory_mb.max(self.prestart_min_memory_mb)
+            toolchain.max(self.prestart_min_memory_mb)
         } else {
-            limits.min_memory_mb
+            toolchain
+        }
+    }
+
+    /// Why a job of this language may not ask for less than [`Self::least_memory_mb`], when that
+    /// is above `limits.min_memory_mb`.
+    pub fn memory_floor_reason(&self) -> &'static str {
+        if self.prestart && self.prestart_min_memory_mb >= self.min_memory_mb {
+            "its runtime is started before the job and already holds memory"
+        } else {
+            "its compiler needs that much to build a program"
         }
     }
 
@@ -402,7 +420,7 @@ impl EngineSettings {
                 }
             }
             if language.memory_mb < language.least_memory_mb(&self.limits) {
-                return fail("memory_mb is below prestart_min_memory_mb");
+                return fail("memory_mb is below min_memory_mb or prestart_min_memory_mb");
             }
             if language.memory_mb < self.limits.min_memory_mb {
                 return fail("memory_mb is below limits.min_memory_mb");
@@ -516,6 +534,23 @@ mod tests {
             .prestart_min_memory_mb = 1024;
         let refused = too_high.check().unwrap_err().to_string();
         assert!(refused.contains("prestart_min_memory_mb"), "{refused}");
+    }
+
+    #[test]
+    fn a_compiler_that_thrashes_below_its_floor_takes_no_memory_limit_below_it() {
+        let settings = repository_settings();
+        let haskell = &settings.languages["haskell"];
+        assert_eq!(haskell.least_memory_mb(&settings.limits), 128);
+        assert!(haskell.memory_floor_reason().contains("compiler"));
+        let java = &settings.languages["java"];
+        assert!(java
+            .memory_floor_reason()
+            .contains("started before the job"));
+        let mut too_high = repository_settings();
+        too_high.languages.get_mut("rust").unwrap().min_memory_mb = 1024;
+        let refused = too_high.check().unwrap_err().to_string();
+        assert!(refused.contains("languages.rust"), "{refused}");
+        assert!(refused.contains("min_memory_mb"), "{refused}");
     }
 
     #[test]
