@@ -90,6 +90,55 @@ fn hello_world_runs_in_every_language_through_v2() {
     }
 }
 
+/// The least memory limit each language's variant in the OpenAPI description states is enough
+/// for its toolchain: a hello world at that limit succeeds, where a compiler or runtime given
+/// less would thrash to its time limit instead of failing (`min_memory_mb`); one MB less is
+/// refused with that reason.
+#[test]
+fn hello_world_runs_in_every_language_at_its_least_memory_limit() {
+    let (status, description) = service().get("/api/openapi.json");
+    assert_eq!(status, 200, "{description}");
+    let variants = description["paths"]["/api/v1/execute"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]["oneOf"]
+        .as_array()
+        .expect("one variant per language")
+        .clone();
+    let floor = |language: &str| {
+        let variant = variants
+            .iter()
+            .find(|variant| variant["title"] == language)
+            .unwrap_or_else(|| panic!("no {language} variant"));
+        variant["allOf"][1]["properties"]["memoryLimitMb"]["minimum"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no memory floor for {language}: {variant}"))
+    };
+    let programs = HELLO
+        .iter()
+        .map(|(language, _, code)| (*language, *code, "Hello, World!\n"))
+        .chain(
+            CASES
+                .iter()
+                .map(|case| (case.language, case.hello, "hello\n")),
+        );
+    let lowest = floor("python");
+    for (language, code, output) in programs {
+        let least = floor(language);
+        let body = json!({ "language": language, "code": code, "memoryLimitMb": least });
+        let result = service().run_with(body);
+        assert_succeeded(&result, output);
+        if least > lowest {
+            let below = json!({ "language": language, "code": code, "memoryLimitMb": least - 1 });
+            let (status, refused) = service().post("/api/v1/execute", &below);
+            assert_eq!(status, 400, "{language}: {refused}");
+            let message = refused["errorMessage"].as_str().unwrap_or_default();
+            assert!(
+                message.contains(&format!("below the {language} minimum of {least}")),
+                "{message}"
+            );
+        }
+    }
+}
+
 /// The timings nest: the pool hand-off inside the wait for a container, the runner's stages
 /// inside the container exchange, and both inside the total. Orderings of nested intervals, not
 /// durations, so load on the machine cannot change the outcome.

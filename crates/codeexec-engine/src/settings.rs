@@ -246,10 +246,10 @@ pub struct LanguageSettings {
     #[serde(default)]
     pub prestart_min_memory_mb: u64,
     /// The least memory limit a job may ask for, where the toolchain needs more than
-    /// `limits.min_memory_mb` to build a hello world. Below it a compiler does not fail fast: the
-    /// kernel keeps evicting and re-reading the compiler's own code to stay within the limit, and
-    /// the compile thrashes until its CPU-time limit stops it, tens of seconds later. 0:
-    /// `limits.min_memory_mb` alone.
+    /// `limits.min_memory_mb` to build and run a hello world. Below it a compiler or runtime does
+    /// not fail fast: the kernel keeps evicting and re-reading the toolchain's own code to stay
+    /// within the limit, and the stage thrashes until a time limit stops it, seconds to tens of
+    /// seconds later. 0: `limits.min_memory_mb` alone.
     #[serde(default)]
     pub min_memory_mb: u64,
     /// Argv whose output names the toolchain's version.
@@ -301,7 +301,7 @@ impl LanguageSettings {
         if self.prestart && self.prestart_min_memory_mb >= self.min_memory_mb {
             "its runtime is started before the job and already holds memory"
         } else {
-            "its compiler needs that much to build a program"
+            "its compiler or runtime needs that much: with less it thrashes rather than fails"
         }
     }
 
@@ -542,6 +542,9 @@ mod tests {
         let haskell = &settings.languages["haskell"];
         assert_eq!(haskell.least_memory_mb(&settings.limits), 128);
         assert!(haskell.memory_floor_reason().contains("compiler"));
+        let r = &settings.languages["r"];
+        assert_eq!(r.least_memory_mb(&settings.limits), 64);
+        assert!(r.memory_floor_reason().contains("thrashes"));
         let java = &settings.languages["java"];
         assert!(java
             .memory_floor_reason()
