@@ -9,11 +9,13 @@
 
 use std::io::{self, BufReader, Write};
 use std::net::Shutdown;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use codeexec_protocol::CHANNEL_SOCKET;
+use socket2::{Domain, SockAddr, Socket, Type};
 
 /// The socket, listening for the engine's one connection.
 pub struct Listening {
@@ -24,12 +26,23 @@ pub struct Listening {
 impl Listening {
     /// Listens on [`CHANNEL_SOCKET`] in `dir`, replacing nothing: a socket already there means
     /// something else made it, and the runner will not take its place.
+    ///
+    /// The socket is owner-only from its birth: on Linux the socket's own mode becomes the file's
+    /// at bind, so it is restricted before it is bound. Nothing needs the path once the socket
+    /// listens, since the engine may connect and remove the directory at once.
     pub fn open(dir: &Path) -> Result<Listening, String> {
         let path = dir.join(CHANNEL_SOCKET);
-        let listener = UnixListener::bind(&path)
-            .map_err(|error| format!("cannot listen on {}: {error}", path.display()))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|error| format!("cannot restrict {}: {error}", path.display()))?;
+        let listening = || -> io::Result<UnixListener> {
+            let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+            // fchmod, through a duplicate of the descriptor.
+            std::fs::File::from(OwnedFd::from(socket.try_clone()?))
+                .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            socket.bind(&SockAddr::unix(&path)?)?;
+            socket.listen(1)?;
+            Ok(UnixListener::from(OwnedFd::from(socket)))
+        };
+        let listener =
+            listening().map_err(|error| format!("cannot listen on {}: {error}", path.display()))?;
         Ok(Listening { listener, path })
     }
 
@@ -92,6 +105,8 @@ mod tests {
         let dir = temp_dir("first");
         let listening = Listening::open(&dir).unwrap();
         let socket = dir.join(CHANNEL_SOCKET);
+        let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "owner-only");
         let mut engine = UnixStream::connect(&socket).unwrap();
         let connection = listening.accept_one().unwrap();
         assert!(!socket.exists(), "the socket is unlinked once taken");
@@ -113,6 +128,38 @@ mod tests {
         let mut answer = String::new();
         engine.read_to_string(&mut answer).unwrap();
         assert_eq!(answer, "result\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The engine connects as soon as the socket accepts and then removes the directory: the
+    /// runner must need the socket's path no longer once it listens, or it loses the engine's
+    /// connection, which the engine reads as reset (a start lost about once in a thousand).
+    #[test]
+    fn an_engine_removing_the_socket_as_soon_as_it_connects_is_still_served() {
+        let dir = temp_dir("removed");
+        let socket = dir.join(CHANNEL_SOCKET);
+        for round in 0..3000 {
+            let engine = std::thread::spawn({
+                let socket = socket.clone();
+                move || loop {
+                    if let Ok(stream) = UnixStream::connect(&socket) {
+                        let _ = std::fs::remove_file(&socket);
+                        return stream;
+                    }
+                    std::thread::yield_now();
+                }
+            });
+            let listening =
+                Listening::open(&dir).unwrap_or_else(|error| panic!("round {round}: {error}"));
+            let connection = listening.accept_one().unwrap();
+            let mut engine = engine.join().unwrap();
+            connection.answer(b"ready\n").unwrap();
+            let mut answer = String::new();
+            engine
+                .read_to_string(&mut answer)
+                .unwrap_or_else(|error| panic!("round {round}: {error}"));
+            assert_eq!(answer, "ready\n", "round {round}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
