@@ -346,9 +346,16 @@ impl StartedContainer for DockerContainer {
     }
 
     async fn ready(&mut self, limit: Duration) -> Result<(), String> {
-        match &mut self.link {
+        let ready = match &mut self.link {
             Link::Channel(stream) => read_ready(stream, limit).await,
             Link::Attached { output, .. } => read_ready(&mut runner_stdout(output), limit).await,
+        };
+        match ready {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(format!(
+                "{reason} ({})",
+                runner_end(&self.docker, &self.id).await
+            )),
         }
     }
 
@@ -484,6 +491,26 @@ async fn how_it_ended(docker: &Docker, id: &str) -> ContainerEnd {
             tracing::warn!(container = id, %error, "could not inspect a finished container");
             ContainerEnd::Unknown
         }
+    }
+}
+
+/// How the container of a runner that never said it was ready stands, in a clause, so that a
+/// failed start says whether the runner exited (and how) or still runs. (The runner's own words
+/// are not kept: containers log nothing.)
+async fn runner_end(docker: &Docker, id: &str) -> String {
+    match docker.inspect_container(id, None).await {
+        Ok(inspect) => {
+            let state = inspect.state.unwrap_or_default();
+            if state.oom_killed == Some(true) {
+                "the container hit its memory limit".to_string()
+            } else if state.running == Some(true) {
+                "the container still runs".to_string()
+            } else {
+                let code = state.exit_code.unwrap_or_default();
+                format!("the container exited with {code}")
+            }
+        }
+        Err(error) => format!("the container cannot be inspected: {error}"),
     }
 }
 
