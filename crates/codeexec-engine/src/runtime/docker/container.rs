@@ -352,10 +352,10 @@ impl StartedContainer for DockerContainer {
         };
         match ready {
             Ok(()) => Ok(()),
-            Err(reason) => Err(format!(
-                "{reason} ({})",
-                runner_end(&self.docker, &self.id).await
-            )),
+            Err(reason) => {
+                let end = how_it_ended(&self.docker, &self.id).await;
+                Err(format!("{reason} ({})", end.describe()))
+            }
         }
     }
 
@@ -465,6 +465,19 @@ impl ContainerEnd {
             _ => reason,
         }
     }
+
+    /// The end in a clause: what a failed start adds to its reason, so that it says whether the
+    /// runner exited (and how) or still runs. (The runner's own words are not kept: containers
+    /// log nothing.)
+    fn describe(&self) -> String {
+        match self {
+            ContainerEnd::OomKilled => "the container hit its memory limit".to_string(),
+            ContainerEnd::Exited(Some(code)) => format!("the container exited with {code}"),
+            ContainerEnd::Exited(None) => "the container still runs".to_string(),
+            ContainerEnd::Removed => "the container was removed".to_string(),
+            ContainerEnd::Unknown => "Docker cannot say how the container ended".to_string(),
+        }
+    }
 }
 
 /// Waits (boundedly) for the container to stop, so that Docker has recorded an OOM kill, then
@@ -491,26 +504,6 @@ async fn how_it_ended(docker: &Docker, id: &str) -> ContainerEnd {
             tracing::warn!(container = id, %error, "could not inspect a finished container");
             ContainerEnd::Unknown
         }
-    }
-}
-
-/// How the container of a runner that never said it was ready stands, in a clause, so that a
-/// failed start says whether the runner exited (and how) or still runs. (The runner's own words
-/// are not kept: containers log nothing.)
-async fn runner_end(docker: &Docker, id: &str) -> String {
-    match docker.inspect_container(id, None).await {
-        Ok(inspect) => {
-            let state = inspect.state.unwrap_or_default();
-            if state.oom_killed == Some(true) {
-                "the container hit its memory limit".to_string()
-            } else if state.running == Some(true) {
-                "the container still runs".to_string()
-            } else {
-                let code = state.exit_code.unwrap_or_default();
-                format!("the container exited with {code}")
-            }
-        }
-        Err(error) => format!("the container cannot be inspected: {error}"),
     }
 }
 
