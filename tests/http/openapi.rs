@@ -155,7 +155,7 @@ fn the_description_states_each_languages_own_memory_floor() {
     assert_eq!(status, 400, "{body}");
     let message = body["errorMessage"].as_str().unwrap();
     assert!(
-        message.contains("below the cpp minimum of 64: its compiler needs"),
+        message.contains("below the cpp minimum of 64: its compiler or runtime needs that much"),
         "{message}"
     );
 }
