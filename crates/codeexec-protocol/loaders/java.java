@@ -6,8 +6,9 @@
 //  1. on file descriptor 3 the compile request: the count of arguments, then each argument, every
 //     one ending with a NUL byte; the arguments are the compile command's (`javac -J... ARGS`):
 //     the command's name and the launcher's `-J` options are left out, the rest goes to javac;
-//  2. on file descriptor 4 the outcome: javac's exit code, a newline, the byte length of what it
-//     printed, a newline, and those bytes (what the `javac` command prints on stderr);
+//  2. on file descriptor 4 the outcome: javac's exit code and a newline, then what the `javac`
+//     command would print on stdout (nothing: a 0 and a newline) and on stderr, each as its byte
+//     length, a newline and those bytes;
 //  3. on file descriptor 3 again the program's argv (the entry class, then its arguments,
 //     NUL-separated, ending at end of file), whereupon it runs the class's `main` as `java -cp
 //     /sandbox` would, but from a class loader of its own over /sandbox whose parent is the
@@ -66,7 +67,7 @@ class CodeexecJavaLoader {
         ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
         int code = javac.run(null, null, diagnostics, javacArgs(compileArgs));
         byte[] text = diagnostics.toByteArray();
-        report.write((code + "\n" + text.length + "\n").getBytes(StandardCharsets.US_ASCII));
+        report.write((code + "\n0\n" + text.length + "\n").getBytes(StandardCharsets.US_ASCII));
         report.write(text);
         report.close();
         if (code != 0) {

@@ -50,8 +50,8 @@ pub const PRESTART_CONTROL_FD: i32 = 3;
 /// The file descriptor on which every pre-started runtime's loader says `ready` and a newline
 /// once it has warmed up and waits for its argv. One that compiles in-process (see
 /// [`prestart_loader_compiles`]) then reports there how its compile went: the compiler's exit
-/// code, a newline, the byte length of the compiler's diagnostics, a newline, then those bytes;
-/// the others close it.
+/// code and a newline, then what the compiler's command would have printed on stdout and on
+/// stderr, each as its byte length, a newline and those bytes; the others close it.
 pub const PRESTART_REPORT_FD: i32 = 4;
 
 /// What the runner says on its link (the channel's connection, or its stdout) before it reads the
@@ -66,7 +66,7 @@ pub const PRESTART_WARM_LIMIT_SECS: u64 = 10;
 
 /// Every language's loader, as (language, file name, source): what a pre-started runtime runs
 /// while it waits (see [`PRESTART_FLAG`]).
-pub const PRESTART_LOADERS: [(&str, &str, &str); 4] = [
+pub const PRESTART_LOADERS: [(&str, &str, &str); 5] = [
     ("python", "python.py", include_str!("../loaders/python.py")),
     (
         "javascript",
@@ -75,6 +75,11 @@ pub const PRESTART_LOADERS: [(&str, &str, &str); 4] = [
     ),
     ("ruby", "ruby.rb", include_str!("../loaders/ruby.rb")),
     ("java", "java.java", include_str!("../loaders/java.java")),
+    (
+        "typescript",
+        "typescript.js",
+        include_str!("../loaders/typescript.js"),
+    ),
 ];
 
 /// Sources of helpers that a language's `image_prepare` builds into its image, as (language, file
@@ -96,11 +101,20 @@ pub fn prestart_loader(language: &str) -> Option<&'static str> {
 }
 
 /// Whether `language`'s loader also serves the compile stage, in the runtime it runs in (Java's
-/// compiles with the javac API in its JVM). Such a loader first reads the compile command's argv
-/// on [`PRESTART_CONTROL_FD`] (the count of arguments, then each argument, every one ending with
-/// a NUL byte), answers on [`PRESTART_REPORT_FD`], and only then reads its program's argv there.
+/// compiles with the javac API in its JVM, TypeScript's with tsc's own code in Node.js). Such a
+/// loader first reads the compile command's argv on [`PRESTART_CONTROL_FD`] (the count of
+/// arguments, then each argument, every one ending with a NUL byte), answers on
+/// [`PRESTART_REPORT_FD`], and only then, if it runs the program too
+/// ([`prestart_loader_runs_program`]), reads its program's argv there.
 pub fn prestart_loader_compiles(language: &str) -> bool {
-    language == "java"
+    matches!(language, "java" | "typescript")
+}
+
+/// Whether `language`'s pre-started runtime goes on to run the program. TypeScript's serves the
+/// compile stage alone: the compiled program runs in a fresh `node`, as without pre-start, and
+/// not in the process that holds the compiler.
+pub fn prestart_loader_runs_program(language: &str) -> bool {
+    language != "typescript"
 }
 
 /// One job, as sent by the engine.

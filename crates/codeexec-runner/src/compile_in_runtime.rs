@@ -1,5 +1,6 @@
 //! The compile stage served by a pre-started runtime whose loader compiles in-process (Java's
-//! JVM, with the javac API), so that the job pays neither for a compiler's start-up nor for the
+//! JVM, with the javac API; TypeScript's Node.js, with tsc's own code and the standard library's
+//! declarations already parsed), so that the job pays neither for a compiler's start-up nor for the
 //! runtime's.
 //!
 //! The stage is billed from the hand-over of the compile command to the runtime's report: its
@@ -7,8 +8,8 @@
 //! container), and its limits, which a watchdog enforces as for any stage. A job that comes
 //! before the runtime has warmed up waits for it first, unbilled but out of the stage's wall-time
 //! budget (the engine's deadline for the job counts on it); one whose runtime is not warm within
-//! half that budget is compiled afresh. Its stderr is what the compiler printed, as the compiler's
-//! command would have printed it. When the compile fails, or the runtime ends without
+//! half that budget is compiled afresh. Its stdout and stderr are what the compiler printed, as
+//! the compiler's command would have printed them. When the compile fails, or the runtime ends without
 //! reporting (killed at a limit, or by the OOM killer), the
 //! runtime is ended and reaped and the stage is reported as a failed one would be.
 
@@ -102,7 +103,8 @@ fn reported(
     cpu_ms: u64,
     peak_rss_bytes: u64,
 ) -> StageReport {
-    let status = if compiled.truncated {
+    let truncated = compiled.stdout.truncated || compiled.stderr.truncated;
+    let status = if truncated {
         StageStatus::OutputLimitExceeded
     } else if compiled.exit_code == 0 {
         StageStatus::Succeeded
@@ -111,10 +113,10 @@ fn reported(
     };
     StageReport {
         status,
-        stdout: String::new(),
-        stderr: String::from_utf8_lossy(&compiled.diagnostics).into_owned(),
-        stdout_truncated: false,
-        stderr_truncated: compiled.truncated,
+        stdout: String::from_utf8_lossy(&compiled.stdout.bytes).into_owned(),
+        stderr: String::from_utf8_lossy(&compiled.stderr.bytes).into_owned(),
+        stdout_truncated: compiled.stdout.truncated,
+        stderr_truncated: compiled.stderr.truncated,
         exit_code: Some(compiled.exit_code),
         signal: None,
         wall_ms,

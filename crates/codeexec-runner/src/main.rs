@@ -243,7 +243,7 @@ fn run_job(
     live: Option<&Live>,
 ) -> ResultFrame {
     // A pre-started runtime serves a run stage with no compile stage before it, or, when its
-    // loader compiles, a compile stage and its run stage (while the job keeps the memory limit
+    // loader compiles, a compile stage and (unless it compiles only) its run stage (while the job keeps the memory limit
     // the runtime was sized for); and only a job that asks for it (a version probe does not).
     let serves = |runtime: &Prestarted| match (&frame.compile, runtime.compiles()) {
         (None, false) => true,
@@ -271,7 +271,16 @@ fn run_job(
             if let Some(live) = live {
                 live.replay(&report);
             }
-            (Some(report), runtime.map(|runtime| (runtime, argv)))
+            // A runtime that serves the compile alone ends here; the program starts afresh.
+            let runtime = runtime.and_then(|runtime| {
+                if runtime.runs_program() {
+                    Some((runtime, argv))
+                } else {
+                    runtime.discard();
+                    None
+                }
+            });
+            (Some(report), runtime)
         }
         (Some(command), None) => {
             let report = stage::run_stage(command, sandbox, None, limit, live);

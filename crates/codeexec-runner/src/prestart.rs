@@ -11,11 +11,12 @@
 //!
 //! Every loader says `ready` on a second pipe, [`codeexec_protocol::PRESTART_REPORT_FD`], once
 //! it has warmed up and waits ([`Prestarted::wait_until_warm`]): the runner tells the service
-//! its container is ready only then. A runtime whose loader also compiles (Java's: see
-//! [`codeexec_protocol::prestart_loader_compiles`]) then gets the compile command on the control
-//! descriptor and answers on the second pipe ([`Prestarted::compile`]); its program's argv
-//! follows once the compile has succeeded. The others close the second pipe once they have said
-//! `ready`.
+//! its container is ready only then. A runtime whose loader also compiles (Java's and
+//! TypeScript's: see [`codeexec_protocol::prestart_loader_compiles`]) then gets the compile
+//! command on the control descriptor and answers on the second pipe ([`Prestarted::compile`]);
+//! its program's argv follows once the compile has succeeded, unless the runtime serves the
+//! compile alone ([`Prestarted::runs_program`]). The others close the second pipe once they have
+//! said `ready`.
 
 use std::io::{self, BufRead, BufReader, PipeReader, PipeWriter, Read, Write};
 use std::os::fd::AsRawFd;
@@ -38,6 +39,8 @@ pub struct Prestarted {
     report: BufReader<PipeReader>,
     /// Whether the loader serves the compile stage too.
     compiles: bool,
+    /// Whether the runtime goes on to run the program (all but a compile-only one).
+    runs_program: bool,
     /// Whether the loader has said it is warm.
     warm: bool,
     /// The container's memory limit when the runtime started, which a JVM sizes its heap by.
@@ -47,9 +50,17 @@ pub struct Prestarted {
 /// What a loader that compiles reported.
 pub struct Compiled {
     pub exit_code: i32,
-    /// What the compiler printed, at most the output limit of it.
-    pub diagnostics: Vec<u8>,
-    /// Whether it printed more than the limit.
+    /// What the compiler's command would have printed on stdout, at most the output limit of it.
+    pub stdout: Printed,
+    /// And on stderr.
+    pub stderr: Printed,
+}
+
+/// One stream of a compiler's output, as a loader reported it.
+#[derive(Default)]
+pub struct Printed {
+    pub bytes: Vec<u8>,
+    /// Whether it printed more than the output limit.
     pub truncated: bool,
 }
 
@@ -84,6 +95,7 @@ impl Prestarted {
             control,
             report: BufReader::new(report),
             compiles: codeexec_protocol::prestart_loader_compiles(language),
+            runs_program: codeexec_protocol::prestart_loader_runs_program(language),
             warm: false,
             memory_limit_at_start: cgroup::memory_limit_bytes(),
         })
@@ -96,6 +108,12 @@ impl Prestarted {
     /// Whether the runtime's loader serves the compile stage too.
     pub fn compiles(&self) -> bool {
         self.compiles
+    }
+
+    /// Whether the runtime runs the program once it has compiled it; one that does not is
+    /// discarded after the compile stage, and the run stage starts afresh.
+    pub fn runs_program(&self) -> bool {
+        self.runs_program
     }
 
     /// Whether the container's memory limit is now lower than when the runtime started (the job
@@ -150,7 +168,7 @@ impl Prestarted {
     }
 
     /// Hands the runtime the compile command's `argv` and waits for its report, keeping at most
-    /// `output_limit` bytes of the diagnostics. Fails when the runtime ends without a report
+    /// `output_limit` bytes of each stream. Fails when the runtime ends without a report
     /// (killed at a limit, or gone).
     pub fn compile(&mut self, argv: &[String], output_limit: usize) -> io::Result<Compiled> {
         if !self.compiles {
@@ -167,17 +185,12 @@ impl Prestarted {
         }
         self.control.write_all(&request)?;
         let exit_code = read_number(report)?;
-        let length: usize = read_number(report)?;
-        let mut diagnostics = Vec::new();
-        let kept = length.min(output_limit);
-        report.take(kept as u64).read_to_end(&mut diagnostics)?;
-        if diagnostics.len() < kept {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
+        let stdout = read_printed(report, output_limit)?;
+        let stderr = read_printed(report, output_limit)?;
         Ok(Compiled {
             exit_code,
-            diagnostics,
-            truncated: length > output_limit,
+            stdout,
+            stderr,
         })
     }
 
@@ -256,6 +269,23 @@ fn read_number<T: std::str::FromStr>(report: &mut impl BufRead) -> io::Result<T>
             io::ErrorKind::InvalidData,
             format!("the loader's report is malformed: {line:?}"),
         )
+    })
+}
+
+/// One stream of a loader's compile report: its byte length on a line, then the bytes, of which
+/// at most `output_limit` are kept and the rest skipped.
+fn read_printed(report: &mut impl BufRead, output_limit: usize) -> io::Result<Printed> {
+    let length: u64 = read_number(report)?;
+    let mut bytes = Vec::new();
+    let kept = length.min(output_limit as u64);
+    report.take(kept).read_to_end(&mut bytes)?;
+    let skipped = io::copy(&mut report.take(length - kept), &mut io::sink())?;
+    if (bytes.len() as u64) < kept || skipped < length - kept {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(Printed {
+        bytes,
+        truncated: length > kept,
     })
 }
 

@@ -1,6 +1,7 @@
-//! The compile stage served by a pre-started runtime whose loader compiles (Java's), driven with
-//! a stand-in for the JVM: a shell script that speaks the loader's side of the pipes (`ready` on
-//! fd 4, the compile request on fd 3, the report on fd 4, then the program's argv on fd 3).
+//! The compile stage served by a pre-started runtime whose loader compiles (Java's, and
+//! TypeScript's, which compiles only), driven with a stand-in for the runtime: a shell script that
+//! speaks the loader's side of the pipes (`ready` on fd 4, the compile request on fd 3, the report
+//! on fd 4, then, for Java, the program's argv on fd 3).
 
 mod common;
 
@@ -9,8 +10,13 @@ use common::{parse_result, run_raw_with, sh, stage, Sandbox};
 
 /// Runs `frame` on a runner that pre-starts "java" as `sh -c LOADER`.
 fn run_with_loader(loader: &str, frame: &JobFrame) -> ResultFrame {
+    run_with_language_loader("java", loader, frame)
+}
+
+/// Runs `frame` on a runner that pre-starts `language` as `sh -c LOADER`.
+fn run_with_language_loader(language: &str, loader: &str, frame: &JobFrame) -> ResultFrame {
     let sandbox = Sandbox::new();
-    let args = ["--prestart", "java", "sh", "-c", loader];
+    let args = ["--prestart", language, "sh", "-c", loader];
     let outcome = run_raw_with(sandbox.path(), &args, serde_json::to_vec(frame).unwrap());
     assert_eq!(outcome.exit_code, Some(0));
     parse_result(&outcome.stdout)
@@ -32,7 +38,7 @@ const READ_REQUEST: &str = "dd bs=65536 count=1 <&3 >/dev/null 2>&1";
 #[test]
 fn a_successful_compile_in_the_runtime_hands_it_the_program() {
     let loader = format!(
-        "printf 'ready\\n' >&4; {READ_REQUEST}; printf '0\\n5\\nnote\\n' >&4; \
+        "printf 'ready\\n' >&4; {READ_REQUEST}; printf '0\\n0\\n5\\nnote\\n' >&4; \
          printf 'argv: '; cat <&3 | tr '\\0' ' '; echo"
     );
     let result = run_with_loader(&loader, &compiled_job());
@@ -47,7 +53,7 @@ fn a_successful_compile_in_the_runtime_hands_it_the_program() {
 #[test]
 fn a_failed_compile_in_the_runtime_is_reported_and_nothing_runs() {
     let loader = format!(
-        "printf 'ready\\n' >&4; {READ_REQUEST}; printf '1\\n14\\nMain.java:1: x' >&4; \
+        "printf 'ready\\n' >&4; {READ_REQUEST}; printf '1\\n0\\n14\\nMain.java:1: x' >&4; \
          cat <&3 >/dev/null; echo ran"
     );
     let result = run_with_loader(&loader, &compiled_job());
@@ -60,7 +66,8 @@ fn a_failed_compile_in_the_runtime_is_reported_and_nothing_runs() {
 
 #[test]
 fn diagnostics_past_the_output_limit_are_cut_there() {
-    let loader = format!("printf 'ready\\n' >&4; {READ_REQUEST}; printf '1\\n8\\n12345678' >&4");
+    let loader =
+        format!("printf 'ready\\n' >&4; {READ_REQUEST}; printf '1\\n0\\n8\\n12345678' >&4");
     let mut frame = compiled_job();
     frame.output_limit_bytes = 4;
     let result = run_with_loader(&loader, &frame);
@@ -69,6 +76,35 @@ fn diagnostics_past_the_output_limit_are_cut_there() {
     assert_eq!(compile.stderr, "1234");
     assert!(compile.stderr_truncated);
     assert_eq!(result.run, None);
+    // Each stream is cut at the limit on its own, and stdout's rest does not end up in stderr.
+    let loader =
+        format!("printf 'ready\\n' >&4; {READ_REQUEST}; printf '2\\n6\\nabcdef3\\nxyz' >&4");
+    let result = run_with_loader(&loader, &frame);
+    let compile = result.compile.unwrap();
+    assert_eq!(compile.status, StageStatus::OutputLimitExceeded);
+    assert_eq!(
+        (compile.stdout.as_str(), compile.stderr.as_str()),
+        ("abcd", "xyz")
+    );
+    assert!(compile.stdout_truncated && !compile.stderr_truncated);
+}
+
+/// TypeScript's runtime reports what tsc prints on stdout, and compiles only: the program then
+/// starts afresh, and the runtime never gets its argv.
+#[test]
+fn a_runtime_that_compiles_only_leaves_the_run_to_a_fresh_process() {
+    let loader = format!(
+        "printf 'ready\\n' >&4; {READ_REQUEST}; printf '0\\n9\\ntsc says\\n0\\n' >&4; \
+         cat <&3 >/dev/null; echo runtime ran"
+    );
+    let result = run_with_language_loader("typescript", &loader, &compiled_job());
+    let compile = result.compile.unwrap();
+    assert_eq!(compile.status, StageStatus::Succeeded, "{compile:?}");
+    assert_eq!(
+        (compile.stdout.as_str(), compile.stderr.as_str()),
+        ("tsc says\n", "")
+    );
+    assert_eq!(result.run.unwrap().stdout, "ran afresh\n");
 }
 
 #[test]
