@@ -25,3 +25,4 @@ mod playground;
 mod pool_containers;
 mod prestart;
 mod request_space;
+mod typescript_prestart;
