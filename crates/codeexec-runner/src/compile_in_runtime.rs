@@ -1,7 +1,7 @@
 //! The compile stage served by a pre-started runtime whose loader compiles in-process (Java's
 //! JVM, with the javac API; TypeScript's Node.js, with tsc's own code and the standard library's
-//! declarations already parsed), so that the job pays neither for a compiler's start-up nor for the
-//! runtime's.
+//! declarations already parsed), so that the job pays neither for a compiler's start-up nor for
+//! the runtime's.
 //!
 //! The stage is billed from the hand-over of the compile command to the runtime's report: its
 //! wall time, its CPU time (the runtime's own CPU clock, or the container's figure in a
@@ -9,9 +9,9 @@
 //! before the runtime has warmed up waits for it first, unbilled but out of the stage's wall-time
 //! budget (the engine's deadline for the job counts on it); one whose runtime is not warm within
 //! half that budget is compiled afresh. Its stdout and stderr are what the compiler printed, as
-//! the compiler's command would have printed them. When the compile fails, or the runtime ends without
-//! reporting (killed at a limit, or by the OOM killer), the
-//! runtime is ended and reaped and the stage is reported as a failed one would be.
+//! the compiler's command would have printed them. When the compile fails, or the runtime ends
+//! without reporting (killed at a limit, or by the OOM killer), the runtime is ended and reaped
+//! and the stage is reported as a failed one would be.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -243,8 +243,9 @@ fn run_job(
     live: Option<&Live>,
 ) -> ResultFrame {
     // A pre-started runtime serves a run stage with no compile stage before it, or, when its
-    // loader compiles, a compile stage and (unless it compiles only) its run stage (while the job keeps the memory limit
-    // the runtime was sized for); and only a job that asks for it (a version probe does not).
+    // loader compiles, a compile stage and (unless it compiles only) its run stage (while the job
+    // keeps the memory limit the runtime was sized for); and only a job that asks for it (a
+    // version probe does not).
     let serves = |runtime: &Prestarted| match (&frame.compile, runtime.compiles()) {
         (None, false) => true,
         (Some(_), true) => !runtime.memory_limit_lowered(),

@@ -57,7 +57,6 @@ pub struct Compiled {
 }
 
 /// One stream of a compiler's output, as a loader reported it.
-#[derive(Default)]
 pub struct Printed {
     pub bytes: Vec<u8>,
     /// Whether it printed more than the output limit.
