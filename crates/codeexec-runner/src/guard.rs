@@ -12,6 +12,9 @@
 //! stage's leader, which [`reap`](crate::reap) waits for itself to read its resource usage.
 //! Orphans still alive when the runner exits are killed by the kernel with the rest of the
 //! namespace.
+//!
+//! Up to [`LEADER_SLOTS`] leaders are left alone at once: a stage's, or a pre-started runtime's
+//! and the second runtime started beside it (`--prestart-program`).
 
 use std::io;
 use std::process::Child;
@@ -19,12 +22,14 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
-/// No stage is running: every exited child may be reaped.
+/// A free slot: no leader in it.
 const NO_LEADER: libc::pid_t = 0;
-/// A stage is being spawned and its leader's pid is not known yet: reap nothing.
+/// A leader is being spawned and its pid is not known yet: reap nothing.
 const SPAWNING: libc::pid_t = -1;
-/// The pid of the running stage's leader, or one of the two values above.
-static LEADER: AtomicI32 = AtomicI32::new(NO_LEADER);
+/// How many leaders may live at once.
+pub const LEADER_SLOTS: usize = 4;
+/// The pids of the living leaders (stages' and pre-started runtimes'), or the two values above.
+static LEADERS: [AtomicI32; LEADER_SLOTS] = [const { AtomicI32::new(NO_LEADER) }; LEADER_SLOTS];
 
 /// How long the reaper sleeps when it has no child, or only the leader, to look at.
 const REAPER_PAUSE: Duration = Duration::from_millis(5);
@@ -74,23 +79,30 @@ pub fn start_orphan_reaper() {
     });
 }
 
-/// Marks the running stage's leader, which the reaper leaves alone while this lives.
-pub struct Leader(());
+/// Marks a leader (its slot in [`LEADERS`]), which the reaper leaves alone while this lives.
+pub struct Leader(usize);
 
 impl Drop for Leader {
     fn drop(&mut self) {
-        LEADER.store(NO_LEADER, Ordering::SeqCst);
+        LEADERS[self.0].store(NO_LEADER, Ordering::SeqCst);
     }
 }
 
-/// Spawns a stage's leader with `spawn`, so that the reaper never takes it: not even when it
-/// exits before its pid is known. Keep the [`Leader`] until the leader has been reaped.
+/// Spawns a stage's or a runtime's leader with `spawn`, so that the reaper never takes it: not
+/// even when it exits before its pid is known. Keep the [`Leader`] until the leader has been
+/// reaped.
 pub fn spawn_leader(spawn: impl FnOnce() -> io::Result<Child>) -> io::Result<(Child, Leader)> {
-    LEADER.store(SPAWNING, Ordering::SeqCst);
-    let leader = Leader(());
+    let slot = LEADERS
+        .iter()
+        .position(|slot| {
+            slot.compare_exchange(NO_LEADER, SPAWNING, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        })
+        .ok_or_else(|| io::Error::other(format!("more than {LEADER_SLOTS} leaders at once")))?;
+    let leader = Leader(slot);
     let child = spawn()?;
     let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
-    LEADER.store(pid, Ordering::SeqCst);
+    LEADERS[slot].store(pid, Ordering::SeqCst);
     Ok((child, leader))
 }
 
@@ -109,8 +121,11 @@ fn reap_orphans_forever() {
         }
         // SAFETY: waitid succeeded with WEXITED, so the siginfo describes a child.
         let pid = unsafe { info.si_pid() };
-        let leader = LEADER.load(Ordering::SeqCst);
-        if leader == SPAWNING || pid == leader {
+        let spared = LEADERS.iter().any(|slot| {
+            let leader = slot.load(Ordering::SeqCst);
+            leader == SPAWNING || leader == pid
+        });
+        if spared {
             std::thread::sleep(REAPER_PAUSE);
             continue;
         }
@@ -181,7 +196,24 @@ mod tests {
         });
         assert!(leader.wait().unwrap().success());
         drop(marker);
-        assert_eq!(LEADER.load(Ordering::SeqCst), NO_LEADER);
+    }
+
+    #[test]
+    // The reaper, not the test, waits for the first leader once it is marked no longer.
+    #[allow(clippy::zombie_processes)]
+    fn two_leaders_at_once_are_both_left_alone_until_their_marks_go() {
+        start_orphan_reaper();
+        let (first, first_mark) = spawn_leader(|| Command::new("true").spawn()).unwrap();
+        let (mut second, second_mark) = spawn_leader(|| Command::new("true").spawn()).unwrap();
+        eventually("both leaders exit and wait", || {
+            is_waitable(first.id()) && is_waitable(second.id())
+        });
+        // Dropping one mark leaves the other leader to its own wait.
+        drop(first_mark);
+        eventually("the reaper takes the first", || was_reaped(first.id()));
+        assert!(is_waitable(second.id()));
+        assert!(second.wait().unwrap().success());
+        drop(second_mark);
     }
 
     #[test]
