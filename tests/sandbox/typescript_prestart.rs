@@ -1,6 +1,6 @@
 //! TypeScript's pre-started compiler, which compiles the job's sources with tsc's own code in a
 //! Node.js that has parsed the standard library's declarations ahead; the program then runs in a
-//! fresh `node`. A job cannot tell it from the `tsc` command, except by timing. Every case runs on
+//! second pre-started Node.js, waiting with JavaScript's loader. A job cannot tell it from the `tsc` command, except by timing. Every case runs on
 //! a service with `prestart = true` and on one with `prestart = false` (the `tsc` command for
 //! each job), and must come out the same on both.
 
@@ -65,22 +65,33 @@ fn container_processes(service: &Service) -> Vec<String> {
 
 fn is_waiting_compiler(command: &str) -> bool {
     command.starts_with("node /tmp/.codeexec-loader-")
-        && command.ends_with("--lib es2020,dom --skipDefaultLibCheck")
+        && command.ends_with("-typescript --strict --target es2020 --module commonjs --lib es2020,dom --skipDefaultLibCheck")
+}
+
+fn is_waiting_node(command: &str) -> bool {
+    command.starts_with("node --require /tmp/.codeexec-loader-")
+        && command.contains("-javascript /sandbox/.codeexec-entry")
 }
 
 /// With `prestart = true` a waiting pool container already runs the compiler, started with the
-/// compile command's options; with `prestart = false` none does.
+/// compile command's options, and beside it the Node.js that will run the compiled program; with
+/// `prestart = false` neither waits.
 #[test]
-fn a_waiting_container_holds_a_warm_compiler_only_when_prestarted() {
+fn a_waiting_container_holds_a_warm_compiler_and_node_only_when_prestarted() {
     let [(_, prestarted), (_, cold)] = services();
-    wait_until("a pool container with its compiler waiting", || {
-        container_processes(prestarted)
-            .iter()
-            .any(|command| is_waiting_compiler(command))
-    });
+    wait_until(
+        "a pool container with its compiler and node waiting",
+        || {
+            let processes = container_processes(prestarted);
+            processes.iter().any(|command| is_waiting_compiler(command))
+                && processes.iter().any(|command| is_waiting_node(command))
+        },
+    );
     let processes = container_processes(cold);
     assert!(
-        !processes.iter().any(|command| is_waiting_compiler(command)),
+        !processes
+            .iter()
+            .any(|command| is_waiting_compiler(command) || is_waiting_node(command)),
         "{processes:?}"
     );
 }
@@ -163,17 +174,18 @@ fn declarations_merged_into_the_standard_library_are_checked_as_by_tsc() {
     }
 }
 
-/// The compiled program runs in a fresh `node`, with its argv, stdin, other files, exit code and
-/// uncaught errors as after the `tsc` command; the compile stage's time is its own.
+/// The compiled program runs with its argv, stdin, other files, exit code and uncaught errors as
+/// `node main.js` after the `tsc` command; the compile stage's time is its own.
 #[test]
 fn the_compiled_program_runs_as_after_the_tsc_command() {
-    let code = "declare const process: any;\ndeclare const require: any;\ndeclare const module: any;\nconst input: string = require('fs').readFileSync(0, 'utf8');\nconsole.log(JSON.stringify([process.argv.slice(2), input, require.main === module, typeof (globalThis as any).ts]));\nprocess.exitCode = 3;\n";
+    let code = "declare const process: any;\ndeclare const require: any;\ndeclare const module: any;\nconst input: string = require('fs').readFileSync(0, 'utf8');\nconsole.log(JSON.stringify([process.argv.slice(1), process.execArgv, input, require.main === module, Object.keys(require.cache), typeof (globalThis as any).ts]));\nprocess.exitCode = 3;\n";
     let body =
         json!({ "language": "typescript", "code": code, "args": ["a", "b c"], "stdin": "typed" });
     let results = run_on_each(services(), &body);
     for (service, result) in &results {
         assert_eq!(
-            result["stdout"], "[[\"a\",\"b c\"],\"typed\",true,\"undefined\"]\n",
+            result["stdout"],
+            "[[\"/sandbox/main.js\",\"a\",\"b c\"],[],\"typed\",true,[\"/sandbox/main.js\"],\"undefined\"]\n",
             "{service}: {result}"
         );
         assert_eq!(result["exitCode"], 3, "{service}: {result}");

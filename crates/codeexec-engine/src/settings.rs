@@ -239,6 +239,14 @@ pub struct LanguageSettings {
     /// file as the `run` command would, and `{loader_file}` for a file holding it.
     #[serde(default)]
     pub prestart_command: Vec<String>,
+    /// With `prestart`, for a language whose loader compiles only (TypeScript's): the language
+    /// whose loader runs the compiled program in a second runtime started beside the first
+    /// (`javascript`), and that runtime's argv, with the same placeholders as `prestart_command`.
+    /// Empty: the program starts afresh after the compile.
+    #[serde(default)]
+    pub prestart_program_loader: String,
+    #[serde(default)]
+    pub prestart_program_command: Vec<String>,
     /// With `prestart`: the least memory limit a job may ask for, since the waiting runtime
     /// already holds memory when the job arrives and a container's limit cannot be lowered
     /// below what it holds (Java's warmed JVM holds about 35 MB, and compiles in the same
@@ -311,10 +319,16 @@ impl LanguageSettings {
         if !self.prestart {
             return None;
         }
-        let mut args = vec![
-            codeexec_protocol::PRESTART_FLAG.to_string(),
-            name.to_string(),
-        ];
+        let mut args = Vec::new();
+        if !self.prestart_program_command.is_empty() {
+            let program: Vec<&String> = std::iter::once(&self.prestart_program_loader)
+                .chain(&self.prestart_program_command)
+                .collect();
+            args.push(codeexec_protocol::PRESTART_PROGRAM_FLAG.to_string());
+            args.push(serde_json::to_string(&program).expect("strings serialise"));
+        }
+        args.push(codeexec_protocol::PRESTART_FLAG.to_string());
+        args.push(name.to_string());
         args.extend(self.prestart_command.iter().cloned());
         Some(args)
     }
@@ -419,6 +433,22 @@ impl EngineSettings {
                     );
                 }
             }
+            // Without prestart it is unused: `prestart = false` turns off both runtimes.
+            if language.prestart && !language.prestart_program_command.is_empty() {
+                let loader = language.prestart_program_loader.as_str();
+                if codeexec_protocol::prestart_loader_runs_program(name) {
+                    return fail(
+                        "prestart_program_command is only for a pre-started loader that compiles only",
+                    );
+                }
+                if codeexec_protocol::prestart_loader(loader).is_none()
+                    || codeexec_protocol::prestart_loader_compiles(loader)
+                {
+                    return fail(
+                        "prestart_program_loader must name a language whose loader runs programs",
+                    );
+                }
+            }
             if language.memory_mb < language.least_memory_mb(&self.limits) {
                 return fail("memory_mb is below min_memory_mb or prestart_min_memory_mb");
             }
@@ -513,6 +543,38 @@ mod tests {
             refused.contains("languages.go: prestart is only for"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn a_program_runtime_stands_only_beside_a_loader_that_compiles_only() {
+        let settings = repository_settings();
+        let typescript = &settings.languages["typescript"];
+        let args = typescript.prestart_args("typescript").unwrap();
+        assert_eq!(args[0], codeexec_protocol::PRESTART_PROGRAM_FLAG);
+        let program: Vec<String> = serde_json::from_str(&args[1]).unwrap();
+        assert_eq!(program[..3], ["javascript", "node", "--require"]);
+        assert_eq!(args[2..4], [codeexec_protocol::PRESTART_FLAG, "typescript"]);
+        let refused = |change: fn(&mut LanguageSettings)| {
+            let mut settings = repository_settings();
+            change(settings.languages.get_mut("typescript").unwrap());
+            settings.check().map_err(|error| error.to_string())
+        };
+        assert!(refused(|_| {}).is_ok());
+        assert!(refused(|ts| ts.prestart_program_loader = "java".into())
+            .unwrap_err()
+            .contains("prestart_program_loader must name a language whose loader runs programs"));
+        let mut java = repository_settings();
+        let language = java.languages.get_mut("java").unwrap();
+        language.prestart_program_loader = "javascript".into();
+        language.prestart_program_command = vec!["node".into()];
+        assert!(java.check().unwrap_err().to_string().contains(
+            "prestart_program_command is only for a pre-started loader that compiles only"
+        ));
+        // Without pre-start, no runtime at all.
+        assert!(refused(|ts| ts.prestart = false).is_ok());
+        let mut cold = typescript.clone();
+        cold.prestart = false;
+        assert_eq!(cold.prestart_args("typescript"), None);
     }
 
     #[test]

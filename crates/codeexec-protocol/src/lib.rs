@@ -25,6 +25,13 @@ pub const RUNNER_PATH: &str = "/usr/local/bin/codeexec-runner";
 /// room in the argument area for the plain command line the loader shows in place of its own.
 pub const PRESTART_FLAG: &str = "--prestart";
 
+/// `codeexec-runner --prestart-program JSON --prestart LANGUAGE ARGV...`: beside a runtime whose
+/// loader compiles only (see [`prestart_loader_runs_program`]), a second runtime started before
+/// the job arrives to run the compiled program, as a run stage's pre-started runtime does. JSON
+/// is an array of strings: the language whose loader it runs (one that runs programs, e.g.
+/// `javascript` for TypeScript's), then its argv, with the same placeholders as ARGV.
+pub const PRESTART_PROGRAM_FLAG: &str = "--prestart-program";
+
 /// `codeexec-runner --user UID:GID`: the identity a runner started as root takes at once.
 pub const RUNNER_USER_FLAG: &str = "--user";
 

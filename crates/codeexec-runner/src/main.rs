@@ -12,11 +12,13 @@
 //! them as `\u0000`). The result is always valid JSON, whatever the program wrote.
 //!
 //! Usage: `codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] [--channel DIR]
-//! [--prestart LANGUAGE ARGV...]`; the sandbox defaults to [`SANDBOX_DIR`], and another
+//! [--prestart-program JSON] [--prestart LANGUAGE ARGV...]`; the sandbox defaults to [`SANDBOX_DIR`], and another
 //! directory is only meant for tests on the host. With `--user` the runner, started as root,
 //! takes that identity and runs the program as `--program-user` (see [`identity`]). With
 //! `--channel` the job comes over a Unix socket in DIR (see [`channel`]). With `--prestart` the
-//! language's runtime is started before the frame arrives (see [`prestart`]). Before it reads the
+//! language's runtime is started before the frame arrives (see [`prestart`]), and with
+//! `--prestart-program` a second one beside a runtime that compiles only, to run its program.
+//! Before it reads the
 //! frame, once its link is open and any pre-started runtime has warmed up, the runner says
 //! [`RUNNER_READY`] on the link. The exit code is 0 when a job was run (whatever its stages did)
 //! and 2 when the arguments or the frame were malformed; a result is given either way.
@@ -46,8 +48,8 @@ use std::time::Duration;
 use channel::{Connection, Listening};
 use codeexec_protocol::stream::StageName;
 use codeexec_protocol::{
-    JobFrame, ResultFrame, StageStatus, CHANNEL_FLAG, PRESTART_FLAG, PRESTART_WARM_LIMIT_SECS,
-    PROGRAM_USER_FLAG, RUNNER_READY, RUNNER_USER_FLAG, SANDBOX_DIR,
+    JobFrame, ResultFrame, StageStatus, CHANNEL_FLAG, PRESTART_FLAG, PRESTART_PROGRAM_FLAG,
+    PRESTART_WARM_LIMIT_SECS, PROGRAM_USER_FLAG, RUNNER_READY, RUNNER_USER_FLAG, SANDBOX_DIR,
 };
 use identity::Users;
 use live::Live;
@@ -67,13 +69,15 @@ fn main() -> ExitCode {
         Ok((args, listening))
     }) {
         Ok((args, listening)) => {
-            let runtime = args.prestart.and_then(|(language, argv)| {
+            let start = |(language, argv): (String, Vec<String>)| {
                 Prestarted::start(&language, &argv, &args.sandbox)
                     .inspect_err(|error| {
-                        eprintln!("codeexec-runner: no pre-started runtime: {error}")
+                        eprintln!("codeexec-runner: no pre-started {language} runtime: {error}")
                     })
                     .ok()
-            });
+            };
+            let runtime = args.prestart.clone().and_then(start);
+            let program_runtime = args.prestart_program.clone().and_then(start);
             let (input, reply) = match listening {
                 Some(listening) => match listening.accept_one() {
                     Ok(connection) => (connection.reader().map(boxed), Reply::Channel(connection)),
@@ -81,7 +85,10 @@ fn main() -> ExitCode {
                 },
                 None => (Ok(boxed(BufReader::new(io::stdin()))), Reply::Stdout),
             };
-            let runtime = warmed(runtime);
+            let runtimes = Runtimes {
+                runtime: warmed(runtime),
+                program_runtime: warmed(program_runtime),
+            };
             if let Err(error) = reply.ready() {
                 eprintln!("codeexec-runner: cannot say it is ready: {error}");
                 return ExitCode::FAILURE;
@@ -91,9 +98,9 @@ fn main() -> ExitCode {
                 .and_then(|mut input| Ok((read_frame(&mut input)?, input)));
             match received {
                 Ok((frame, input)) if frame.interactive => {
-                    return serve_live(&frame, &args.sandbox, runtime, input, reply);
+                    return serve_live(&frame, &args.sandbox, runtimes, input, reply);
                 }
-                Ok((frame, _)) => (run_job(&frame, &args.sandbox, runtime, None), 0, reply),
+                Ok((frame, _)) => (run_job(&frame, &args.sandbox, runtimes, None), 0, reply),
                 Err(error) => (runner_error(error), 2, reply),
             }
         }
@@ -138,7 +145,7 @@ fn warmed(runtime: Option<Prestarted>) -> Option<Prestarted> {
 fn serve_live(
     frame: &JobFrame,
     sandbox: &Path,
-    runtime: Option<Prestarted>,
+    runtimes: Runtimes,
     input: Box<dyn BufRead + Send>,
     reply: Reply,
 ) -> ExitCode {
@@ -150,7 +157,7 @@ fn serve_live(
         }
     };
     let live = Live::start(input, events);
-    let result = run_job(frame, sandbox, runtime, Some(&live));
+    let result = run_job(frame, sandbox, runtimes, Some(&live));
     live.finish(result);
     if let Err(error) = reply.close() {
         eprintln!("codeexec-runner: cannot close the link: {error}");
@@ -170,12 +177,14 @@ struct Args {
     users: Option<Users>,
     /// The language and runtime to start before the frame arrives.
     prestart: Option<(String, Vec<String>)>,
+    /// The language and runtime to start beside it, to run the program it compiles.
+    prestart_program: Option<(String, Vec<String>)>,
     /// The directory of the direct channel's socket; without it, stdin and stdout.
     channel: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] \
-                     [--channel DIR] [--prestart LANGUAGE ARGV...]";
+                     [--channel DIR] [--prestart-program JSON] [--prestart LANGUAGE ARGV...]";
 
 /// Arguments are taken as `OsString`s because `std::env::args` panics on non-UTF-8 ones.
 fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
@@ -196,6 +205,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
     };
     let mut sandbox = PathBuf::from(SANDBOX_DIR);
     let mut channel = None;
+    let mut prestart_program = None;
     let (mut runner_user, mut program_user) = (None, None);
     let mut own = own.iter();
     while let Some(flag) = own.next() {
@@ -206,6 +216,17 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             Some(CHANNEL_FLAG) => channel = Some(PathBuf::from(value)),
             Some(RUNNER_USER_FLAG) => runner_user = Some(text()?),
             Some(PROGRAM_USER_FLAG) => program_user = Some(text()?),
+            Some(PRESTART_PROGRAM_FLAG) => {
+                let argv: Vec<String> = serde_json::from_str(text()?).map_err(|error| {
+                    format!("{PRESTART_PROGRAM_FLAG} takes a JSON array of strings: {error}")
+                })?;
+                match argv.split_first() {
+                    Some((language, argv)) if !argv.is_empty() => {
+                        prestart_program = Some((language.clone(), argv.to_vec()))
+                    }
+                    _ => return Err(USAGE.to_string()),
+                }
+            }
             _ => return Err(USAGE.to_string()),
         }
     }
@@ -218,10 +239,14 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             ))
         }
     };
+    if prestart_program.is_some() && prestart.is_none() {
+        return Err(format!("{PRESTART_PROGRAM_FLAG} goes with {PRESTART_FLAG}"));
+    }
     Ok(Args {
         sandbox,
         users,
         prestart,
+        prestart_program,
         channel,
     })
 }
@@ -236,12 +261,29 @@ fn read_frame(input: &mut dyn BufRead) -> Result<JobFrame, String> {
     serde_json::from_slice(&bytes).map_err(|error| format!("malformed job frame: {error}"))
 }
 
+/// The runtimes pre-started for the job: one, and, beside one that compiles only, the one that
+/// runs its program.
+struct Runtimes {
+    runtime: Option<Prestarted>,
+    program_runtime: Option<Prestarted>,
+}
+
+fn discard(runtime: Option<Prestarted>) {
+    if let Some(runtime) = runtime {
+        runtime.discard();
+    }
+}
+
 fn run_job(
     frame: &JobFrame,
     sandbox: &Path,
-    runtime: Option<Prestarted>,
+    runtimes: Runtimes,
     live: Option<&Live>,
 ) -> ResultFrame {
+    let Runtimes {
+        runtime,
+        mut program_runtime,
+    } = runtimes;
     // A pre-started runtime serves a run stage with no compile stage before it, or, when its
     // loader compiles, a compile stage and (unless it compiles only) its run stage (while the job
     // keeps the memory limit the runtime was sized for); and only a job that asks for it (a
@@ -259,6 +301,12 @@ fn run_job(
         }
         (None, _) => None,
     };
+    // The runtime beside one that compiles only runs the program only after that one's compile:
+    // a job it does not serve runs as without pre-start.
+    let compiles_only = |(runtime, _): &(Prestarted, _)| !runtime.runs_program();
+    if !runtime.as_ref().is_some_and(compiles_only) {
+        discard(program_runtime.take());
+    }
     if let Err(error) = identity::as_program(|| sandbox::write_files(sandbox, &frame.files)) {
         return runner_error(error);
     }
@@ -272,15 +320,16 @@ fn run_job(
             if let Some(live) = live {
                 live.replay(&report);
             }
-            // A runtime that serves the compile alone ends here; the program starts afresh.
-            let runtime = runtime.and_then(|runtime| {
-                if runtime.runs_program() {
-                    Some((runtime, argv))
-                } else {
+            // A runtime that serves the compile alone ends here; its program runs in the runtime
+            // started for it, if any, or starts afresh.
+            let runtime = match runtime {
+                Some(runtime) if runtime.runs_program() => Some((runtime, argv)),
+                Some(runtime) => {
                     runtime.discard();
-                    None
+                    program_runtime.take().map(|program| (program, argv))
                 }
-            });
+                None => None,
+            };
             (Some(report), runtime)
         }
         (Some(command), None) => {
@@ -289,6 +338,8 @@ fn run_job(
         }
         (None, runtime) => (None, runtime),
     };
+    // Not taken above: the compile did not succeed in the runtime before it.
+    discard(program_runtime);
     if compile
         .as_ref()
         .is_some_and(|report| report.status != StageStatus::Succeeded)

@@ -307,7 +307,11 @@ fn with_loader(language: &str, argv: &[String]) -> Result<Vec<String>, String> {
     }
     let loader = codeexec_protocol::prestart_loader(language)
         .ok_or_else(|| format!("codeexec has no pre-start loader for {language:?}"))?;
-    let file = std::env::temp_dir().join(format!(".codeexec-loader-{}", std::process::id()));
+    // Named by the language too: two runtimes may start side by side (see PRESTART_PROGRAM_FLAG).
+    let file = std::env::temp_dir().join(format!(
+        ".codeexec-loader-{}-{language}",
+        std::process::id()
+    ));
     if needs("{loader_file}") {
         identity::as_program(|| std::fs::write(&file, loader))
             .map_err(|error| format!("cannot write the loader to {}: {error}", file.display()))?;

@@ -15,9 +15,28 @@ fn run_with_loader(loader: &str, frame: &JobFrame) -> ResultFrame {
 
 /// Runs `frame` on a runner that pre-starts `language` as `sh -c LOADER`.
 fn run_with_language_loader(language: &str, loader: &str, frame: &JobFrame) -> ResultFrame {
+    run_with_args(&["--prestart", language, "sh", "-c", loader], frame)
+}
+
+/// Runs `frame` on a runner that pre-starts TypeScript's compiler as `sh -c LOADER` and, beside
+/// it, JavaScript's runtime for the program as `sh -c PROGRAM_LOADER`.
+fn run_with_program_runtime(loader: &str, program_loader: &str, frame: &JobFrame) -> ResultFrame {
+    let program = serde_json::to_string(&["javascript", "sh", "-c", program_loader]).unwrap();
+    let args = [
+        "--prestart-program",
+        &program,
+        "--prestart",
+        "typescript",
+        "sh",
+        "-c",
+        loader,
+    ];
+    run_with_args(&args, frame)
+}
+
+fn run_with_args(args: &[&str], frame: &JobFrame) -> ResultFrame {
     let sandbox = Sandbox::new();
-    let args = ["--prestart", language, "sh", "-c", loader];
-    let outcome = run_raw_with(sandbox.path(), &args, serde_json::to_vec(frame).unwrap());
+    let outcome = run_raw_with(sandbox.path(), args, serde_json::to_vec(frame).unwrap());
     assert_eq!(outcome.exit_code, Some(0));
     parse_result(&outcome.stdout)
 }
@@ -138,4 +157,53 @@ fn a_runtime_that_compiles_serves_no_job_without_a_compile_stage() {
     let result = run_with_loader("printf 'ready\\n' >&4; cat <&3; echo loader ran", &frame);
     assert_eq!(result.compile, None);
     assert_eq!(result.run.unwrap().stdout, "ran afresh\n");
+}
+
+/// The stand-in for JavaScript's runtime: ready, then it prints the argv it is handed.
+const PROGRAM_LOADER: &str =
+    "printf 'ready\\n' >&4; exec 4>&-; printf 'argv: '; cat <&3 | tr '\\0' ' '; echo";
+
+/// Beside a runtime that compiles only, the runtime started for the program runs it once the
+/// compile has succeeded: it gets the program's argv, as a pre-started run stage's runtime does.
+#[test]
+fn the_runtime_beside_one_that_compiles_only_runs_its_program() {
+    let loader = format!("printf 'ready\\n' >&4; {READ_REQUEST}; printf '0\\n0\\n0\\n' >&4");
+    let result = run_with_program_runtime(&loader, PROGRAM_LOADER, &compiled_job());
+    assert_eq!(result.compile.unwrap().status, StageStatus::Succeeded);
+    assert_eq!(result.run.unwrap().stdout, "argv: prog a\n");
+    // A failed compile runs nothing.
+    let loader = format!("printf 'ready\\n' >&4; {READ_REQUEST}; printf '2\\n4\\nbad\\n0\\n' >&4");
+    let result = run_with_program_runtime(&loader, PROGRAM_LOADER, &compiled_job());
+    let compile = result.compile.unwrap();
+    assert_eq!(
+        (compile.status, compile.stdout.as_str()),
+        (StageStatus::Failed, "bad\n")
+    );
+    assert_eq!(result.run, None);
+    // A compile that does not happen in the runtime (here: it never warms up) leaves the program
+    // to a fresh process too.
+    let mut frame = compiled_job();
+    frame.compile.as_mut().unwrap().wall_time_limit_ms = 2000;
+    let result = run_with_program_runtime("exec sleep 60", PROGRAM_LOADER, &frame);
+    assert_eq!(result.compile.unwrap().stderr, "compiled afresh\n");
+    assert_eq!(result.run.unwrap().stdout, "ran afresh\n");
+}
+
+#[test]
+fn a_program_runtime_needs_a_runtime_to_stand_beside() {
+    let program = serde_json::to_string(&["javascript", "sh", "-c", PROGRAM_LOADER]).unwrap();
+    let sandbox = Sandbox::new();
+    let outcome = run_raw_with(
+        sandbox.path(),
+        &["--prestart-program", &program],
+        serde_json::to_vec(&compiled_job()).unwrap(),
+    );
+    // Refused before it says it is ready: the error is its whole answer.
+    assert_eq!(outcome.exit_code, Some(2));
+    let result: ResultFrame = serde_json::from_slice(&outcome.stdout).unwrap();
+    let error = result.runner_error.unwrap();
+    assert!(
+        error.contains("--prestart-program goes with --prestart"),
+        "{error}"
+    );
 }
