@@ -113,15 +113,27 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// See [`PRESTART_WARM_LIMIT_SECS`]: a runtime that compiles goes on warming within its compile
-/// stage's budget, or the stage compiles afresh.
+/// See [`PRESTART_WARM_LIMIT_SECS`].
 const WARM_LIMIT: Duration = Duration::from_secs(PRESTART_WARM_LIMIT_SECS);
 
-/// The pre-started runtime once it has warmed up, or still warming after [`WARM_LIMIT`]; none
-/// when it failed to (the job then runs without it, as with `prestart = false`).
+/// How long the runner waits for a runtime that compiles before it says ready all the same. The
+/// job's compile stage waits for the rest of its warm-up, or compiles afresh (see
+/// [`compile_in_runtime`]): on a busy machine, where warming a compiler takes many seconds, the
+/// container is not kept from jobs that would otherwise wait in the service's queue for it, up to
+/// its timeout. An idle machine warms Java's and TypeScript's compilers well within it.
+const COMPILER_WARM_LIMIT: Duration = Duration::from_secs(3);
+
+/// The pre-started runtime once it has warmed up, or still warming after [`WARM_LIMIT`] (or
+/// [`COMPILER_WARM_LIMIT`]); none when it failed to (the job then runs without it, as with
+/// `prestart = false`).
 fn warmed(runtime: Option<Prestarted>) -> Option<Prestarted> {
     let mut runtime = runtime?;
-    match runtime.wait_until_warm(WARM_LIMIT) {
+    let limit = if runtime.compiles() {
+        COMPILER_WARM_LIMIT
+    } else {
+        WARM_LIMIT
+    };
+    match runtime.wait_until_warm(limit) {
         Ok(()) => Some(runtime),
         Err(error) if error.kind() == io::ErrorKind::TimedOut => {
             eprintln!(

@@ -1,5 +1,6 @@
 //! The runner's ready line: said on its link before it reads the job frame, and only once its
-//! pre-started runtime has warmed up; a runtime that fails to warm up is left out of the job.
+//! pre-started runtime has warmed up (a compiler: for a few seconds at most, its job's compile
+//! waits for the rest); a runtime that fails to warm up is left out of the job.
 //! The runtimes are stand-ins: shell scripts that speak the loader's side of the pipes.
 
 mod common;
@@ -11,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use codeexec_protocol::{StageStatus, RUNNER_READY};
-use common::{parse_result, run_raw_with, sh, Sandbox};
+use common::{parse_result, run_raw_with, sh, stage, Sandbox};
 
 #[test]
 fn the_runner_says_ready_only_once_its_runtime_has() {
@@ -59,6 +60,50 @@ fn the_runner_says_ready_only_once_its_runtime_has() {
     assert!(runner.wait().unwrap().success());
     let run = parse_result(&answer).run.unwrap();
     assert_eq!(run.stdout, "pre-started\n", "{run:?}");
+}
+
+/// A runtime that compiles holds the ready line back only for a few seconds (a tuning, which no
+/// test times): a job that comes while the compiler still warms waits for it in its compile
+/// stage, and is compiled in it.
+#[test]
+fn a_job_that_comes_while_its_compiler_still_warms_is_compiled_in_it() {
+    let sandbox = Sandbox::new();
+    let gate = sandbox.path().join("gate");
+    let loader = format!(
+        "while [ ! -e {} ]; do sleep 0.01; done; printf 'ready\\n' >&4; \
+         dd bs=65536 count=1 <&3 >/dev/null 2>&1; printf '0\\n0\\n5\\nnote\\n' >&4; \
+         printf 'argv: '; cat <&3 | tr '\\0' ' '; echo",
+        gate.display()
+    );
+    let mut runner = Command::new(env!("CARGO_BIN_EXE_codeexec-runner"))
+        .arg("--sandbox")
+        .arg(sandbox.path())
+        .args(["--prestart", "java", "sh", "-c", &loader])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(runner.stdout.take().unwrap());
+    let mut line = Vec::new();
+    // Read while the gate is still closed: the compiler has not warmed up.
+    stdout.read_until(b'\n', &mut line).unwrap();
+    assert_eq!(line, RUNNER_READY);
+    let mut frame = sh("echo afresh");
+    frame.compile = Some(stage(&["sh", "-c", "echo compiled afresh >&2"]));
+    frame.program_argv = Some(vec!["prog".into(), "a".into()]);
+    let mut stdin = runner.stdin.take().unwrap();
+    stdin
+        .write_all(&serde_json::to_vec(&frame).unwrap())
+        .unwrap();
+    drop(stdin);
+    std::fs::write(&gate, "").unwrap();
+    let mut answer = RUNNER_READY.to_vec();
+    stdout.read_to_end(&mut answer).unwrap();
+    assert!(runner.wait().unwrap().success());
+    let result = parse_result(&answer);
+    assert_eq!(result.compile.unwrap().stderr, "note\n");
+    assert_eq!(result.run.unwrap().stdout, "argv: prog a\n");
 }
 
 #[test]
