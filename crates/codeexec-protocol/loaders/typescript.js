@@ -12,7 +12,8 @@
 //  3. on file descriptor 4 the outcome: tsc's exit code and a newline, then what the `tsc`
 //     command would have printed on stdout and on stderr (nothing), each as its byte length, a
 //     newline and those bytes.
-// Then it ends: the program runs in a fresh `node`, as it would after the `tsc` command.
+// Then it ends: the program runs in another Node.js (the one pre-started beside this one, or a
+// fresh one), as it would after the `tsc` command.
 'use strict';
 {
   const fs = require('fs');

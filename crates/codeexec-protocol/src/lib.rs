@@ -118,8 +118,8 @@ pub fn prestart_loader_compiles(language: &str) -> bool {
 }
 
 /// Whether `language`'s pre-started runtime goes on to run the program. TypeScript's serves the
-/// compile stage alone: the compiled program runs in a fresh `node`, as without pre-start, and
-/// not in the process that holds the compiler.
+/// compile stage alone: the compiled program runs in another `node` (see
+/// [`PRESTART_PROGRAM_FLAG`]), not in the process that holds the compiler.
 pub fn prestart_loader_runs_program(language: &str) -> bool {
     language != "typescript"
 }

@@ -12,15 +12,14 @@
 //! them as `\u0000`). The result is always valid JSON, whatever the program wrote.
 //!
 //! Usage: `codeexec-runner [--sandbox DIR] [--user UID:GID --program-user UID] [--channel DIR]
-//! [--prestart-program JSON] [--prestart LANGUAGE ARGV...]`; the sandbox defaults to [`SANDBOX_DIR`], and another
-//! directory is only meant for tests on the host. With `--user` the runner, started as root,
-//! takes that identity and runs the program as `--program-user` (see [`identity`]). With
-//! `--channel` the job comes over a Unix socket in DIR (see [`channel`]). With `--prestart` the
-//! language's runtime is started before the frame arrives (see [`prestart`]), and with
-//! `--prestart-program` a second one beside a runtime that compiles only, to run its program.
-//! Before it reads the
-//! frame, once its link is open and any pre-started runtime has warmed up, the runner says
-//! [`RUNNER_READY`] on the link. The exit code is 0 when a job was run (whatever its stages did)
+//! [--prestart-program JSON] [--prestart LANGUAGE ARGV...]`; the sandbox defaults to
+//! [`SANDBOX_DIR`], and another directory is only meant for tests on the host. With `--user` the
+//! runner, started as root, takes that identity and runs the program as `--program-user` (see
+//! [`identity`]). With `--channel` the job comes over a Unix socket in DIR (see [`channel`]).
+//! With `--prestart` the language's runtime is started before the frame arrives (see
+//! [`prestart`]), and with `--prestart-program` a second one beside a runtime that compiles only,
+//! to run its program. Before it reads the frame, once its link is open and any pre-started
+//! runtime has warmed up, the runner says [`RUNNER_READY`] on the link. The exit code is 0 when a job was run (whatever its stages did)
 //! and 2 when the arguments or the frame were malformed; a result is given either way.
 
 mod capture;

@@ -110,7 +110,8 @@ impl Prestarted {
     }
 
     /// Whether the runtime runs the program once it has compiled it; one that does not is
-    /// discarded after the compile stage, and the run stage starts afresh.
+    /// discarded after the compile stage, and the program runs in the runtime started beside it
+    /// for that (`--prestart-program`), if any, or afresh.
     pub fn runs_program(&self) -> bool {
         self.runs_program
     }

@@ -6,13 +6,33 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use codeexec_protocol::{StageStatus, RUNNER_READY};
 use common::{parse_result, run_raw_with, sh, stage, Sandbox};
+
+/// Starts the runner in `sandbox` with `language`'s runtime pre-started as `sh -c LOADER`, its
+/// stdin and stdout piped: the runner and its stdout.
+fn start_runner(
+    sandbox: &Sandbox,
+    language: &str,
+    loader: &str,
+) -> (Child, BufReader<ChildStdout>) {
+    let mut runner = Command::new(env!("CARGO_BIN_EXE_codeexec-runner"))
+        .arg("--sandbox")
+        .arg(sandbox.path())
+        .args(["--prestart", language, "sh", "-c", loader])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(runner.stdout.take().unwrap());
+    (runner, stdout)
+}
 
 #[test]
 fn the_runner_says_ready_only_once_its_runtime_has() {
@@ -22,16 +42,7 @@ fn the_runner_says_ready_only_once_its_runtime_has() {
         "while [ ! -e {} ]; do sleep 0.01; done; printf 'ready\\n' >&4; exec 4>&-; cat <&3 >/dev/null; echo pre-started",
         gate.display()
     );
-    let mut runner = Command::new(env!("CARGO_BIN_EXE_codeexec-runner"))
-        .arg("--sandbox")
-        .arg(sandbox.path())
-        .args(["--prestart", "python", "sh", "-c", &loader])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(runner.stdout.take().unwrap());
+    let (mut runner, mut stdout) = start_runner(&sandbox, "python", &loader);
     let (said, first_line) = mpsc::channel();
     let reader = thread::spawn(move || {
         let mut line = Vec::new();
@@ -75,16 +86,7 @@ fn a_job_that_comes_while_its_compiler_still_warms_is_compiled_in_it() {
          printf 'argv: '; cat <&3 | tr '\\0' ' '; echo",
         gate.display()
     );
-    let mut runner = Command::new(env!("CARGO_BIN_EXE_codeexec-runner"))
-        .arg("--sandbox")
-        .arg(sandbox.path())
-        .args(["--prestart", "java", "sh", "-c", &loader])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(runner.stdout.take().unwrap());
+    let (mut runner, mut stdout) = start_runner(&sandbox, "java", &loader);
     let mut line = Vec::new();
     // Read while the gate is still closed: the compiler has not warmed up.
     stdout.read_until(b'\n', &mut line).unwrap();
