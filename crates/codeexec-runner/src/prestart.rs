@@ -24,6 +24,7 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use crate::capture::Captured;
 use crate::cgroup;
 use crate::guard::{self, Leader};
 use crate::identity;
@@ -51,16 +52,9 @@ pub struct Prestarted {
 pub struct Compiled {
     pub exit_code: i32,
     /// What the compiler's command would have printed on stdout, at most the output limit of it.
-    pub stdout: Printed,
+    pub stdout: Captured,
     /// And on stderr.
-    pub stderr: Printed,
-}
-
-/// One stream of a compiler's output, as a loader reported it.
-pub struct Printed {
-    pub bytes: Vec<u8>,
-    /// Whether it printed more than the output limit.
-    pub truncated: bool,
+    pub stderr: Captured,
 }
 
 impl Prestarted {
@@ -274,7 +268,7 @@ fn read_number<T: std::str::FromStr>(report: &mut impl BufRead) -> io::Result<T>
 
 /// One stream of a loader's compile report: its byte length on a line, then the bytes, of which
 /// at most `output_limit` are kept and the rest skipped.
-fn read_printed(report: &mut impl BufRead, output_limit: usize) -> io::Result<Printed> {
+fn read_printed(report: &mut impl BufRead, output_limit: usize) -> io::Result<Captured> {
     let length: u64 = read_number(report)?;
     let mut bytes = Vec::new();
     let kept = length.min(output_limit as u64);
@@ -283,7 +277,7 @@ fn read_printed(report: &mut impl BufRead, output_limit: usize) -> io::Result<Pr
     if (bytes.len() as u64) < kept || skipped < length - kept {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    Ok(Printed {
+    Ok(Captured {
         bytes,
         truncated: length > kept,
     })
