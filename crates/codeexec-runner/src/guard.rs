@@ -15,11 +15,16 @@
 //!
 //! Up to [`LEADER_SLOTS`] leaders are left alone at once: a stage's, or a pre-started runtime's
 //! and the second runtime started beside it (`--prestart-program`).
+//!
+//! With no child at all, the reaper sleeps until [`spawn_leader`] starts one, instead of asking
+//! the kernel again and again: an idle pool container's runner then uses no CPU while it waits
+//! for its job. Every process in the container descends from a leader (the engine runs nothing
+//! else in it), so no orphan can appear without a spawn first.
 
 use std::io;
 use std::process::Child;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Once;
+use std::sync::{Condvar, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 /// A free slot: no leader in it.
@@ -31,8 +36,44 @@ pub const LEADER_SLOTS: usize = 4;
 /// The pids of the living leaders (stages' and pre-started runtimes'), or the two values above.
 static LEADERS: [AtomicI32; LEADER_SLOTS] = [const { AtomicI32::new(NO_LEADER) }; LEADER_SLOTS];
 
-/// How long the reaper sleeps when it has no child, or only the leader, to look at.
+/// How long the reaper sleeps when the only exited child is a leader, or waitid was interrupted.
 const REAPER_PAUSE: Duration = Duration::from_millis(5);
+
+/// How many leaders [`spawn_leader`] has started, for the reaper to sleep on while it has no child.
+static SPAWNS: SpawnCount = SpawnCount::new();
+
+/// A count of spawns that a thread can wait to see grow.
+struct SpawnCount {
+    count: Mutex<u64>,
+    grew: Condvar,
+}
+
+impl SpawnCount {
+    const fn new() -> SpawnCount {
+        SpawnCount {
+            count: Mutex::new(0),
+            grew: Condvar::new(),
+        }
+    }
+
+    fn get(&self) -> u64 {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add_one(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.grew.notify_all();
+    }
+
+    /// Returns once the count is no longer `seen`: at once if a spawn came in between.
+    fn wait_past(&self, seen: u64) {
+        let count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        let _grown = self
+            .grew
+            .wait_while(count, |count| *count == seen)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
 
 /// Makes the runner non-dumpable. Failure is harmless (the flag is an extra layer), so ignored.
 pub fn protect_runner() {
@@ -103,11 +144,14 @@ pub fn spawn_leader(spawn: impl FnOnce() -> io::Result<Child>) -> io::Result<(Ch
     let child = spawn()?;
     let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
     LEADERS[slot].store(pid, Ordering::SeqCst);
+    SPAWNS.add_one();
     Ok((child, leader))
 }
 
 fn reap_orphans_forever() {
     loop {
+        // Read before looking, so that a spawn after the look is seen as one.
+        let spawns = SPAWNS.get();
         // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill in.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // Peek at an exited child without reaping it (WNOWAIT): it may be the leader.
@@ -115,8 +159,10 @@ fn reap_orphans_forever() {
         let result =
             unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOWAIT) };
         if result < 0 {
-            // ECHILD (no child at all) or EINTR.
-            std::thread::sleep(REAPER_PAUSE);
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ECHILD) => SPAWNS.wait_past(spawns),
+                _ => std::thread::sleep(REAPER_PAUSE),
+            }
             continue;
         }
         // SAFETY: waitid succeeded with WEXITED, so the siginfo describes a child.
@@ -214,6 +260,21 @@ mod tests {
         assert!(is_waitable(second.id()));
         assert!(second.wait().unwrap().success());
         drop(second_mark);
+    }
+
+    #[test]
+    fn a_wait_for_a_spawn_ends_at_the_next_spawn_or_at_once_if_one_came_already() {
+        let spawns = std::sync::Arc::new(SpawnCount::new());
+        let seen = spawns.get();
+        let waiter = {
+            let spawns = spawns.clone();
+            std::thread::spawn(move || spawns.wait_past(seen))
+        };
+        spawns.add_one();
+        waiter.join().unwrap();
+        // The count moved past `seen` before this wait began: it does not block.
+        spawns.wait_past(seen);
+        assert_eq!(spawns.get(), seen + 1);
     }
 
     #[test]
