@@ -7,7 +7,9 @@
 //! on the engine, one with the direct channel and one with the attach stream; each is given the
 //! same sequential jobs in turn, a round at a time, and every round's CPU is read from the
 //! counter once the service is idle again with its pool full, less what the engine used idle
-//! over as long.
+//! over as long. The engine's two daemons, dockerd and containerd, are read apart from their
+//! own counters in /proc; the rest of the cgroup's CPU is the per-container part: the shims and
+//! the runc commands they run.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -83,26 +85,83 @@ fn engine_cpu_ms(cgroup: &Path) -> Result<f64, String> {
         .ok_or_else(|| format!("{} has no usage_usec", v2.display()))
 }
 
+/// The CPU time so far, in milliseconds, of every process named `name` (`comm`).
+fn daemon_cpu_ms(name: &str) -> Result<f64, String> {
+    let processes = procfs::process::all_processes()
+        .map_err(|error| format!("cannot list the processes: {error}"))?;
+    let ticks: u64 = processes
+        .filter_map(|process| process.ok()?.stat().ok())
+        .filter(|stat| stat.comm == name)
+        .map(|stat| stat.utime + stat.stime)
+        .sum();
+    if ticks == 0 {
+        return Err(format!(
+            "no {name} process has used any CPU: is the engine running here?"
+        ));
+    }
+    Ok(ticks as f64 * 1e3 / procfs::ticks_per_second() as f64)
+}
+
+/// The engine's CPU time in milliseconds: all of it (its cgroup) and its two daemons'.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct EngineCpu {
+    total: f64,
+    dockerd: f64,
+    containerd: f64,
+}
+
+impl EngineCpu {
+    fn read(cgroup: &Path) -> Result<EngineCpu, String> {
+        Ok(EngineCpu {
+            total: engine_cpu_ms(cgroup)?,
+            dockerd: daemon_cpu_ms("dockerd")?,
+            containerd: daemon_cpu_ms("containerd")?,
+        })
+    }
+
+    /// The containers' own part of the engine: the shims and the runc commands they run.
+    fn shims_and_runc(&self) -> f64 {
+        self.total - self.dockerd - self.containerd
+    }
+
+    /// `self - other * other_scale`, each part at least 0, divided by `per`.
+    fn less(self, other: EngineCpu, other_scale: f64, per: f64) -> EngineCpu {
+        let part = |mine: f64, theirs: f64| (mine - theirs * other_scale).max(0.0) / per;
+        EngineCpu {
+            total: part(self.total, other.total),
+            dockerd: part(self.dockerd, other.dockerd),
+            containerd: part(self.containerd, other.containerd),
+        }
+    }
+}
+
 /// One service's rounds: engine CPU per job, and the jobs' median time end to end.
 #[derive(Debug, Default)]
 struct Side {
-    cpu_ms_per_job: Vec<f64>,
+    cpu_ms_per_job: Vec<EngineCpu>,
     job_ms: Vec<f64>,
 }
 
+impl Side {
+    /// The median over the rounds of one part of the engine's CPU per job.
+    fn median_of(&self, part: impl Fn(&EngineCpu) -> f64) -> f64 {
+        median(self.cpu_ms_per_job.iter().map(part)).unwrap_or(0.0)
+    }
+}
+
 /// Runs `jobs` hello worlds one after another and returns the engine's CPU per job (less
-/// `idle_ms_per_sec` over the round's duration) once the service is idle again.
+/// `idle_per_sec` over the round's duration) once the service is idle again.
 async fn round(
     client: &ServiceClient,
     options: &EngineCpuOptions,
     body: &ExecuteBody,
-    idle_ms_per_sec: f64,
+    idle_per_sec: EngineCpu,
     side: &mut Side,
 ) -> Result<(), String> {
     let settle = Duration::from_secs(options.settle_secs);
     runner::wait_until_idle(client, settle).await?;
     tokio::time::sleep(SETTLE_AFTER_ROUND).await;
-    let (before, started) = (engine_cpu_ms(&options.cgroup)?, Instant::now());
+    let (before, started) = (EngineCpu::read(&options.cgroup)?, Instant::now());
     for _ in 0..options.jobs {
         let sent = Instant::now();
         let reply = client.execute(body).await?;
@@ -123,10 +182,10 @@ async fn round(
     }
     runner::wait_until_idle(client, settle).await?;
     tokio::time::sleep(SETTLE_AFTER_ROUND).await;
-    let used = engine_cpu_ms(&options.cgroup)? - before;
-    let idle = idle_ms_per_sec * started.elapsed().as_secs_f64();
+    let used = EngineCpu::read(&options.cgroup)?.less(before, 1.0, 1.0);
+    let idle_secs = started.elapsed().as_secs_f64();
     side.cpu_ms_per_job
-        .push((used - idle).max(0.0) / options.jobs as f64);
+        .push(used.less(idle_per_sec, idle_secs, options.jobs as f64));
     Ok(())
 }
 
@@ -141,10 +200,10 @@ pub async fn measure(
     let settle = Duration::from_secs(options.settle_secs);
     runner::wait_until_idle(&channel, settle).await?;
     runner::wait_until_idle(&attach, settle).await?;
-    let idle_before = engine_cpu_ms(&options.cgroup)?;
+    let idle_before = EngineCpu::read(&options.cgroup)?;
     tokio::time::sleep(IDLE_WINDOW).await;
-    let idle_ms_per_sec =
-        (engine_cpu_ms(&options.cgroup)? - idle_before) / IDLE_WINDOW.as_secs_f64();
+    let idle_per_sec =
+        EngineCpu::read(&options.cgroup)?.less(idle_before, 1.0, IDLE_WINDOW.as_secs_f64());
     let body = hello_world_body(&options.language)
         .ok_or_else(|| format!("no hello world for {:?}", options.language))?;
     let (mut with_channel, mut with_attach) = (Side::default(), Side::default());
@@ -153,14 +212,14 @@ pub async fn measure(
             "[engine-cpu] round {number} of {}: {} jobs on each service",
             options.rounds, options.jobs
         );
-        round(&attach, options, &body, idle_ms_per_sec, &mut with_attach).await?;
-        round(&channel, options, &body, idle_ms_per_sec, &mut with_channel).await?;
+        round(&attach, options, &body, idle_per_sec, &mut with_attach).await?;
+        round(&channel, options, &body, idle_per_sec, &mut with_channel).await?;
     }
     let report = report(
         options,
         &machine,
         &command,
-        idle_ms_per_sec,
+        idle_per_sec.total,
         &with_attach,
         &with_channel,
     );
@@ -190,7 +249,10 @@ fn report(
          counter was read before a round and again once the service was idle with its pool \
          full, less the engine's idle use over as long ({idle:.2} ms of CPU per second, read \
          over {window} s before the first round). A job's share includes its pool's \
-         replacement container: create, start, connect or attach, and remove.\n",
+         replacement container: create, start, connect or attach, and remove. dockerd's and \
+         containerd's shares are read from their own counters in /proc; the rest is the shims' \
+         and the runc commands they run, one shim per container. Each column is the median of \
+         its rounds.\n",
         language = options.language,
         jobs = options.jobs,
         rounds = options.rounds,
@@ -200,7 +262,8 @@ fn report(
     machine_table(&mut out, machine, &[]);
     let _ = writeln!(
         out,
-        "| | engine CPU per job, median of rounds | rounds | job end to end, median |\n|---|---:|---|---:|"
+        "| | engine CPU per job | dockerd | containerd | shims and runc | rounds (engine CPU per job) \
+         | job end to end |\n|---|---:|---:|---:|---:|---|---:|"
     );
     for (name, side) in [
         ("attach stream (before)", attach),
@@ -209,18 +272,23 @@ fn report(
         let rounds = side
             .cpu_ms_per_job
             .iter()
-            .map(|ms| format!("{ms:.1}"))
+            .map(|cpu| format!("{:.1}", cpu.total))
             .collect::<Vec<_>>()
             .join(", ");
         let _ = writeln!(
             out,
-            "| {name} | {:.1} ms | {rounds} | {:.1} ms |",
-            median(side.cpu_ms_per_job.iter().copied()).unwrap_or(0.0),
+            "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {rounds} | {:.1} ms |",
+            side.median_of(|cpu| cpu.total),
+            side.median_of(|cpu| cpu.dockerd),
+            side.median_of(|cpu| cpu.containerd),
+            side.median_of(EngineCpu::shims_and_runc),
             median(side.job_ms.iter().copied()).unwrap_or(0.0)
         );
     }
-    let of = |side: &Side| median(side.cpu_ms_per_job.iter().copied()).unwrap_or(0.0);
-    let (before, after) = (of(attach), of(channel));
+    let (before, after) = (
+        attach.median_of(|cpu| cpu.total),
+        channel.median_of(|cpu| cpu.total),
+    );
     if before > 0.0 {
         let _ = writeln!(
             out,
@@ -230,4 +298,58 @@ fn report(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rounds_share_is_what_it_added_less_idle_use_per_job() {
+        let before = EngineCpu {
+            total: 1000.0,
+            dockerd: 400.0,
+            containerd: 200.0,
+        };
+        let after = EngineCpu {
+            total: 3000.0,
+            dockerd: 1000.0,
+            containerd: 600.0,
+        };
+        let used = after.less(before, 1.0, 1.0);
+        let idle_per_sec = EngineCpu {
+            total: 2.0,
+            dockerd: 1.0,
+            containerd: 0.5,
+        };
+        // 10 s of idle use taken off, over 20 jobs.
+        let per_job = used.less(idle_per_sec, 10.0, 20.0);
+        assert_eq!(
+            per_job,
+            EngineCpu {
+                total: 99.0,
+                dockerd: 29.5,
+                containerd: 19.75,
+            }
+        );
+        assert_eq!(per_job.shims_and_runc(), 49.75);
+        // A part never goes below nothing, whatever the idle estimate.
+        assert_eq!(per_job.less(idle_per_sec, 1000.0, 1.0).total, 0.0);
+    }
+
+    #[test]
+    fn a_daemons_cpu_is_read_by_its_name() {
+        let name = procfs::process::Process::myself()
+            .unwrap()
+            .stat()
+            .unwrap()
+            .comm;
+        let busy_until = Instant::now() + Duration::from_millis(50);
+        let mut spins = 0u64;
+        while Instant::now() < busy_until {
+            spins = std::hint::black_box(spins + 1);
+        }
+        assert!(daemon_cpu_ms(&name).unwrap() > 0.0);
+        assert!(daemon_cpu_ms("no-such-daemon").is_err());
+    }
 }
