@@ -10,10 +10,15 @@
 //! over as long. The engine's two daemons, dockerd and containerd, are read apart from their
 //! own counters in /proc; the rest of the cgroup's CPU is the per-container part: the shims and
 //! the runc commands they run.
+//!
+//! The run's numbers are saved beside the load report's (`docs/benchmarks/engine-cpu.json`), and
+//! both this report and `docs/benchmarks.md` are rendered from them.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 use super::client::{ExecuteBody, ServiceClient};
 use super::machine::Machine;
@@ -24,6 +29,8 @@ use super::workload::hello_world_body;
 
 /// The one command that reproduces the report.
 pub const REPRODUCE: &str = "scripts/engine-cpu";
+/// The run's numbers' file name, in the load report's companion folder (`docs/benchmarks`).
+pub const RAW_NAME: &str = "engine-cpu.json";
 
 /// How long the engine's idle use is read at the start.
 const IDLE_WINDOW: Duration = Duration::from_secs(5);
@@ -58,6 +65,10 @@ pub struct EngineCpuOptions {
     /// The report.
     #[arg(long, default_value = "docs/engine-cpu.md")]
     pub out: PathBuf,
+    /// The run's numbers, from which this report and the load report's section on the engine
+    /// (`docs/benchmarks.md`, rendered again with `codeexec-loadtest --from-raw`) are written.
+    #[arg(long, default_value = "docs/benchmarks/engine-cpu.json")]
+    pub raw_out: PathBuf,
 }
 
 /// The engine's CPU time so far, in milliseconds.
@@ -103,11 +114,11 @@ fn daemon_cpu_ms(name: &str) -> Result<f64, String> {
 }
 
 /// The engine's CPU time in milliseconds: all of it (its cgroup) and its two daemons'.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct EngineCpu {
-    total: f64,
-    dockerd: f64,
-    containerd: f64,
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineCpu {
+    pub total: f64,
+    pub dockerd: f64,
+    pub containerd: f64,
 }
 
 impl EngineCpu {
@@ -120,7 +131,7 @@ impl EngineCpu {
     }
 
     /// The containers' own part of the engine: the shims and the runc commands they run.
-    fn shims_and_runc(&self) -> f64 {
+    pub fn shims_and_runc(&self) -> f64 {
         self.total - self.dockerd - self.containerd
     }
 
@@ -135,16 +146,53 @@ impl EngineCpu {
     }
 }
 
-/// One service's rounds: engine CPU per job, and the jobs' median time end to end.
-#[derive(Debug, Default)]
-struct Side {
-    cpu_ms_per_job: Vec<EngineCpu>,
-    job_ms: Vec<f64>,
+/// Everything one `engine-cpu` run measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineCpuRecord {
+    /// When the run ended, RFC 3339.
+    pub date: String,
+    /// The command line of the run.
+    pub command: String,
+    pub machine: Machine,
+    /// The language of the hello worlds.
+    pub language: String,
+    /// Jobs per round, one after another.
+    pub jobs: usize,
+    /// Rounds per service.
+    pub rounds: usize,
+    /// The engine's CPU use while both services were idle, per second.
+    pub idle_per_sec: EngineCpu,
+    /// The service whose jobs used the attach stream (before).
+    pub attach: Side,
+    /// The service whose jobs used the direct channel (after).
+    pub channel: Side,
+}
+
+impl EngineCpuRecord {
+    /// The run saved at `path`, if there is one; an unreadable one is an error.
+    pub fn read_if_present(path: &Path) -> Result<Option<EngineCpuRecord>, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|error| format!("{} is not an engine-cpu run: {error}", path.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+        }
+    }
+}
+
+/// One service's rounds: engine CPU per job in each, and every job's time end to end.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Side {
+    pub cpu_ms_per_job: Vec<EngineCpu>,
+    pub job_ms: Vec<f64>,
 }
 
 impl Side {
     /// The median over the rounds of one part of the engine's CPU per job.
-    fn median_of(&self, part: impl Fn(&EngineCpu) -> f64) -> f64 {
+    pub fn median_of(&self, part: impl Fn(&EngineCpu) -> f64) -> f64 {
         median(self.cpu_ms_per_job.iter().map(part)).unwrap_or(0.0)
     }
 }
@@ -215,33 +263,72 @@ pub async fn measure(
         round(&attach, options, &body, idle_per_sec, &mut with_attach).await?;
         round(&channel, options, &body, idle_per_sec, &mut with_channel).await?;
     }
-    let report = report(
-        options,
-        &machine,
-        &command,
-        idle_per_sec.total,
-        &with_attach,
-        &with_channel,
+    let record = EngineCpuRecord {
+        date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        command,
+        machine,
+        language: options.language.clone(),
+        jobs: options.jobs,
+        rounds: options.rounds,
+        idle_per_sec,
+        attach: with_attach,
+        channel: with_channel,
+    };
+    let save = |path: &Path, text: String| {
+        if let Some(folder) = path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(folder)
+                .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
+        }
+        std::fs::write(path, text)
+            .map_err(|error| format!("cannot write {}: {error}", path.display()))
+    };
+    let raw = serde_json::to_string_pretty(&record).expect("the record serializes");
+    save(&options.raw_out, raw)?;
+    save(&options.out, report(&record))?;
+    eprintln!(
+        "[engine-cpu] wrote {} and its numbers in {}; `codeexec-loadtest --from-raw \
+         docs/benchmarks/raw.json` shows them in docs/benchmarks.md",
+        options.out.display(),
+        options.raw_out.display()
     );
-    std::fs::write(&options.out, report)
-        .map_err(|error| format!("cannot write {}: {error}", options.out.display()))?;
-    eprintln!("[engine-cpu] wrote {}", options.out.display());
     Ok(())
 }
 
-fn report(
-    options: &EngineCpuOptions,
-    machine: &Machine,
-    command: &str,
-    idle_ms_per_sec: f64,
-    attach: &Side,
-    channel: &Side,
-) -> String {
+/// The two services' medians in a sentence: before, after, their ratio, and after's parts.
+pub fn summary(record: &EngineCpuRecord) -> String {
+    let (before, after) = (
+        record.attach.median_of(|cpu| cpu.total),
+        record.channel.median_of(|cpu| cpu.total),
+    );
+    let ratio = if before > 0.0 {
+        format!(", {:.2}×", after / before)
+    } else {
+        String::new()
+    };
+    format!(
+        "{before:.1} ms per job with the attach stream (before) and {after:.1} ms with the direct \
+         channel (after){ratio}. Of the direct channel's, dockerd used {:.1} ms, containerd \
+         {:.1} ms, and the per-container shim with the runc commands it runs {:.1} ms (medians \
+         of {} rounds of {} {} hello worlds each).",
+        record.channel.median_of(|cpu| cpu.dockerd),
+        record.channel.median_of(|cpu| cpu.containerd),
+        record.channel.median_of(EngineCpu::shims_and_runc),
+        record.rounds,
+        record.jobs,
+        record.language,
+    )
+}
+
+fn report(record: &EngineCpuRecord) -> String {
+    let (attach, channel) = (&record.attach, &record.channel);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "# The Docker engine's CPU per job\n\n\
-         Generated by `{REPRODUCE}` (`{command}`). Two services ran side by side on one engine, \
+         Generated by `{REPRODUCE}` (`{command}`) on {date}. Two services ran side by side on one engine, \
          one with the direct channel and one with the attach stream (`docker.channel_dir = \"\"`), \
          each with a {language} pool. Each round sent {jobs} {language} hello worlds one after \
          another to one service, then to the other; {rounds} rounds each. The engine's processes \
@@ -253,13 +340,15 @@ fn report(
          containerd's shares are read from their own counters in /proc; the rest is the shims' \
          and the runc commands they run, one shim per container. Each column is the median of \
          its rounds.\n",
-        language = options.language,
-        jobs = options.jobs,
-        rounds = options.rounds,
-        idle = idle_ms_per_sec,
+        command = record.command,
+        date = record.date,
+        language = record.language,
+        jobs = record.jobs,
+        rounds = record.rounds,
+        idle = record.idle_per_sec.total,
         window = IDLE_WINDOW.as_secs(),
     );
-    machine_table(&mut out, machine, &[]);
+    machine_table(&mut out, &record.machine, &[]);
     let _ = writeln!(
         out,
         "| | engine CPU per job | dockerd | containerd | shims and runc | rounds (engine CPU per job) \

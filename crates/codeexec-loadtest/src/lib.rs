@@ -100,7 +100,7 @@ pub fn run(settings: Settings, options: Options) -> Result<(), String> {
             .map_err(|error| format!("cannot read {}: {error}", raw.display()))?;
         let record: RunRecord = serde_json::from_str(&text)
             .map_err(|error| format!("{} is not the raw.json of a run: {error}", raw.display()))?;
-        return write(&options.out, &record);
+        return write(&options.out, &record, Some(raw));
     }
     if options.instance == settings.docker.instance {
         return Err(format!(
@@ -122,7 +122,7 @@ pub fn run(settings: Settings, options: Options) -> Result<(), String> {
             );
         }
         let record = outcome?;
-        write(&options.out, &record)
+        write(&options.out, &record, None)
     })
 }
 
@@ -291,8 +291,10 @@ fn check_counts(option: &str, counts: &[usize]) -> Result<usize, String> {
     }
 }
 
-/// Writes the raw numbers, the chart and the report under `out`.
-fn write(out: &Path, record: &RunRecord) -> Result<(), String> {
+/// Writes the raw numbers, the chart and the report under `out`. The raw numbers are left as
+/// they are when `record` was read from that very file (`--from-raw`): written again, their
+/// floats could change in the last digit.
+fn write(out: &Path, record: &RunRecord, read_from: Option<&Path>) -> Result<(), String> {
     let companions = out.join("benchmarks");
     std::fs::create_dir_all(&companions)
         .map_err(|error| format!("cannot create {}: {error}", companions.display()))?;
@@ -300,8 +302,17 @@ fn write(out: &Path, record: &RunRecord) -> Result<(), String> {
         std::fs::write(&path, text)
             .map_err(|error| format!("cannot write {}: {error}", path.display()))
     };
-    let raw = serde_json::to_string_pretty(record).expect("the record serializes");
-    save(companions.join("raw.json"), &raw)?;
+    let raw_path = companions.join("raw.json");
+    let same_file = |source: &Path| {
+        matches!(
+            (source.canonicalize(), raw_path.canonicalize()),
+            (Ok(source), Ok(destination)) if source == destination
+        )
+    };
+    if !read_from.is_some_and(same_file) {
+        let raw = serde_json::to_string_pretty(record).expect("the record serializes");
+        save(raw_path.clone(), &raw)?;
+    }
     let sweep: Vec<stats::StepStats> = record.sweep.iter().map(stats::step_stats).collect();
     let languages = record
         .sweep
@@ -314,8 +325,14 @@ fn write(out: &Path, record: &RunRecord) -> Result<(), String> {
     let links = report::Links {
         chart: "benchmarks/latency.svg",
         raw: "benchmarks/raw.json",
+        engine_cpu: "engine-cpu.md",
     };
-    save(out.join("benchmarks.md"), &report::render(record, &links))?;
+    let engine_cpu =
+        engine_cpu::EngineCpuRecord::read_if_present(&companions.join(engine_cpu::RAW_NAME))?;
+    save(
+        out.join("benchmarks.md"),
+        &report::render(record, &links, engine_cpu.as_ref()),
+    )?;
     let low = sweep.iter().min_by_key(|step| step.concurrency);
     let saturation = stats::step_stats(&record.saturation);
     for target in targets::evaluate(record, low, &saturation) {

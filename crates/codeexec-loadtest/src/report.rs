@@ -1,9 +1,11 @@
 //! The report of a load run, `docs/benchmarks.md`: the machine, the targets and whether they were
 //! met (with why, from the breakdown), latency and throughput per language and concurrency, where
-//! the time went, the container ceiling and the cold path. Rendered from the raw record alone.
+//! the time went, the container ceiling and the cold path. Rendered from the raw record alone,
+//! and from the latest `scripts/engine-cpu` run's numbers where they are saved beside it.
 
 use std::fmt::Write;
 
+use super::engine_cpu::{self, EngineCpuRecord};
 use super::machine::Machine;
 use super::record::RunRecord;
 use super::stats::{percentiles, step_stats, Breakdown, LanguageStats, StepStats};
@@ -16,10 +18,12 @@ pub const REPRODUCE: &str = "scripts/loadtest";
 pub struct Links<'a> {
     pub chart: &'a str,
     pub raw: &'a str,
+    /// The engine's CPU report (`scripts/engine-cpu`).
+    pub engine_cpu: &'a str,
 }
 
-/// Renders `run` as Markdown.
-pub fn render(run: &RunRecord, links: &Links) -> String {
+/// Renders `run` as Markdown, with `engine_cpu`, a separate run's, in a section of its own.
+pub fn render(run: &RunRecord, links: &Links, engine_cpu: Option<&EngineCpuRecord>) -> String {
     let sweep: Vec<StepStats> = run.sweep.iter().map(step_stats).collect();
     let saturation = step_stats(&run.saturation);
     let low = sweep.iter().min_by_key(|step| step.concurrency);
@@ -32,6 +36,7 @@ pub fn render(run: &RunRecord, links: &Links) -> String {
     sweep_section(&mut out, &sweep, links);
     breakdown_section(&mut out, low, high);
     ceiling_section(&mut out, run, &saturation);
+    engine_cpu_section(&mut out, run, engine_cpu, links.engine_cpu);
     out
 }
 
@@ -364,6 +369,51 @@ fn ceiling_section(out: &mut String, run: &RunRecord, saturation: &StepStats) {
     out.push('\n');
 }
 
+/// What the Docker engine spends per job, before and after the direct channel: measured by
+/// `scripts/engine-cpu` apart from the load, so said with its own date and machine.
+fn engine_cpu_section(
+    out: &mut String,
+    run: &RunRecord,
+    engine_cpu: Option<&EngineCpuRecord>,
+    link: &str,
+) {
+    let _ = writeln!(
+        out,
+        "## The engine's CPU per job
+"
+    );
+    let Some(record) = engine_cpu else {
+        let _ = writeln!(
+            out,
+            "Not measured for this report: `{}` (as root) measures it and saves its numbers \
+             beside this report's, where the next report, or this one written again with \
+             `--from-raw`, shows them.\n",
+            engine_cpu::REPRODUCE
+        );
+        return;
+    };
+    let same_machine = record.machine.cpu_model == run.machine.cpu_model
+        && record.machine.cpus == run.machine.cpus
+        && record.machine.docker == run.machine.docker;
+    let machine = if same_machine {
+        "on this report's machine".to_string()
+    } else {
+        format!(
+            "on another machine ({}, {} cores, Docker {})",
+            record.machine.cpu_model, record.machine.cpus, record.machine.docker
+        )
+    };
+    let _ = writeln!(
+        out,
+        "Measured by `{}` apart from this load, on {}, {machine} ([its report]({link})): the \
+         Docker engine's CPU (dockerd, containerd, the shims and runc) per job, the pool's \
+         replacement container included: {}\n",
+        engine_cpu::REPRODUCE,
+        record.date,
+        engine_cpu::summary(record)
+    );
+}
+
 pub(crate) fn ms(value: f64) -> String {
     format!("{} ms", format_value(value))
 }
@@ -459,12 +509,63 @@ mod tests {
         Links {
             chart: "benchmarks/latency.svg",
             raw: "benchmarks/raw.json",
+            engine_cpu: "engine-cpu.md",
+        }
+    }
+
+    fn engine_cpu_run(machine: Machine) -> EngineCpuRecord {
+        let side = |totals: [f64; 3]| engine_cpu::Side {
+            cpu_ms_per_job: totals
+                .iter()
+                .map(|&total| engine_cpu::EngineCpu {
+                    total,
+                    dockerd: 30.0,
+                    containerd: 15.0,
+                })
+                .collect(),
+            job_ms: vec![50.0],
+        };
+        EngineCpuRecord {
+            date: "2026-12-01T14:21:40Z".into(),
+            command: "codeexec-loadtest engine-cpu --jobs 40".into(),
+            machine,
+            language: "python".into(),
+            jobs: 40,
+            rounds: 3,
+            idle_per_sec: engine_cpu::EngineCpu::default(),
+            attach: side([120.0, 100.0, 110.0]),
+            channel: side([99.0, 90.0, 95.0]),
         }
     }
 
     #[test]
+    fn the_engines_cpu_per_job_is_shown_before_and_after_with_when_and_where() {
+        let run = run();
+        let report = render(&run, &links(), Some(&engine_cpu_run(run.machine.clone())));
+        let section = &report[report.find("## The engine's CPU per job").unwrap()..];
+        assert!(section.contains("on 2026-12-01T14:21:40Z, on this report's machine"));
+        assert!(section.contains("([its report](engine-cpu.md))"));
+        assert!(section.contains(
+            "110.0 ms per job with the attach stream (before) and 95.0 ms with the direct \
+             channel (after), 0.86×"
+        ));
+        assert!(section.contains("dockerd used 30.0 ms, containerd 15.0 ms"));
+        assert!(section.contains("the runc commands it runs 50.0 ms"));
+
+        let elsewhere = Machine {
+            cpu_model: "Other CPU".into(),
+            ..run.machine.clone()
+        };
+        let report = render(&run, &links(), Some(&engine_cpu_run(elsewhere)));
+        assert!(report.contains("on another machine (Other CPU, 2 cores"));
+
+        let report = render(&run, &links(), None);
+        assert!(report.contains("## The engine's CPU per job\n\nNot measured for this report"));
+    }
+
+    #[test]
     fn the_report_names_the_machine_the_label_and_the_command() {
-        let report = render(&run(), &links());
+        let report = render(&run(), &links(), None);
         assert!(report.starts_with("# Benchmarks\n"));
         assert!(report.contains("> **Preliminary: taken on a busy machine**"));
         assert!(report.contains("| CPU | Test CPU |"));
@@ -479,7 +580,7 @@ mod tests {
 
     #[test]
     fn the_targets_carry_verdicts_computed_from_the_run() {
-        let report = render(&run(), &links());
+        let report = render(&run(), &links(), None);
         // Warm python p50 at one client is 34 ms (30..39), cold 210 ms: 0.16.
         assert!(report.contains("| met (0.16 ≤ 0.20) |"), "{report}");
         // 10 jobs in 10 s = 1 job/s against a ceiling of 6/s.
@@ -494,7 +595,7 @@ mod tests {
 
     #[test]
     fn rates_and_statuses_appear_per_language_and_overall() {
-        let report = render(&run(), &links());
+        let report = render(&run(), &links(), None);
         assert!(
             report.contains(
                 "| 1 | python | 10 | 1.00 | 1.00 | 34.0 | 39.0 | 39.0 | 200 succeeded 100.0% |"
@@ -510,7 +611,7 @@ mod tests {
 
     #[test]
     fn the_breakdown_is_shown_at_the_lowest_and_highest_concurrency() {
-        let report = render(&run(), &links());
+        let report = render(&run(), &links(), None);
         assert!(report.contains("At 1 client(s):"));
         assert!(report.contains("At 4 client(s):"));
         assert!(
@@ -523,7 +624,7 @@ mod tests {
 
     #[test]
     fn the_ceiling_table_lists_every_parallelism() {
-        let report = render(&run(), &links());
+        let report = render(&run(), &links(), None);
         assert!(report.contains("| before | 1 | 40 | 0 | 10.0 | 4.00 |"));
         assert!(report.contains("| after | 2 | 60 | 1 | 10.0 | 6.00 |"));
         assert!(report.contains(
