@@ -18,8 +18,9 @@
 //!
 //! With no child at all, the reaper sleeps until [`spawn_leader`] starts one, instead of asking
 //! the kernel again and again: an idle pool container's runner then uses no CPU while it waits
-//! for its job. Every process in the container descends from a leader (the engine runs nothing
-//! else in it), so no orphan can appear without a spawn first.
+//! for its job. Every process in the container descends from a leader (the service runs nothing
+//! else in it), so no orphan can appear without a spawn first. (An orphan of a `docker exec` that
+//! someone runs by hand waits for the next spawn to be reaped: the job's, at the latest.)
 
 use std::io;
 use std::process::Child;
