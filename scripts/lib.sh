@@ -189,6 +189,29 @@ check_no_orphan_channel_dirs() {
     return 1
 }
 
+# For the measuring scripts (root): moves the Docker engine's processes (dockerd, containerd and
+# the shims; the shims and runc they start later inherit it, while each container's own processes
+# go to the container's cgroup) into a cgroup of their own, and sets engine_cgroup to it: cpuacct
+# on cgroup v1, a plain cgroup on v2 (cpu.stat is always there). Sets containers_cgroup to the
+# parent of the job containers' cgroups where Docker's cgroupfs driver puts them on v1, or to
+# nothing.
+move_engine_into_its_cgroup() {
+    if [[ -d /sys/fs/cgroup/cpuacct ]]; then
+        engine_cgroup=/sys/fs/cgroup/cpuacct/codeexec-engine
+        containers_cgroup=/sys/fs/cgroup/cpuacct/docker
+    else
+        engine_cgroup=/sys/fs/cgroup/codeexec-engine
+        containers_cgroup=
+    fi
+    [[ -z $containers_cgroup || -d $containers_cgroup ]] || containers_cgroup=
+    mkdir -p "$engine_cgroup"
+    local pid
+    for pid in $(pgrep -x dockerd; pgrep -x containerd; pgrep -f '^[^ ]*containerd-shim'); do
+        echo "$pid" >"$engine_cgroup/cgroup.procs"
+    done
+    log "the engine's processes are in $engine_cgroup"
+}
+
 # For the measuring scripts: starts a release service in the background on 127.0.0.1:PORT under
 # instance NAME with its own program uids from UID_FIRST, the rate limit off (all the load comes
 # from one address) and the given VAR=VALUE settings; its pid is appended to measured_pids, which

@@ -71,8 +71,9 @@ pub struct EngineCpuOptions {
     pub raw_out: PathBuf,
 }
 
-/// The engine's CPU time so far, in milliseconds.
-fn engine_cpu_ms(cgroup: &Path) -> Result<f64, String> {
+/// The CPU time so far of every process in `cgroup`, in milliseconds: a cgroup v1 cpuacct
+/// directory (`cpuacct.usage`) or a cgroup v2 directory (`cpu.stat`).
+pub(crate) fn cgroup_cpu_ms(cgroup: &Path) -> Result<f64, String> {
     let v1 = cgroup.join("cpuacct.usage");
     if let Ok(text) = std::fs::read_to_string(&v1) {
         let ns: f64 = text
@@ -84,7 +85,8 @@ fn engine_cpu_ms(cgroup: &Path) -> Result<f64, String> {
     let v2 = cgroup.join("cpu.stat");
     let text = std::fs::read_to_string(&v2).map_err(|error| {
         format!(
-            "cannot read the engine's CPU from {} or {}: {error}; scripts/engine-cpu makes the cgroup",
+            "cannot read a cgroup's CPU from {} or {}: {error} (scripts/engine-cpu and \
+             scripts/fast-path make the engine's)",
             v1.display(),
             v2.display()
         )
@@ -124,7 +126,7 @@ pub struct EngineCpu {
 impl EngineCpu {
     fn read(cgroup: &Path) -> Result<EngineCpu, String> {
         Ok(EngineCpu {
-            total: engine_cpu_ms(cgroup)?,
+            total: cgroup_cpu_ms(cgroup)?,
             dockerd: daemon_cpu_ms("dockerd")?,
             containerd: daemon_cpu_ms("containerd")?,
         })

@@ -8,7 +8,9 @@
 //! `python3 -c pass` started on the host; the mixed load at saturation on each service, overall
 //! and per language; Python alone at saturation against the engine's container ceiling measured
 //! as `codeexec-loadtest` does (create, attach, start, remove); and each pool's refill time
-//! (create to ready, from the service's `codeexec_container_start_seconds`).
+//! (create to ready, from the service's `codeexec_container_start_seconds`). During each mixed
+//! window the machine's CPU is read too, and the containers' and the engine's where their
+//! cgroups are given, so the report says what a job cost at saturation on each service.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ use super::machine::Machine;
 use super::report::{machine_table, row_name};
 use super::runner::{self, StepTimes};
 use super::stats::{median, step_stats, StepStats};
+use super::window_cpu::{self, CpuCgroups, WindowCpu};
 use super::workload::{hello_world_body, Workload};
 
 /// The one command that reproduces the report.
@@ -74,6 +77,13 @@ pub struct FastPathOptions {
     /// The report.
     #[arg(long, default_value = "docs/fast-path.md")]
     pub out: PathBuf,
+    /// The job containers' parent cgroup (cgroup v1 cpuacct, or v2), whose CPU is read during
+    /// the mixed windows.
+    #[arg(long)]
+    pub containers_cgroup: Option<PathBuf>,
+    /// The Docker engine's own cgroup (dockerd, containerd, the shims and runc), read likewise.
+    #[arg(long)]
+    pub engine_cgroup: Option<PathBuf>,
 }
 
 /// One language's hello worlds at 1 client on one service.
@@ -99,6 +109,8 @@ struct Measured {
     latency: Vec<(String, Latency, Latency)>,
     mixed: StepStats,
     mixed_baseline: StepStats,
+    /// The CPU used in the mixed windows: (as it is, baseline).
+    mixed_cpu: (WindowCpu, WindowCpu),
     python_alone: StepStats,
     ceiling_per_sec: f64,
     /// Per language: mean seconds from create to ready, as it is.
@@ -158,16 +170,22 @@ pub async fn measure(
         window: Duration::from_secs(options.saturation_secs),
     };
     let clients = options.saturation_clients;
+    let cgroups = CpuCgroups {
+        containers: options.containers_cgroup.clone(),
+        engine: options.engine_cgroup.clone(),
+    };
     let mut steps = Vec::new();
     for (client, name) in [(&after, "as it is"), (&before, "baseline")] {
         runner::wait_until_idle(client, settle).await?;
         let title = format!("mixed, {clients} clients, {name}");
-        steps.push(step_stats(
-            &runner::run_step(client, &workload, clients, times, &title).await,
-        ));
+        let (step, cpu) = tokio::join!(
+            runner::run_step(client, &workload, clients, times, &title),
+            window_cpu::over_window(&cgroups, times)
+        );
+        steps.push((step_stats(&step), cpu?));
     }
-    let mixed_baseline = steps.pop().expect("two steps");
-    let mixed = steps.pop().expect("two steps");
+    let (mixed_baseline, baseline_cpu) = steps.pop().expect("two steps");
+    let (mixed, cpu) = steps.pop().expect("two steps");
 
     runner::wait_until_idle(&after, settle).await?;
     let python = Workload::new(&["python".to_string()])?;
@@ -205,6 +223,7 @@ pub async fn measure(
         latency,
         mixed,
         mixed_baseline,
+        mixed_cpu: (cpu, baseline_cpu),
         python_alone,
         ceiling_per_sec,
         refill_secs,
@@ -249,6 +268,59 @@ fn mean_start_secs(metrics: &str, language: &str) -> Option<f64> {
     };
     let (sum, count) = (value("sum")?, value("count")?);
     (count > 0.0).then(|| sum / count)
+}
+
+/// What a finished job cost the machine in each mixed window: the containers' CPU (runners,
+/// runtimes, compilers, programs, and runc's setup inside each container), the engine's, and the
+/// rest (the service, the load's client, the kernel's own threads).
+fn cpu_per_job_section(out: &mut String, options: &FastPathOptions, measured: &Measured) {
+    let (after, before) = measured.mixed_cpu;
+    let jobs = |stats: &StepStats| stats.overall.jobs_per_sec * options.saturation_secs as f64;
+    let (after_jobs, before_jobs) = (jobs(&measured.mixed), jobs(&measured.mixed_baseline));
+    let per_job = |ms: Option<f64>, jobs: f64| match ms {
+        Some(ms) if jobs > 0.0 => format!("{:.1} ms", ms / jobs),
+        _ => "not measured".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "CPU in each mixed window, per finished job. The containers' share is every job \
+         container's processes: runners, runtimes, compilers, programs, and runc's setup inside \
+         the container. The engine's is dockerd's, containerd's, the shims' and runc's, in a cgroup \
+         of their own. The rest is the service, the load's own client and the kernel's threads. \
+         Both services' containers count, but the one not under load waits with its pools \
+         full, which costs next to none (a waiting JVM's own 1 ms a second).\n\n\
+         | | before | after | after / before |\n|---|---:|---:|---:|"
+    );
+    let _ = writeln!(
+        out,
+        "| cores busy | {:.0}% | {:.0}% | |",
+        before.busy_share() * 100.0,
+        after.busy_share() * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "| jobs finished | {before_jobs:.0} | {after_jobs:.0} | |"
+    );
+    for (name, before_ms, after_ms) in [
+        ("all CPU", Some(before.busy_ms), Some(after.busy_ms)),
+        ("containers", before.containers_ms, after.containers_ms),
+        ("engine", before.engine_ms, after.engine_ms),
+        ("rest", before.rest_ms(), after.rest_ms()),
+    ] {
+        let ratio = match (before_ms, after_ms) {
+            (Some(b), Some(a)) if b > 0.0 && before_jobs > 0.0 && after_jobs > 0.0 => {
+                format!("{:.2}", (a / after_jobs) / (b / before_jobs))
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} per job | {} | {} | {ratio} |",
+            per_job(before_ms, before_jobs),
+            per_job(after_ms, after_jobs)
+        );
+    }
+    out.push('\n');
 }
 
 /// A verdict against an upper bound.
@@ -379,6 +451,8 @@ fn report(
         at_least(overall, 1.2),
         at_least(lowest, 0.9)
     );
+
+    cpu_per_job_section(&mut out, options, measured);
 
     let python = measured.python_alone.overall.jobs_per_sec;
     let _ = writeln!(

@@ -21,6 +21,7 @@ mod runner;
 pub mod scaling;
 mod stats;
 mod targets;
+mod window_cpu;
 pub mod workload;
 
 use std::path::{Path, PathBuf};
